@@ -1,0 +1,48 @@
+# hookwise: `make dev` runs the whole pipeline locally; `make test` runs the whole suite.
+# Both install what they need first, on a fresh machine (Python 3.11, Node 20, npm).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: install dev test lint typecheck unit synth deploy bench layers clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+node_modules/.bin/cdk: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+dev: install
+	$(BIN)/hookwise dev
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+synth: install node_modules/.bin/cdk
+	npx cdk synth --quiet
+
+deploy: install node_modules/.bin/cdk
+	npx cdk deploy
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

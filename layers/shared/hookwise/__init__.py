@@ -1,0 +1,1 @@
+"""hookwise: turn webhooks into Claude-powered work on AWS serverless."""

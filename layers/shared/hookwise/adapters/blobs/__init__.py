@@ -1,0 +1,3 @@
+from hookwise.adapters.blobs.base import BlobStore
+
+__all__ = ["BlobStore"]

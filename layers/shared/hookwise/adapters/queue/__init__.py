@@ -1,0 +1,3 @@
+from hookwise.adapters.queue.base import EventQueue
+
+__all__ = ["EventQueue"]

@@ -1,0 +1,3 @@
+from hookwise.adapters.secrets.base import SecretsProvider, SecretUnavailable
+
+__all__ = ["SecretUnavailable", "SecretsProvider"]

@@ -1,0 +1,3 @@
+from hookwise.adapters.store.base import EventStore, TransitionConflict
+
+__all__ = ["EventStore", "TransitionConflict"]

@@ -1,0 +1,54 @@
+"""The event store: every status change is a conditional write."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hookwise.domain.events import EventRecord, EventStatus
+
+
+class TransitionConflict(Exception):  # noqa: N818 - an expected outcome, not a fault
+    """The event was not in a state that allows the requested change."""
+
+
+class EventStore(ABC):
+    @abstractmethod
+    def put_new(self, record: EventRecord, dispatch_lease_until: float) -> bool:
+        """Store a new event in `received`, holding the dispatch lease. False if it exists."""
+
+    @abstractmethod
+    def get(self, event_id: str) -> EventRecord | None: ...
+
+    @abstractmethod
+    def acquire_dispatch(self, event_id: str, now: float, lease_until: float) -> bool:
+        """Take the right to enqueue a `received` event whose dispatch lease has lapsed."""
+
+    @abstractmethod
+    def transition(
+        self,
+        event_id: str,
+        *,
+        from_statuses: Iterable[EventStatus],
+        to_status: EventStatus,
+        updates: Mapping[str, Any] | None = None,
+        increment: Mapping[str, int] | None = None,
+        remove: Iterable[str] = (),
+    ) -> EventRecord:
+        """Move an event between statuses atomically; raise TransitionConflict otherwise."""
+
+    @abstractmethod
+    def claim(self, event_id: str, now: float, lease_until: float) -> EventRecord:
+        """`queued`/`received` (or `processing` with a lapsed lease) -> `processing`.
+
+        Increments `attempts`. Raises TransitionConflict when someone else holds the event or
+        it is final.
+        """
+
+    @abstractmethod
+    def list_recent(self, limit: int) -> list[EventRecord]: ...
+
+    @abstractmethod
+    def list_pending(self, received_before: str, limit: int) -> list[EventRecord]:
+        """Events still `received` (never enqueued) that arrived before the given time."""

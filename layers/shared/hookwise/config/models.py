@@ -1,0 +1,141 @@
+"""The shape of `hookwise.yaml`.
+
+Every model forbids unknown keys, so a typo is an error that names the key rather than a
+setting silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMES = (
+    "github", "stripe", "slack", "shopify", "standard", "svix",
+    "twilio", "paddle", "linear", "zoom", "hmac",
+)
+Scheme = Literal[
+    "github", "stripe", "slack", "shopify", "standard", "svix",
+    "twilio", "paddle", "linear", "zoom", "hmac",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(Strict):
+    """A provider endpoint: `POST /webhooks/{name}`."""
+
+    name: str = ""
+    scheme: Scheme
+    # Secrets Manager secret holding a JSON list of active secrets; default `<prefix><name>`.
+    secret_name: str | None = None
+    # Seconds a signed timestamp may be in the past (and, a little, in the future).
+    tolerance_seconds: int | None = Field(default=None, ge=1)
+    # Scheme-specific settings (header names, encodings, id/type locations...).
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Match(Strict):
+    source: str
+    # Glob patterns over the event type, e.g. `pull_request.opened` or `*`.
+    event_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    # Dotted payload path -> required value (a list means "any of").
+    where: dict[str, Any] = Field(default_factory=dict)
+
+
+class FieldSpec(Strict):
+    type: Literal["string", "integer", "number", "boolean", "array"] = "string"
+    description: str = ""
+    enum: list[str] | None = None
+    items: Literal["string", "integer", "number", "boolean"] = "string"
+    max_items: int | None = Field(default=None, ge=1)
+    max_length: int | None = Field(default=None, ge=1)
+    required: bool = True
+
+
+class Delivery(Strict):
+    eventbridge: bool = True
+    callback_url: str | None = None
+    # Secret used to sign the callback (Standard Webhooks); a Secrets Manager name.
+    callback_secret_name: str | None = None
+
+
+class Route(Strict):
+    name: str
+    match: Match
+    model: str | None = None
+    max_tokens: int | None = Field(default=None, ge=1, le=64_000)
+    system: str
+    # Dotted payload paths to include; empty means the default projection.
+    fields: list[str] = Field(default_factory=list)
+    # Template over payload paths naming the subject, e.g. `{repository.full_name}#{number}`.
+    subject: str | None = None
+    memory: int = Field(default=0, ge=0, le=20)
+    output: str
+    deliveries: Delivery = Field(default_factory=Delivery)
+
+
+class ModelSpec(Strict):
+    """Prices in USD per million tokens; ids per provider, because they differ."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write: float = Field(default=0.0, ge=0)
+    cache_read: float = Field(default=0.0, ge=0)
+    bedrock_id: str | None = None
+
+
+class Defaults(Strict):
+    provider: Literal["anthropic", "bedrock"] = "anthropic"
+    model: str
+    max_tokens: int = Field(default=1024, ge=1, le=64_000)
+    max_prompt_bytes: int = Field(default=24_000, ge=1_000)
+
+
+class HookwiseConfig(Strict):
+    defaults: Defaults
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    sources: dict[str, SourceConfig]
+    schemas: dict[str, dict[str, FieldSpec]] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_sources(cls, data: Any) -> Any:
+        # A source's name is its key in the mapping; carry it onto the object.
+        if isinstance(data, dict) and isinstance(data.get("sources"), dict):
+            data = dict(data)
+            data["sources"] = {
+                name: ({**value, "name": name} if isinstance(value, dict) else value)
+                for name, value in data["sources"].items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _check_references(self) -> HookwiseConfig:
+        problems: list[str] = []
+        if self.models and self.defaults.model not in self.models:
+            problems.append(f"defaults.model: {self.defaults.model!r} is not listed under models")
+        seen: set[str] = set()
+        for index, route in enumerate(self.routes):
+            where = f"routes[{index}]"
+            if route.name in seen:
+                problems.append(f"{where}.name: duplicate route name {route.name!r}")
+            seen.add(route.name)
+            if route.match.source not in self.sources:
+                problems.append(f"{where}.match.source: unknown source {route.match.source!r}")
+            if route.output not in self.schemas:
+                problems.append(f"{where}.output: unknown schema {route.output!r}")
+            if route.model and self.models and route.model not in self.models:
+                problems.append(f"{where}.model: {route.model!r} is not listed under models")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def source(self, name: str) -> SourceConfig | None:
+        return self.sources.get(name)
+
+    def route_named(self, name: str) -> Route | None:
+        return next((route for route in self.routes if route.name == name), None)

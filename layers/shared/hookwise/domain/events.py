@@ -1,0 +1,98 @@
+"""The event record: at once the idempotency record, the event log and the result."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EventStatus(StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+# Statuses after which a message for the event is acknowledged without work.
+FINAL_STATUSES = frozenset({EventStatus.COMPLETED, EventStatus.SKIPPED, EventStatus.FAILED})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def isoformat(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_event_id(source: str, delivery_key: str) -> str:
+    """Deterministic, URL-safe id: a redelivery of the same delivery maps to the same item."""
+    digest = hashlib.sha256(f"{source}\x00{delivery_key}".encode()).hexdigest()
+    return f"evt_{digest[:32]}"
+
+
+def body_key(body: bytes) -> str:
+    """Fallback delivery key for providers that send no delivery id."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class EventRecord(BaseModel):
+    """One webhook delivery and everything that happened to it."""
+
+    event_id: str
+    source: str
+    event_type: str
+    status: EventStatus = EventStatus.RECEIVED
+    attempts: int = 0
+    received_at: str
+    updated_at: str
+    delivery_id: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: bytes | None = None
+    # S3 key of the body when it is too large for the item (claim check).
+    body_ref: str | None = None
+    route: str | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    latency_ms: int | None = None
+    redrive_count: int = 0
+    expires_at: int | None = None
+
+    def public_view(self) -> dict[str, Any]:
+        """The `GET /events/{event_id}` answer: no body, no headers."""
+        view = self.model_dump(
+            mode="json",
+            include={
+                "event_id", "source", "event_type", "status", "attempts",
+                "received_at", "updated_at", "route", "model", "latency_ms", "redrive_count",
+            },
+        )
+        for optional in ("result", "error", "usage"):
+            value = getattr(self, optional)
+            if value is not None:
+                view[optional] = value.model_dump() if isinstance(value, BaseModel) else value
+        return view
+
+
+class QueueMessage(BaseModel):
+    """What travels on SQS: the event id and a little routing metadata, never the payload."""
+
+    event_id: str
+    source: str
+    event_type: str

@@ -1,0 +1,172 @@
+"""The public door: verify, persist, dispatch, answer. Never calls the model."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hookwise.adapters.blobs import BlobStore
+from hookwise.adapters.secrets import SecretsProvider, SecretUnavailable
+from hookwise.adapters.store import EventStore
+from hookwise.config import HookwiseConfig, SourceConfig
+from hookwise.domain.events import EventRecord, EventStatus, isoformat, make_event_id, utcnow
+from hookwise.ingest.dispatch import Dispatcher
+from hookwise.observability import logger, metrics
+from hookwise.settings import Settings
+from hookwise.verifiers import Rejected, Verifier, WebhookRequest, verifier_for
+
+# Headers kept on the item for the worker and on-call; never signatures.
+KEPT_HEADERS = (
+    "content-type", "user-agent", "x-github-event", "x-github-delivery", "x-github-hook-id",
+    "x-shopify-topic", "x-shopify-webhook-id", "x-shopify-event-id", "x-shopify-shop-domain",
+    "webhook-id", "svix-id", "x-slack-retry-num",
+)
+# How often a concurrent duplicate re-reads an event another request is still enqueueing.
+DUPLICATE_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, status: int, **fields: Any) -> Reply:
+        return cls(status=status, body=json.dumps(fields))
+
+
+GENERIC_REJECTIONS = {
+    400: "malformed request",
+    401: "unauthorized",
+    404: "unknown source",
+    413: "payload too large",
+    503: "temporarily unavailable, retry",
+}
+
+
+def rejection(status: int) -> Reply:
+    """Rejections carry no detail: a forger learns nothing from the answer."""
+    return Reply.json(status, error=GENERIC_REJECTIONS[status])
+
+
+class IngestService:
+    def __init__(
+        self,
+        *,
+        config: HookwiseConfig,
+        store: EventStore,
+        dispatcher: Dispatcher,
+        secrets: SecretsProvider,
+        blobs: BlobStore | None,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._dispatcher = dispatcher
+        self._secrets = secrets
+        self._blobs = blobs
+        self._settings = settings
+        self._clock = clock
+        self._sleep = sleep
+
+    def receive(self, request: WebhookRequest) -> Reply:
+        source = self._config.source(request.source)
+        if source is None:
+            return self._reject(request, 404, "unknown_source")
+        if len(request.body) > self._settings.max_body_bytes:
+            return self._reject(request, 413, "body_too_large")
+        verifier = verifier_for(source, self._clock)
+        try:
+            secrets = self._secrets.source_secrets(source.name, self._secret_name(source))
+        except SecretUnavailable:
+            logger.exception("secrets unavailable", extra={"source": source.name})
+            return rejection(503)
+        try:
+            verifier.verify(request, secrets)
+            payload = verifier.parse(request.body)
+            handshake = verifier.handshake(request, payload, secrets)
+            if handshake is not None:
+                metrics.add_metric(name="Handshakes", unit="Count", value=1)
+                return Reply(handshake.status, handshake.body, handshake.content_type)
+            delivery = verifier.identify(request, payload)
+        except Rejected as rejected:
+            return self._reject(request, rejected.status, rejected.reason)
+        record = self._new_record(request, source, verifier, delivery.event_type,
+                                  delivery.delivery_id, delivery.delivery_key)
+        logger.append_keys(event_id=record.event_id)
+        try:
+            return self._persist_and_dispatch(record)
+        except (BotoCoreError, ClientError):
+            logger.exception("storage or queue failure; asking the provider to retry")
+            metrics.add_metric(name="IngestUnavailable", unit="Count", value=1)
+            return rejection(503)
+
+    def _secret_name(self, source: SourceConfig) -> str:
+        return source.secret_name or f"{self._settings.secrets_prefix}{source.name}"
+
+    def _reject(self, request: WebhookRequest, status: int, reason: str) -> Reply:
+        # Source, reason category and request id only: never the secret, signature or body.
+        logger.warning("webhook rejected", extra={"source": request.source, "reason": reason,
+                                                  "status": status})
+        metrics.add_metric(name=f"Rejected_{reason}", unit="Count", value=1)
+        return rejection(status)
+
+    def _new_record(
+        self, request: WebhookRequest, source: SourceConfig, verifier: Verifier,
+        event_type: str, delivery_id: str | None, delivery_key: str,
+    ) -> EventRecord:
+        now = utcnow()
+        event_id = make_event_id(source.name, delivery_key)
+        headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
+        record = EventRecord(
+            event_id=event_id,
+            source=source.name,
+            event_type=event_type,
+            received_at=isoformat(now),
+            updated_at=isoformat(now),
+            delivery_id=delivery_id,
+            headers=headers,
+            expires_at=int(now.timestamp()) + self._settings.event_ttl_days * 86_400,
+        )
+        if len(request.body) > self._settings.inline_body_bytes and self._blobs is not None:
+            key = f"bodies/{source.name}/{event_id}"
+            self._blobs.put(key, request.body)
+            return record.model_copy(update={"body_ref": key})
+        return record.model_copy(update={"body": request.body})
+
+    def _persist_and_dispatch(self, record: EventRecord) -> Reply:
+        lease = self._settings.dispatch_lease_seconds
+        if self._store.put_new(record, dispatch_lease_until=self._clock() + lease):
+            metrics.add_metric(name="Received", unit="Count", value=1)
+            return self._dispatch(record)
+        # Seen before. Answer "duplicate" only once the event is known to be queued; if the
+        # earlier request's send failed, this delivery takes over and enqueues it.
+        deadline = self._clock() + lease + 1.0
+        while True:
+            existing = self._store.get(record.event_id)
+            if existing is None:  # expired by TTL between the put and the read
+                return rejection(503)
+            if existing.status is not EventStatus.RECEIVED:
+                metrics.add_metric(name="Duplicates", unit="Count", value=1)
+                return Reply.json(200, event_id=record.event_id, status="duplicate")
+            now = self._clock()
+            if self._store.acquire_dispatch(record.event_id, now, now + lease):
+                return self._dispatch(existing)
+            if now >= deadline:
+                return rejection(503)
+            self._sleep(DUPLICATE_POLL_SECONDS)
+
+    def _dispatch(self, record: EventRecord) -> Reply:
+        self._dispatcher.dispatch(record)
+        metrics.add_metric(name="Enqueued", unit="Count", value=1)
+        logger.info("event accepted", extra={"source": record.source,
+                                             "event_type": record.event_type})
+        return Reply.json(202, event_id=record.event_id, status="accepted")

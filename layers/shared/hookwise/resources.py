@@ -1,0 +1,44 @@
+"""Definitions of the AWS resources shared by the CDK app and the local stack.
+
+One source of truth: `infra/` builds the table and queues from these, and `hookwise dev`
+creates the same ones in moto from these, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TABLE_PARTITION_KEY = "event_id"
+TABLE_TTL_ATTRIBUTE = "expires_at"
+# Sparse index over events waiting to be enqueued, for the sweeper.
+STUCK_INDEX = "by-pending"
+STUCK_INDEX_PARTITION_KEY = "pending"
+STUCK_INDEX_SORT_KEY = "received_at"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """The main queue and its dead-letter queue."""
+
+    # Seconds; at least 6x the worker timeout (AWS guidance for SQS event sources).
+    visibility_timeout: int = 360
+    max_receive_count: int = 5
+    retention_days: int = 4
+    dlq_retention_days: int = 14
+    batch_size: int = 10
+    max_batching_window_seconds: int = 1
+    max_concurrency: int = 5
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    memory_mb: int
+    timeout_seconds: int
+
+
+INGEST_FUNCTION = FunctionSpec(memory_mb=512, timeout_seconds=10)
+WORKER_FUNCTION = FunctionSpec(memory_mb=1024, timeout_seconds=60)
+DLQ_REDRIVE_FUNCTION = FunctionSpec(memory_mb=512, timeout_seconds=300)
+SWEEPER_FUNCTION = FunctionSpec(memory_mb=256, timeout_seconds=60)
+
+QUEUES = QueueSpec()

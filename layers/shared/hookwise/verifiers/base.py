@@ -1,0 +1,148 @@
+"""One interface for every provider's signature scheme.
+
+A verifier checks the exact bytes received (never re-serialised JSON), compares decoded bytes
+in constant time, accepts any of a source's active secrets (rotation), and tells the ingest
+service the provider's delivery id and event type. Each scheme is one module.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from hookwise.config.models import SourceConfig
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A provider's POST as received, independent of API Gateway."""
+
+    source: str
+    method: str
+    # The URL the provider called (Twilio signs it); reconstructed from the gateway event.
+    url: str
+    # Header names lower-cased; a repeated header is joined with ",".
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class Rejected(Exception):  # noqa: N818 - reads as "raise Rejected(...)"
+    """The request must not be accepted. `status` is the HTTP answer, `reason` a log category."""
+
+    status: ClassVar[int] = 401
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SignatureError(Rejected):
+    """Signature missing, invalid, or timestamp outside tolerance: 401, generic body."""
+
+    status = 401
+
+
+class MalformedRequest(Rejected):
+    """The body is not what the scheme requires (for example not JSON): 400."""
+
+    status = 400
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Who the provider says this delivery is."""
+
+    event_type: str
+    # The provider's own delivery/event id, when it sends one.
+    delivery_id: str | None
+    # What makes a redelivery the same event: the delivery id, or a body hash.
+    delivery_key: str
+
+
+@dataclass(frozen=True)
+class HandshakeReply:
+    """A synchronous answer (Slack challenge, Zoom validation, GitHub ping); nothing is stored."""
+
+    body: str
+    content_type: str = "application/json"
+    status: int = 200
+
+
+Clock = Callable[[], float]
+
+
+class Verifier(ABC):
+    scheme: ClassVar[str]
+    # Schemes whose bodies must be JSON answer 400 to anything else.
+    json_body: ClassVar[bool] = True
+    default_tolerance: ClassVar[int | None] = None
+
+    def __init__(self, source: SourceConfig, clock: Clock = time.time) -> None:
+        self.source = source
+        self.clock = clock
+
+    @property
+    def tolerance(self) -> int | None:
+        return self.source.tolerance_seconds or self.default_tolerance
+
+    @abstractmethod
+    def verify(self, request: WebhookRequest, secrets: Sequence[str]) -> None:
+        """Raise SignatureError unless one of `secrets` signed this request."""
+
+    def parse(self, body: bytes) -> Any:
+        """The payload as the scheme defines it; MalformedRequest (400) if it is not."""
+        if not self.json_body:
+            return None
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise MalformedRequest("body_not_json") from error
+
+    @abstractmethod
+    def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
+        """The delivery id and event type, from headers or the parsed payload."""
+
+    def handshake(
+        self, request: WebhookRequest, payload: Any, secrets: Sequence[str]
+    ) -> HandshakeReply | None:
+        """A reply for a verification request that must be answered synchronously."""
+        return None
+
+    @abstractmethod
+    def sign(
+        self, body: bytes, secret: str, *, url: str, event_type: str, delivery_id: str,
+        timestamp: int,
+    ) -> dict[str, str]:
+        """Headers a provider would send with `body`: for `hookwise send` and tests."""
+
+    @classmethod
+    def dev_secret(cls, source_name: str) -> str:
+        """A well-known secret for the local stack (never used on AWS)."""
+        return f"dev-secret-{source_name}"
+
+    def check_timestamp(self, timestamp: float) -> None:
+        """Reject a signed timestamp outside tolerance, in either direction."""
+        tolerance = self.tolerance
+        if tolerance is None:
+            return
+        skew = self.clock() - timestamp
+        if skew > tolerance or skew < -tolerance:
+            raise SignatureError("timestamp_outside_tolerance")
+
+
+def digest_matches(expected: bytes, candidates: Sequence[bytes]) -> bool:
+    """Constant-time comparison of decoded bytes against every candidate."""
+    found = False
+    for candidate in candidates:
+        # No early exit: every candidate is compared, so timing says nothing of which matched.
+        found |= hmac.compare_digest(expected, candidate)
+    return found
