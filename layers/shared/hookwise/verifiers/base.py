@@ -124,6 +124,11 @@ class Verifier(ABC):
     ) -> dict[str, str]:
         """Headers a provider would send with `body`: for `hookwise send` and tests."""
 
+    def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:
+        """Make a shipped sample a fresh delivery: schemes whose id or timestamp lives in the
+        body (Stripe `id`, Slack `event_id`, Linear `webhookTimestamp`...) override this."""
+        return payload
+
     @classmethod
     def dev_secret(cls, source_name: str) -> str:
         """A well-known secret for the local stack (never used on AWS)."""
