@@ -15,6 +15,7 @@ from hookwise.adapters.store.dynamodb import DynamoDBEventStore
 from hookwise.config import HookwiseConfig, load_config
 from hookwise.ingest.dispatch import Dispatcher
 from hookwise.ingest.service import IngestService
+from hookwise.ingest.sweeper import Sweeper
 from hookwise.settings import get_settings
 
 
@@ -57,9 +58,20 @@ def ingest_service() -> IngestService:
     )
 
 
+@cache
+def sweeper() -> Sweeper:
+    settings = get_settings()
+    return Sweeper(
+        store(),
+        dispatcher(),
+        stuck_after_seconds=settings.stuck_after_seconds,
+        lease_seconds=settings.dispatch_lease_seconds,
+    )
+
+
 def reset() -> None:
     """Forget every built service and the settings (tests and the local stack)."""
     get_settings.cache_clear()
     load_config.cache_clear()
-    for builder in (config, store, queue, blobs, dispatcher, ingest_service):
+    for builder in (config, store, queue, blobs, dispatcher, ingest_service, sweeper):
         builder.cache_clear()
