@@ -1,0 +1,59 @@
+"""hookwise.yaml validation: the shipped config loads; mistakes name the key at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hookwise.config import ConfigError, load_config
+from hookwise.config.loader import parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "hookwise.yaml"
+
+
+def shipped() -> dict:
+    return yaml.safe_load(SHIPPED.read_text())
+
+
+def test_shipped_config_loads_with_its_sources_and_routes() -> None:
+    config = load_config(str(SHIPPED))
+    assert {"github", "standard", "hmac"} <= set(config.sources)
+    assert config.sources["github"].name == "github"
+    names = [route.name for route in config.routes]
+    assert "github-pr-review" in names
+    assert "github-issue-triage" in names
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda c: c["sources"]["github"].update(scheme="gitlab"), "sources.github.scheme"),
+        (lambda c: c["sources"]["github"].update(tolerance=5), "sources.github.tolerance"),
+        (lambda c: c["routes"][0]["match"].update(source="nope"), "routes[0].match.source"),
+        (lambda c: c["routes"][1].update(output="missing"), "routes[1].output"),
+        (lambda c: c["routes"][0].update(max_tokens=0), "routes[0].max_tokens"),
+        (lambda c: c["routes"][1].update(model="gpt"), "routes[1].model"),
+        (lambda c: c["schemas"]["pr_review"]["summary"].update(type="date"),
+         "schemas.pr_review.summary.type"),
+        (lambda c: c["defaults"].pop("model"), "defaults.model"),
+        (lambda c: c["routes"].append(dict(c["routes"][0])), "duplicate route name"),
+    ],
+)
+def test_invalid_config_names_the_offending_key(mutate, expected: str) -> None:
+    config = shipped()
+    mutate(config)
+    with pytest.raises(ConfigError) as raised:
+        parse_config(yaml.safe_dump(config))
+    assert expected in str(raised.value)
+
+
+def test_unreadable_and_non_mapping_configs_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(str(tmp_path / "absent.yaml"))
+    with pytest.raises(ConfigError, match="mapping"):
+        parse_config("- a\n- b\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        parse_config("a: [unclosed\n")

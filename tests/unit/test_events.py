@@ -1,0 +1,34 @@
+"""Event ids and the public view of an event."""
+
+from __future__ import annotations
+
+import re
+
+from hookwise.domain.events import EventRecord, Usage, body_key, make_event_id
+
+
+def test_event_id_is_deterministic_url_safe_and_scoped_by_source() -> None:
+    first = make_event_id("github", "delivery-1")
+    assert first == make_event_id("github", "delivery-1")
+    assert first != make_event_id("github", "delivery-2")
+    assert first != make_event_id("stripe", "delivery-1")
+    assert re.fullmatch(r"evt_[0-9a-f]{32}", first)
+
+
+def test_body_key_changes_with_any_byte() -> None:
+    assert body_key(b'{"a":1}') == body_key(b'{"a":1}')
+    assert body_key(b'{"a":1}') != body_key(b'{"a":2}')
+
+
+def test_public_view_hides_body_and_headers_and_shows_results() -> None:
+    record = EventRecord(
+        event_id="evt_1", source="github", event_type="push", received_at="t", updated_at="t",
+        body=b"secret payload", headers={"x-hub-signature-256": "sha256=abc"},
+        result={"summary": "ok"}, usage=Usage(input_tokens=3),
+    )
+    view = record.public_view()
+    assert "body" not in view
+    assert "headers" not in view
+    assert view["result"] == {"summary": "ok"}
+    assert view["usage"]["input_tokens"] == 3
+    assert "error" not in view
