@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from hookwise.config import ConfigError, load_config
 from hookwise.config.loader import parse_config
 
@@ -36,8 +35,10 @@ def test_shipped_config_loads_with_its_sources_and_routes() -> None:
         (lambda c: c["routes"][1].update(output="missing"), "routes[1].output"),
         (lambda c: c["routes"][0].update(max_tokens=0), "routes[0].max_tokens"),
         (lambda c: c["routes"][1].update(model="gpt"), "routes[1].model"),
-        (lambda c: c["schemas"]["pr_review"]["summary"].update(type="date"),
-         "schemas.pr_review.summary.type"),
+        (
+            lambda c: c["schemas"]["pr_review"]["summary"].update(type="date"),
+            "schemas.pr_review.summary.type",
+        ),
         (lambda c: c["defaults"].pop("model"), "defaults.model"),
         (lambda c: c["routes"].append(dict(c["routes"][0])), "duplicate route name"),
     ],

@@ -22,9 +22,15 @@ def test_body_key_changes_with_any_byte() -> None:
 
 def test_public_view_hides_body_and_headers_and_shows_results() -> None:
     record = EventRecord(
-        event_id="evt_1", source="github", event_type="push", received_at="t", updated_at="t",
-        body=b"secret payload", headers={"x-hub-signature-256": "sha256=abc"},
-        result={"summary": "ok"}, usage=Usage(input_tokens=3),
+        event_id="evt_1",
+        source="github",
+        event_type="push",
+        received_at="t",
+        updated_at="t",
+        body=b"secret payload",
+        headers={"x-hub-signature-256": "sha256=abc"},
+        result={"summary": "ok"},
+        usage=Usage(input_tokens=3),
     )
     view = record.public_view()
     assert "body" not in view

@@ -25,8 +25,9 @@ def config() -> None:
 
 
 @config.command("check")
-@click.option("--config", "path", default="hookwise.yaml", show_default=True,
-              help="The configuration file.")
+@click.option(
+    "--config", "path", default="hookwise.yaml", show_default=True, help="The configuration file."
+)
 def check(path: str) -> None:
     """Validate the configuration; exit 1 with the offending keys if it is invalid."""
     console = Console()
@@ -41,7 +42,12 @@ def check(path: str) -> None:
     for column in ("route", "source", "event types", "model", "output"):
         table.add_column(column)
     for route in loaded.routes:
-        table.add_row(route.name, route.match.source, ", ".join(route.match.event_types),
-                      route.model or loaded.defaults.model, route.output)
+        table.add_row(
+            route.name,
+            route.match.source,
+            ", ".join(route.match.event_types),
+            route.model or loaded.defaults.model,
+            route.output,
+        )
     console.print(table)
     console.print("[green]configuration is valid[/green]")

@@ -14,6 +14,11 @@ def cli() -> None:
 
 
 for command in (
-    dev.dev, send.send, events.events, dlq.dlq, dlq.replay, config_check.config,
+    dev.dev,
+    send.send,
+    events.events,
+    dlq.dlq,
+    dlq.replay,
+    config_check.config,
 ):
     cli.add_command(command)

@@ -79,8 +79,17 @@ class EventRecord(BaseModel):
         view = self.model_dump(
             mode="json",
             include={
-                "event_id", "source", "event_type", "status", "attempts",
-                "received_at", "updated_at", "route", "model", "latency_ms", "redrive_count",
+                "event_id",
+                "source",
+                "event_type",
+                "status",
+                "attempts",
+                "received_at",
+                "updated_at",
+                "route",
+                "model",
+                "latency_ms",
+                "redrive_count",
             },
         )
         for optional in ("result", "error", "usage"):

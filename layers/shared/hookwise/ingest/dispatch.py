@@ -6,6 +6,8 @@ Shared by the ingest service (first delivery and provider retries) and the sweep
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
 from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
@@ -23,13 +25,11 @@ class Dispatcher:
                 event_id=record.event_id, source=record.source, event_type=record.event_type
             )
         )
-        try:
+        # A conflict means a worker already picked the message up and moved the event on.
+        with suppress(TransitionConflict):
             self._store.transition(
                 record.event_id,
                 from_statuses=[EventStatus.RECEIVED],
                 to_status=EventStatus.QUEUED,
                 remove=["dispatch_lease_until"],
             )
-        except TransitionConflict:
-            # A worker already picked the message up and moved the event on: nothing to do.
-            pass

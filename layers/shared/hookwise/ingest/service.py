@@ -22,9 +22,18 @@ from hookwise.verifiers import Rejected, Verifier, WebhookRequest, verifier_for
 
 # Headers kept on the item for the worker and on-call; never signatures.
 KEPT_HEADERS = (
-    "content-type", "user-agent", "x-github-event", "x-github-delivery", "x-github-hook-id",
-    "x-shopify-topic", "x-shopify-webhook-id", "x-shopify-event-id", "x-shopify-shop-domain",
-    "webhook-id", "svix-id", "x-slack-retry-num",
+    "content-type",
+    "user-agent",
+    "x-github-event",
+    "x-github-delivery",
+    "x-github-hook-id",
+    "x-shopify-topic",
+    "x-shopify-webhook-id",
+    "x-shopify-event-id",
+    "x-shopify-shop-domain",
+    "webhook-id",
+    "svix-id",
+    "x-slack-retry-num",
 )
 # How often a concurrent duplicate re-reads an event another request is still enqueueing.
 DUPLICATE_POLL_SECONDS = 0.05
@@ -37,7 +46,7 @@ class Reply:
     content_type: str = "application/json"
 
     @classmethod
-    def json(cls, status: int, **fields: Any) -> Reply:
+    def json(cls, status: int, /, **fields: Any) -> Reply:
         return cls(status=status, body=json.dumps(fields))
 
 
@@ -99,8 +108,14 @@ class IngestService:
             delivery = verifier.identify(request, payload)
         except Rejected as rejected:
             return self._reject(request, rejected.status, rejected.reason)
-        record = self._new_record(request, source, verifier, delivery.event_type,
-                                  delivery.delivery_id, delivery.delivery_key)
+        record = self._new_record(
+            request,
+            source,
+            verifier,
+            delivery.event_type,
+            delivery.delivery_id,
+            delivery.delivery_key,
+        )
         logger.append_keys(event_id=record.event_id)
         try:
             return self._persist_and_dispatch(record)
@@ -114,14 +129,20 @@ class IngestService:
 
     def _reject(self, request: WebhookRequest, status: int, reason: str) -> Reply:
         # Source, reason category and request id only: never the secret, signature or body.
-        logger.warning("webhook rejected", extra={"source": request.source, "reason": reason,
-                                                  "status": status})
+        logger.warning(
+            "webhook rejected", extra={"source": request.source, "reason": reason, "status": status}
+        )
         metrics.add_metric(name=f"Rejected_{reason}", unit="Count", value=1)
         return rejection(status)
 
     def _new_record(
-        self, request: WebhookRequest, source: SourceConfig, verifier: Verifier,
-        event_type: str, delivery_id: str | None, delivery_key: str,
+        self,
+        request: WebhookRequest,
+        source: SourceConfig,
+        verifier: Verifier,
+        event_type: str,
+        delivery_id: str | None,
+        delivery_key: str,
     ) -> EventRecord:
         now = utcnow()
         event_id = make_event_id(source.name, delivery_key)
@@ -167,6 +188,7 @@ class IngestService:
     def _dispatch(self, record: EventRecord) -> Reply:
         self._dispatcher.dispatch(record)
         metrics.add_metric(name="Enqueued", unit="Count", value=1)
-        logger.info("event accepted", extra={"source": record.source,
-                                             "event_type": record.event_type})
+        logger.info(
+            "event accepted", extra={"source": record.source, "event_type": record.event_type}
+        )
         return Reply.json(202, event_id=record.event_id, status="accepted")

@@ -7,7 +7,7 @@ import os
 from abc import ABC, abstractmethod
 
 
-class SecretUnavailable(Exception):  # noqa: N818 - reads as "raise SecretUnavailable(...)"
+class SecretUnavailable(Exception):
     """The secret store could not be read: a transient failure (503), not a rejection."""
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from hookwise.domain.events import EventRecord, EventStatus
 
 
-class TransitionConflict(Exception):  # noqa: N818 - an expected outcome, not a fault
+class TransitionConflict(Exception):
     """The event was not in a state that allows the requested change."""
 
 

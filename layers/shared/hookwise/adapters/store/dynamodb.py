@@ -53,7 +53,8 @@ class DynamoDBEventStore(EventStore):
     def __init__(self, table_name: str, client: Any = None) -> None:
         resource = boto3.resource("dynamodb") if client is None else None
         self._table = (
-            resource.Table(table_name) if resource is not None
+            resource.Table(table_name)
+            if resource is not None
             else boto3.resource("dynamodb", client=client).Table(table_name)  # type: ignore[call-overload]
         )
 
@@ -170,7 +171,8 @@ class DynamoDBEventStore(EventStore):
                 ),
                 ConditionExpression=Attr(TABLE_PARTITION_KEY).exists() & (waiting | lapsed),
                 ExpressionAttributeNames={
-                    "#status": "status", "#updated_at": "updated_at",
+                    "#status": "status",
+                    "#updated_at": "updated_at",
                     "#pending": STUCK_INDEX_PARTITION_KEY,
                 },
                 ExpressionAttributeValues={

@@ -1,0 +1,232 @@
+"""The ingest service against moto: verify, persist once, dispatch, answer by the contract."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from hookwise.adapters.blobs.s3 import S3BlobStore
+from hookwise.adapters.queue.sqs import SQSEventQueue
+from hookwise.adapters.secrets.base import SecretsProvider, SecretUnavailable
+from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
+from hookwise.adapters.store.dynamodb import DynamoDBEventStore
+from hookwise.config import load_config
+from hookwise.domain.events import EventStatus
+from hookwise.ingest.dispatch import Dispatcher
+from hookwise.ingest.service import IngestService, Reply
+from hookwise.ingest.sweeper import Sweeper
+from hookwise.verifiers import WebhookRequest, verifier_for
+
+from tests.conftest import CONFIG_PATH, FIXTURES, TEST_SECRET, Aws
+
+PR_BODY = (FIXTURES / "github" / "pull_request.opened.json").read_bytes()
+
+
+def github_request(
+    body: bytes = PR_BODY,
+    delivery: str = "d-1",
+    secret: str = TEST_SECRET,
+    event: str = "pull_request",
+    source: str = "github",
+) -> WebhookRequest:
+    """A delivery signed the way GitHub signs it, addressed to `source`."""
+    signer = verifier_for(load_config(str(CONFIG_PATH)).sources["github"])
+    headers = signer.sign(body, secret, url="", event_type=event, delivery_id=delivery, timestamp=0)
+    return WebhookRequest(
+        source=source,
+        method="POST",
+        url=f"https://example/webhooks/{source}",
+        headers={k.lower(): v for k, v in headers.items()},
+        body=body,
+    )
+
+
+class Harness:
+    """The service wired to moto, with a fault switch at the SQS SendMessage call."""
+
+    def __init__(self, aws: Aws, secrets: SecretsProvider | None = None, **settings: Any):
+        self.aws = aws
+        self.sqs = boto3.client("sqs")
+        self.failing_sends = 0
+        self.sqs.meta.events.register("before-call.sqs.SendMessage", self._maybe_fail)
+        self.store = DynamoDBEventStore(aws.settings.table)
+        self.dispatcher = Dispatcher(
+            self.store, SQSEventQueue(aws.resources.queue_url, aws.resources.dlq_url, self.sqs)
+        )
+        self.settings = aws.settings.model_copy(update=settings)
+        self.service = IngestService(
+            config=aws.config,
+            store=self.store,
+            dispatcher=self.dispatcher,
+            secrets=secrets or SecretsManagerProvider(),
+            blobs=S3BlobStore(aws.resources.bucket),
+            settings=self.settings,
+        )
+
+    def _maybe_fail(self, **_: Any) -> None:
+        if self.failing_sends:
+            self.failing_sends -= 1
+            raise EndpointConnectionError(endpoint_url="https://sqs.injected-fault")
+
+    def event_ids_on_queue(self) -> list[str]:
+        return [json.loads(m["Body"])["event_id"] for m in self.aws.messages()]
+
+    def stored(self) -> int:
+        return int(boto3.client("dynamodb").scan(TableName=self.aws.settings.table)["Count"])
+
+
+def answer(reply: Reply) -> dict[str, Any]:
+    return json.loads(reply.body)
+
+
+def test_new_event_is_stored_queued_and_accepted(aws: Aws) -> None:
+    harness = Harness(aws)
+    reply = harness.service.receive(github_request())
+    assert reply.status == 202
+    event_id = answer(reply)["event_id"]
+    assert answer(reply)["status"] == "accepted"
+    record = harness.store.get(event_id)
+    assert record is not None
+    assert record.status is EventStatus.QUEUED
+    assert record.event_type == "pull_request.opened"
+    assert record.body == PR_BODY
+    assert harness.event_ids_on_queue() == [event_id]
+
+
+def test_redelivery_is_a_duplicate_and_enqueues_nothing_more(aws: Aws) -> None:
+    harness = Harness(aws)
+    first = harness.service.receive(github_request())
+    again = harness.service.receive(github_request())
+    assert again.status == 200
+    assert answer(again) == {"event_id": answer(first)["event_id"], "status": "duplicate"}
+    assert len(harness.event_ids_on_queue()) == 1
+
+
+@pytest.mark.parametrize(
+    ("request_factory", "status"),
+    [
+        (lambda: github_request(source="nope"), 404),
+        (lambda: github_request(secret="wrong secret"), 401),
+        (lambda: github_request(body=b"not json", secret=TEST_SECRET), 400),
+        (lambda: github_request(body=b"{" + b" " * 2_000_000 + b"}"), 413),
+    ],
+)
+def test_rejections_store_nothing_and_enqueue_nothing(
+    aws: Aws, request_factory: Callable[[], WebhookRequest], status: int
+) -> None:
+    harness = Harness(aws)
+    reply = harness.service.receive(request_factory())
+    assert reply.status == status
+    assert "error" in answer(reply)
+    assert harness.stored() == 0
+    assert harness.event_ids_on_queue() == []
+
+
+def test_unknown_source_is_looked_up_before_any_secret(aws: Aws) -> None:
+    reply = Harness(aws).service.receive(
+        WebhookRequest(source="nope", method="POST", url="", headers={}, body=b"{}")
+    )
+    assert reply.status == 404
+
+
+def test_ping_is_answered_and_not_stored(aws: Aws) -> None:
+    harness = Harness(aws)
+    reply = harness.service.receive(
+        github_request(body=(FIXTURES / "github" / "ping.json").read_bytes(), event="ping")
+    )
+    assert reply.status == 200
+    assert harness.stored() == 0
+
+
+def test_send_failure_answers_503_and_the_providers_retry_enqueues_it(aws: Aws) -> None:
+    harness = Harness(aws, dispatch_lease_seconds=0.0)
+    harness.failing_sends = 1
+    failed = harness.service.receive(github_request())
+    assert failed.status == 503
+    assert harness.stored() == 1
+    assert harness.event_ids_on_queue() == []
+
+    retried = harness.service.receive(github_request())
+    assert retried.status == 202
+    event_id = answer(retried)["event_id"]
+    assert harness.event_ids_on_queue() == [event_id]
+    record = harness.store.get(event_id)
+    assert record is not None
+    assert record.status is EventStatus.QUEUED
+
+
+def test_a_retry_while_the_first_send_is_in_flight_waits_then_reports_duplicate(aws: Aws) -> None:
+    harness = Harness(aws)
+    barrier = threading.Barrier(5)
+    replies: list[Reply] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        replies.append(harness.service.receive(github_request()))
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(reply.status for reply in replies) == [200, 200, 200, 200, 202]
+    assert len(harness.event_ids_on_queue()) == 1
+
+
+def test_sweeper_requeues_an_event_whose_send_failed_and_was_never_retried(aws: Aws) -> None:
+    harness = Harness(aws)
+    harness.failing_sends = 1
+    assert harness.service.receive(github_request()).status == 503
+    clock = [time.time()]
+    sweeper = Sweeper(
+        harness.store,
+        harness.dispatcher,
+        stuck_after_seconds=60,
+        lease_seconds=3,
+        clock=lambda: clock[0],
+    )
+    assert sweeper.sweep().requeued == []  # not stuck long enough yet
+    clock[0] += 120
+    report = sweeper.sweep()
+    assert len(report.requeued) == 1
+    assert harness.event_ids_on_queue() == report.requeued
+    assert sweeper.sweep().found == 0  # queued now: nothing left to sweep
+    # The provider's late retry now finds it queued: a duplicate, not a second message.
+    assert harness.service.receive(github_request()).status == 200
+    assert harness.event_ids_on_queue() == []
+
+
+def test_large_body_goes_to_s3_and_the_item_holds_a_reference(aws: Aws) -> None:
+    harness = Harness(aws, inline_body_bytes=1_000)
+    reply = harness.service.receive(github_request())
+    record = harness.store.get(answer(reply)["event_id"])
+    assert record is not None
+    assert record.body is None
+    assert record.body_ref is not None
+    assert S3BlobStore(aws.resources.bucket).get(record.body_ref) == PR_BODY
+
+
+class BrokenSecrets(SecretsProvider):
+    def source_secrets(self, source: str, secret_name: str) -> list[str]:
+        raise SecretUnavailable(secret_name)
+
+
+def test_unreadable_secrets_are_a_503_not_a_401(aws: Aws) -> None:
+    reply = Harness(aws, secrets=BrokenSecrets()).service.receive(github_request())
+    assert reply.status == 503
+
+
+def test_rotation_accepts_the_old_and_the_new_secret(aws: Aws, monkeypatch) -> None:
+    monkeypatch.setenv("HOOKWISE_SECRET_GITHUB", "new-secret,old-secret")
+    harness = Harness(aws)
+    assert harness.service.receive(github_request(secret="old-secret")).status == 202
+    assert (
+        harness.service.receive(github_request(secret="new-secret", delivery="d-2")).status == 202
+    )
+    assert harness.service.receive(github_request(secret=TEST_SECRET, delivery="d-3")).status == 401
