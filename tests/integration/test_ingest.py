@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
+
 from hookwise.adapters.blobs.s3 import S3BlobStore
 from hookwise.adapters.queue.sqs import SQSEventQueue
 from hookwise.adapters.secrets.base import SecretsProvider, SecretUnavailable
@@ -22,7 +23,6 @@ from hookwise.ingest.dispatch import Dispatcher
 from hookwise.ingest.service import IngestService, Reply
 from hookwise.ingest.sweeper import Sweeper
 from hookwise.verifiers import WebhookRequest, verifier_for
-
 from tests.conftest import CONFIG_PATH, FIXTURES, TEST_SECRET, Aws
 
 PR_BODY = (FIXTURES / "github" / "pull_request.opened.json").read_bytes()
