@@ -9,11 +9,12 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
 from hookwise.settings import Settings
-from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "hookwise.yaml"

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from hookwise.ingest.api import app
 from hookwise.observability import logger, metrics, tracer
 

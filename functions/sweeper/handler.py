@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from hookwise import wiring
 from hookwise.observability import logger, metrics, tracer
 

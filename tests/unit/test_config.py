@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from hookwise.config import ConfigError, load_config
 from hookwise.config.loader import parse_config
 
