@@ -16,6 +16,8 @@ from hookwise.config import HookwiseConfig, load_config
 from hookwise.ingest.dispatch import Dispatcher
 from hookwise.ingest.service import IngestService
 from hookwise.ingest.sweeper import Sweeper
+from hookwise.redrive.service import RedriveService
+from hookwise.redrive.sqs import SQSDeadLetterQueue
 from hookwise.settings import get_settings
 
 
@@ -69,9 +71,23 @@ def sweeper() -> Sweeper:
     )
 
 
+@cache
+def redrive_service() -> RedriveService:
+    return RedriveService(store(), queue(), SQSDeadLetterQueue(get_settings().dlq_url))
+
+
 def reset() -> None:
     """Forget every built service and the settings (tests and the local stack)."""
     get_settings.cache_clear()
     load_config.cache_clear()
-    for builder in (config, store, queue, blobs, dispatcher, ingest_service, sweeper):
+    for builder in (
+        config,
+        store,
+        queue,
+        blobs,
+        dispatcher,
+        ingest_service,
+        sweeper,
+        redrive_service,
+    ):
         builder.cache_clear()

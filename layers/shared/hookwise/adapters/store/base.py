@@ -46,6 +46,11 @@ class EventStore(ABC):
         it is final.
         """
 
+    def get_many(self, event_ids: Iterable[str]) -> dict[str, EventRecord]:
+        """The events that exist among `event_ids`, by id (backends may batch the reads)."""
+        found = {event_id: self.get(event_id) for event_id in dict.fromkeys(event_ids)}
+        return {event_id: record for event_id, record in found.items() if record is not None}
+
     @abstractmethod
     def list_recent(self, limit: int) -> list[EventRecord]: ...
 

@@ -21,6 +21,8 @@ from hookwise.resources import (
 
 # Marks an item as waiting for dispatch in the sparse index; removed once queued.
 PENDING = "1"
+# BatchGetItem's limit on keys per request.
+BATCH_GET_KEYS = 100
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -84,6 +86,29 @@ class DynamoDBEventStore(EventStore):
         item = self._table.get_item(Key={TABLE_PARTITION_KEY: event_id}, ConsistentRead=True)
         found = item.get("Item")
         return self._record(found) if found else None
+
+    def get_many(self, event_ids: Iterable[str]) -> dict[str, EventRecord]:
+        # The table's client (de)serialises attribute values itself, like the table does.
+        client = self._table.meta.client
+        ids = list(dict.fromkeys(event_ids))
+        found: dict[str, EventRecord] = {}
+        for start in range(0, len(ids), BATCH_GET_KEYS):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [
+                        {TABLE_PARTITION_KEY: event_id}
+                        for event_id in ids[start : start + BATCH_GET_KEYS]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                page = client.batch_get_item(RequestItems=request)
+                for raw in page.get("Responses", {}).get(self._table.name, []):
+                    record = self._record(raw)
+                    found[record.event_id] = record
+                request = page.get("UnprocessedKeys") or {}
+        return found
 
     def acquire_dispatch(self, event_id: str, now: float, lease_until: float) -> bool:
         try:

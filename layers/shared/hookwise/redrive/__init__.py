@@ -1,0 +1,1 @@
+"""On-call: the dead-letter queue redrive and replay."""
