@@ -23,6 +23,7 @@ from hookwise.domain.events import (
     make_event_id,
     utcnow,
 )
+from hookwise.observability import metrics
 from hookwise.redrive.service import RedriveService
 from hookwise.redrive.sqs import SQSDeadLetterQueue
 from tests.conftest import Aws
@@ -173,5 +174,7 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(aws: Aws) -> Pipeline:
-    return Pipeline(aws)
+def pipeline(aws: Aws) -> Iterator[Pipeline]:
+    yield Pipeline(aws)
+    # Service calls outside a handler leave metrics in the shared buffer; drop them.
+    metrics.clear_metrics()

@@ -340,3 +340,18 @@ def test_the_lambda_handler_answers_in_json(pipeline: Pipeline) -> None:
 
     assert json.loads(json.dumps(answer))["total"] == 1
     assert handler({"action": "nope"}, Context())["ok"] is False  # type: ignore[arg-type]
+
+
+def test_the_limit_counts_moves_not_messages_left_behind(pipeline: Pipeline) -> None:
+    """A message without an item stays in the DLQ; it must not use up a chunk's limit."""
+    ghost = QueueMessage(event_id="evt_ghost", source="github", event_type="push")
+    pipeline.queue.send_to_dlq(ghost, reason="whatever")
+    ids = [pipeline.failed() for _ in range(3)]
+
+    answer = redrive(pipeline, limit=2)
+
+    assert answer["counts"]["redriven"] == 2
+    assert answer["counts"].get("missing", 0) <= 1
+    assert sorted(pipeline.dlq_ids()) == sorted(
+        ["evt_ghost", *(set(ids) - set(pipeline.main_ids()))]
+    )

@@ -42,6 +42,8 @@ UNKNOWN_REASON = "unknown"
 # Group keys stay readable: a reason's tail (ids, timings) would split every group in one.
 GROUP_REASON_CHARS = 120
 DONE = frozenset({EventStatus.COMPLETED, EventStatus.SKIPPED})
+# Redrive outcomes that take a message out of the DLQ (or would, in a dry run).
+MOVES = frozenset({"redriven", "discarded", "would_redrive", "would_discard"})
 IN_FLIGHT = frozenset({EventStatus.RECEIVED, EventStatus.QUEUED, EventStatus.PROCESSING})
 
 
@@ -209,14 +211,21 @@ class RedriveService:
         now = self._clock()
         pacer = _Pacer(action.rate_per_second, self._clock, self._sleep)
         outcomes: list[Outcome] = []
+
+        def full() -> bool:
+            # Only moves count: messages left behind (missing, error) would otherwise fill
+            # every chunk of a chunked redrive again and stall it.
+            moved = sum(outcome.outcome in MOVES for outcome in outcomes)
+            return action.limit is not None and moved >= action.limit
+
         with self._scanning() as scan:
             for batch in self._batches(scan):
                 for entry in batch:
-                    if action.limit is not None and len(outcomes) >= action.limit:
+                    if full():
                         break
                     if entry.matches(action, now):
                         outcomes.append(self._redrive_one(entry, scan, pacer, action.dry_run))
-                if action.limit is not None and len(outcomes) >= action.limit:
+                if full():
                     break
         answer = BulkAnswer.of("redrive", action.dry_run, outcomes)
         if not action.dry_run:
