@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 import httpx
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -17,6 +18,7 @@ from rich.table import Table
 FUNCTION = "dlq_redrive"
 # Messages per redrive call: small enough for a real progress bar and a short Lambda run.
 DEFAULT_CHUNK = 25
+EVENT_ID_CHARS = 36  # "evt_" and 32 hex digits: never cut, it is what on-call copies
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -158,9 +160,9 @@ def print_json(answer: dict[str, Any]) -> None:
 
 def outcomes_table(title: str, answer: dict[str, Any]) -> Table:
     table = Table(title=title)
-    table.add_column("Event id", no_wrap=True)
-    for column in ("Outcome", "Detail"):
-        table.add_column(column)
+    table.add_column("Event id", no_wrap=True, min_width=EVENT_ID_CHARS)
+    table.add_column("Outcome", no_wrap=True, min_width=len("would_redrive"))
+    table.add_column("Detail")
     for item in answer["outcomes"]:
         table.add_row(item["event_id"] or "-", item["outcome"], item["detail"])
     return table
@@ -222,23 +224,18 @@ def list_(
     if as_json:
         print_json(answer)
         return
-    table = Table(title=f"DLQ: {answer['count']} message(s)")
-    table.add_column("Event id", no_wrap=True)
-    for column in (
-        "Source",
-        "Event type",
-        "Status",
-        "Attempts",
-        "Redrives",
-        "Age",
-        "Reason",
-    ):
-        table.add_column(column)
+    table = Table(title=f"DLQ: {answer['count']} message(s)", box=box.SIMPLE_HEAD)
+    table.add_column("Event id", no_wrap=True, min_width=EVENT_ID_CHARS)
+    table.add_column("Event", no_wrap=True)
+    for column in ("Status", "Att.", "Redr."):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_column("Age", justify="right", no_wrap=True, min_width=len("59m 59s"))
+    # One line per message: the full reason is in `--json` (and grouped in `dlq summary`).
+    table.add_column("Reason", no_wrap=True, overflow="ellipsis", max_width=50)
     for item in answer["messages"]:
         table.add_row(
             item["event_id"] or "-",
-            item["source"],
-            item["event_type"],
+            f"{item['source']}/{item['event_type']}",
             item["status"] or "-",
             str(item["attempts"] or 0),
             str(item["redrive_count"] or 0),
