@@ -14,4 +14,7 @@ from hookwise.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return wiring.redrive_service().handle(event)
+    # Local runtimes may hand in a context without a clock: then no deadline applies.
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    time_left = (lambda: remaining() / 1000) if remaining else None
+    return wiring.redrive_service().handle(event, time_left=time_left)

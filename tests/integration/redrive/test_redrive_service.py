@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from hookwise.domain.events import EventStatus, QueueMessage
-from hookwise.redrive.models import ListAction, ReplayAction, SummaryAction
+from hookwise.redrive.models import ListAction, RedriveAction, ReplayAction, SummaryAction
 from tests.integration.redrive.conftest import Pipeline
 
 EXHAUSTED = "exhausted: model answered 500 five times"
@@ -355,3 +355,20 @@ def test_the_limit_counts_moves_not_messages_left_behind(pipeline: Pipeline) -> 
     assert sorted(pipeline.dlq_ids()) == sorted(
         ["evt_ghost", *(set(ids) - set(pipeline.main_ids()))]
     )
+
+
+def test_a_redrive_short_of_time_stops_cleanly_and_a_rerun_finishes(pipeline: Pipeline) -> None:
+    ids = sorted(pipeline.failed() for _ in range(5))
+    budget = iter([60.0, 60.0, 5.0])  # two moves, then the function is nearly out of time
+
+    first = pipeline.service().redrive(
+        RedriveAction(action="redrive"), time_left=lambda: next(budget, 0.0)
+    )
+
+    assert first.stopped_early
+    assert first.counts == {"redriven": 2}
+    assert len(pipeline.dlq_ids()) == 3  # the rest released at once, not after the hold
+    second = redrive(pipeline)
+    assert second["counts"] == {"redriven": 3}
+    assert not second["stopped_early"]
+    assert pipeline.main_ids() == ids

@@ -127,6 +127,8 @@ class BulkAnswer(BaseModel):
     dry_run: bool
     counts: dict[str, int]
     outcomes: list[Outcome]
+    # The function ran short of time: run the same action again to continue.
+    stopped_early: bool = False
 
     @classmethod
     def of(

@@ -36,12 +36,15 @@ from hookwise.redrive.models import (
     parse_action,
 )
 from hookwise.redrive.ports import DeadLetter, DeadLetterQueue
+from hookwise.resources import DLQ_REDRIVE_FUNCTION
 
 MALFORMED = "malformed message body"
 UNKNOWN_REASON = "unknown"
 # Group keys stay readable: a reason's tail (ids, timings) would split every group in one.
 GROUP_REASON_CHARS = 120
 DONE = frozenset({EventStatus.COMPLETED, EventStatus.SKIPPED})
+# A redrive stops this long before the function's timeout, so it can answer and release.
+STOP_MARGIN_SECONDS = 15.0
 # Redrive outcomes that take a message out of the DLQ (or would, in a dry run).
 MOVES = frozenset({"redriven", "discarded", "would_redrive", "would_discard"})
 IN_FLIGHT = frozenset({EventStatus.RECEIVED, EventStatus.QUEUED, EventStatus.PROCESSING})
@@ -131,7 +134,7 @@ class RedriveService:
         queue: EventQueue,
         dlq: DeadLetterQueue,
         *,
-        hold_seconds: int = 120,
+        hold_seconds: int = DLQ_REDRIVE_FUNCTION.timeout_seconds,
         max_scan: int = 10_000,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -139,15 +142,19 @@ class RedriveService:
         self._store = store
         self._queue = queue
         self._dlq = dlq
-        # How long scanned messages stay invisible to others while an action looks at them.
+        # How long scanned messages stay invisible while an action looks at them: the whole
+        # invocation, so none comes back mid-scan; released at the end, or by itself if killed.
         self._hold = hold_seconds
         # Bounds one invocation's work; the CLI redrives in chunks anyway.
         self._max_scan = max_scan
         self._clock = clock
         self._sleep = sleep
 
-    def handle(self, payload: Any) -> dict[str, Any]:
-        """The Lambda's whole job: validate the action, run it, answer in JSON."""
+    def handle(self, payload: Any, time_left: Callable[[], float] | None = None) -> dict[str, Any]:
+        """The Lambda's whole job: validate the action, run it, answer in JSON.
+
+        `time_left()` (seconds) lets a long redrive stop cleanly before the function times out.
+        """
         try:
             action = parse_action(payload)
         except InvalidAction as error:
@@ -159,7 +166,7 @@ class RedriveService:
         elif isinstance(action, ListAction):
             answer = self.listing(action)
         elif isinstance(action, RedriveAction):
-            answer = self.redrive(action)
+            answer = self.redrive(action, time_left)
         else:
             answer = self.replay(action)
         return answer.model_dump(mode="json")
@@ -207,8 +214,11 @@ class RedriveService:
         return ListAnswer(count=len(views), messages=views)
 
     @tracer.capture_method
-    def redrive(self, action: RedriveAction) -> BulkAnswer:
+    def redrive(
+        self, action: RedriveAction, time_left: Callable[[], float] | None = None
+    ) -> BulkAnswer:
         now = self._clock()
+        stopped_early = False
         pacer = _Pacer(action.rate_per_second, self._clock, self._sleep)
         outcomes: list[Outcome] = []
 
@@ -223,11 +233,15 @@ class RedriveService:
                 for entry in batch:
                     if full():
                         break
+                    if time_left is not None and time_left() < STOP_MARGIN_SECONDS:
+                        stopped_early = True
+                        break
                     if entry.matches(action, now):
                         outcomes.append(self._redrive_one(entry, scan, pacer, action.dry_run))
-                if full():
+                if full() or stopped_early:
                     break
         answer = BulkAnswer.of("redrive", action.dry_run, outcomes)
+        answer.stopped_early = stopped_early
         if not action.dry_run:
             metrics.add_metric(
                 name="Redriven", unit="Count", value=answer.counts.get("redriven", 0)
