@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     max_backoff: int = 900
     # Events older than this in `received` are re-enqueued by the sweeper.
     stuck_after_seconds: int = 120
+    # Records of one SQS batch processed at once by a worker invocation.
+    worker_concurrency: int = 10
+    # Upper bound of one model call; always kept below the invocation's remaining time.
+    model_timeout_seconds: float = 45.0
+    # Time kept back from a record's budget for storing the result and answering SQS.
+    deadline_margin_seconds: float = 3.0
     # Local development only: lets callbacks reach loopback/private addresses.
     allow_private_callbacks: bool = False
 

@@ -6,19 +6,31 @@ Each builder is cached, so a warm Lambda reuses clients and config; tests call
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.utilities import parameters
 
 from hookwise.adapters.blobs.s3 import S3BlobStore
 from hookwise.adapters.queue.sqs import SQSEventQueue
 from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
 from hookwise.adapters.store.dynamodb import DynamoDBEventStore
 from hookwise.config import HookwiseConfig, load_config
+from hookwise.deliveries.eventbridge import EventBridgePublisher
 from hookwise.ingest.dispatch import Dispatcher
 from hookwise.ingest.service import IngestService
 from hookwise.ingest.sweeper import Sweeper
 from hookwise.redrive.service import RedriveService
 from hookwise.redrive.sqs import SQSDeadLetterQueue
 from hookwise.settings import get_settings
+
+if TYPE_CHECKING:
+    from hookwise.llm.base import ModelClient
+    from hookwise.worker.batch import BatchRunner
+    from hookwise.worker.service import WorkerService
+
+SECRET_CACHE_SECONDS = 300
 
 
 @cache
@@ -76,6 +88,47 @@ def redrive_service() -> RedriveService:
     return RedriveService(store(), queue(), SQSDeadLetterQueue(get_settings().dlq_url))
 
 
+@cache
+def model_client() -> ModelClient:
+    """The configured provider through the SDK's own client; imported here, not at module
+    level, so the ingest function never loads anthropic."""
+    import anthropic
+
+    from hookwise.llm.anthropic_client import AnthropicModelClient
+
+    if config().defaults.provider == "bedrock":
+        return AnthropicModelClient(anthropic.AnthropicBedrock())
+    api_key = os.environ.get("ANTHROPIC_API_KEY")
+    secret = get_settings().anthropic_secret
+    if not api_key and secret:
+        api_key = str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))
+    return AnthropicModelClient(anthropic.Anthropic(api_key=api_key))
+
+
+@cache
+def worker_service() -> WorkerService:
+    # Worker-only modules load here, so the ingest function's cold start stays lean.
+    from hookwise.worker.service import WorkerService
+
+    settings = get_settings()
+    return WorkerService(
+        config=config(),
+        store=store(),
+        queue=queue(),
+        blobs=blobs(),
+        model=model_client(),
+        publisher=EventBridgePublisher(settings.event_bus) if settings.event_bus else None,
+        settings=settings,
+    )
+
+
+@cache
+def batch_runner() -> BatchRunner:
+    from hookwise.worker.batch import BatchRunner
+
+    return BatchRunner(worker_service(), queue(), get_settings().worker_concurrency)
+
+
 def reset() -> None:
     """Forget every built service and the settings (tests and the local stack)."""
     get_settings.cache_clear()
@@ -89,5 +142,8 @@ def reset() -> None:
         ingest_service,
         sweeper,
         redrive_service,
+        model_client,
+        worker_service,
+        batch_runner,
     ):
         builder.cache_clear()

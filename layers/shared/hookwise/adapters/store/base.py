@@ -57,3 +57,11 @@ class EventStore(ABC):
     @abstractmethod
     def list_pending(self, received_before: str, limit: int) -> list[EventRecord]:
         """Events still `received` (never enqueued) that arrived before the given time."""
+
+    @abstractmethod
+    def recall(self, subject: str) -> list[dict[str, Any]]:
+        """Earlier results remembered for a subject (a PR, a customer), oldest first."""
+
+    @abstractmethod
+    def remember(self, subject: str, entry: dict[str, Any], keep: int, expires_at: int) -> None:
+        """Add a result to a subject's memory, keeping the last `keep` entries."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,8 @@ from hookwise.resources import (
     TABLE_PARTITION_KEY,
 )
 
+# Subject memory shares the table; its keys cannot collide with event ids (`evt_...`).
+SUBJECT_PREFIX = "subject#"
 # Marks an item as waiting for dispatch in the sparse index; removed once queued.
 PENDING = "1"
 # BatchGetItem's limit on keys per request.
@@ -220,7 +223,9 @@ class DynamoDBEventStore(EventStore):
         items: list[Mapping[str, Any]] = []
         kwargs: dict[str, Any] = {}
         while True:
-            page = self._table.scan(**kwargs)
+            page = self._table.scan(
+                FilterExpression=Attr(TABLE_PARTITION_KEY).begins_with("evt_"), **kwargs
+            )
             items.extend(page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 break
@@ -238,3 +243,25 @@ class DynamoDBEventStore(EventStore):
         )
         records = [self.get(str(item["event_id"])) for item in page.get("Items", [])]
         return [r for r in records if r is not None and r.status is EventStatus.RECEIVED]
+
+    @staticmethod
+    def _subject_key(subject: str) -> str:
+        return SUBJECT_PREFIX + hashlib.sha256(subject.encode()).hexdigest()[:40]
+
+    def recall(self, subject: str) -> list[dict[str, Any]]:
+        item = self._table.get_item(Key={TABLE_PARTITION_KEY: self._subject_key(subject)}).get(
+            "Item"
+        )
+        return list(_from_dynamo(item.get("history", []))) if item else []
+
+    def remember(self, subject: str, entry: dict[str, Any], keep: int, expires_at: int) -> None:
+        # Last writer wins on a race between two events of one subject: memory is a hint to
+        # the model, not a record, so a lost entry costs nothing but context.
+        history = [*self.recall(subject), entry][-keep:]
+        self._table.put_item(
+            Item={
+                TABLE_PARTITION_KEY: self._subject_key(subject),
+                "history": _to_dynamo(history),
+                "expires_at": expires_at,
+            }
+        )

@@ -1,0 +1,1 @@
+"""Where a completed event's result goes next."""

@@ -1,0 +1,96 @@
+"""The Anthropic Messages API, through the SDK's own clients: `Anthropic` or `AnthropicBedrock`.
+
+Both expose the same `messages.create`, so one implementation serves both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from hookwise.llm.base import (
+    ModelAnswer,
+    ModelClient,
+    ModelError,
+    ModelRequest,
+    ModelUsage,
+    PermanentModelError,
+    TransientModelError,
+)
+
+# Retries are the queue's job, with backoff and `retry-after` honoured as visibility: the SDK
+# must not sleep through them inside a billed Lambda.
+SDK_MAX_RETRIES = 0
+TRANSIENT_STATUSES = frozenset({408, 409, 429, 529})
+
+
+def _retry_after(error: anthropic.APIStatusError) -> float | None:
+    value = error.response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def classify(error: anthropic.AnthropicError) -> ModelError:
+    """429, 529, 5xx, 408/409, timeouts and connection errors are transient; the rest is not."""
+    if isinstance(error, anthropic.APIStatusError):
+        status = error.status_code
+        kind = (
+            TransientModelError
+            if status in TRANSIENT_STATUSES or status >= 500
+            else (PermanentModelError)
+        )
+        return kind(
+            f"model returned {status}: {error.message}"[:500],
+            status=status,
+            retry_after=_retry_after(error),
+        )
+    if isinstance(error, anthropic.APIConnectionError):  # includes APITimeoutError
+        return TransientModelError(f"model unreachable: {type(error).__name__}")
+    return PermanentModelError(f"model call failed: {type(error).__name__}: {error}"[:500])
+
+
+class AnthropicModelClient(ModelClient):
+    def __init__(self, client: anthropic.Anthropic | anthropic.AnthropicBedrock) -> None:
+        self._client = client
+
+    def invoke(self, request: ModelRequest) -> ModelAnswer:
+        params: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            # Stable per route: cached, so repeat events pay the cache-read price for it.
+            "system": [
+                {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
+            ],
+            "messages": request.messages,
+            "tools": [
+                {
+                    "name": request.tool.name,
+                    "description": request.tool.description,
+                    "input_schema": request.tool.input_schema,
+                }
+            ],
+            "tool_choice": {"type": "tool", "name": request.tool.name},
+        }
+        try:
+            message = self._client.with_options(
+                timeout=request.timeout_seconds, max_retries=SDK_MAX_RETRIES
+            ).messages.create(**params)
+        except anthropic.AnthropicError as error:
+            raise classify(error) from error
+        content: list[dict[str, Any]] = [block.model_dump() for block in message.content]
+        tool_use = next((b for b in content if b.get("type") == "tool_use"), None)
+        usage = message.usage
+        return ModelAnswer(
+            tool_input=tool_use.get("input") if tool_use else None,
+            tool_use_id=tool_use.get("id") if tool_use else None,
+            content=content,
+            usage=ModelUsage(
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
+                cache_read_input_tokens=usage.cache_read_input_tokens or 0,
+            ),
+        )

@@ -1,0 +1,70 @@
+"""What the worker needs from a model: one structured answer per request, errors classified."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    model: str
+    max_tokens: int
+    # Stable per route, so it is marked for prompt caching.
+    system: str
+    messages: list[dict[str, Any]]
+    tool: ToolSpec
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    # The tool input the model produced (not yet validated), or None if it used no tool.
+    tool_input: dict[str, Any] | None
+    usage: ModelUsage = field(default_factory=ModelUsage)
+    # The assistant content blocks, to continue the conversation for a repair attempt.
+    content: list[dict[str, Any]] = field(default_factory=list)
+    tool_use_id: str | None = None
+
+
+class ModelError(Exception):
+    """A failed model call; `transient` ones go back to the queue, others fail the event."""
+
+    transient: bool = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class TransientModelError(ModelError):
+    transient = True
+
+
+class PermanentModelError(ModelError):
+    transient = False
+
+
+class ModelClient(ABC):
+    @abstractmethod
+    def invoke(self, request: ModelRequest) -> ModelAnswer:
+        """Call the model; raise TransientModelError or PermanentModelError on failure."""

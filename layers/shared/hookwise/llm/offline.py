@@ -1,0 +1,336 @@
+"""The offline model: an Anthropic-Messages-compatible HTTP server for local development and
+tests. It answers every tool-use request with a deterministic, schema-valid answer derived from
+the prompt (so the result says something about the event), reports usage like the real API
+(cache writes, then cache reads, for a cached system prompt), and can inject faults: error
+statuses with `retry-after`, slow answers, dropped connections, a requests-per-minute limit.
+
+Run it alone with `python -m hookwise.llm.offline --port 8788`; drive faults over HTTP:
+`POST /_control/faults {"rules": [...], "rate_limit_per_minute": N}`, `DELETE /_control/faults`,
+`GET /_control/stats`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PAYLOAD = re.compile(r"<payload>\n(.*)\n</payload>", re.DOTALL)
+EVENT_TYPE = re.compile(r"type '([^']+)'")
+TITLE_KEYS = ("title", "name", "subject", "summary", "description", "text", "body")
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+@dataclass
+class FaultRule:
+    status: int | None = None
+    contains: str | None = None
+    times: int | None = None
+    retry_after: float | None = None
+    delay: float | None = None
+    drop: bool = False
+    # Answer with a tool input that does not fit the schema (to exercise repair).
+    invalid_output: bool = False
+
+    def applies(self, text: str) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        return self.contains is None or self.contains in text
+
+
+def _first_text(payload: Any, depth: int = 0) -> str | None:
+    """The most title-like string in the payload: what a summary should mention."""
+    if depth > 4 or not isinstance(payload, dict):
+        return None
+    for key in TITLE_KEYS:
+        value = payload.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip().splitlines()[0][:200]
+    for value in payload.values():
+        found = _first_text(value, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def _words(text: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", text.lower()):
+        seen.setdefault(word, None)
+    return list(seen)
+
+
+def answer_for(schema: dict[str, Any], user_text: str) -> dict[str, Any]:
+    """A deterministic answer valid for `schema`, derived from the event in `user_text`."""
+    match = PAYLOAD.search(user_text)
+    try:
+        payload = json.loads(match.group(1)) if match else {}
+    except ValueError:
+        payload = {}
+    kind = EVENT_TYPE.search(user_text)
+    event_type = kind.group(1) if kind else "event"
+    title = _first_text(payload) or event_type
+    digest = int(hashlib.sha256(user_text.encode()).hexdigest(), 16)
+    answer: dict[str, Any] = {}
+    for index, (name, spec) in enumerate(schema.get("properties", {}).items()):
+        kind_of = spec.get("type")
+        if "enum" in spec:
+            options = spec["enum"]
+            answer[name] = options[(digest >> index) % len(options)]
+        elif kind_of == "array":
+            limit = min(spec.get("maxItems", 3), 3)
+            if "question" in name:
+                answer[name] = [f"What is the test plan for {title!r}?"][:limit]
+            else:
+                answer[name] = _words(title)[:limit]
+        elif kind_of == "integer":
+            answer[name] = len(title)
+        elif kind_of == "number":
+            answer[name] = float(len(title))
+        elif kind_of == "boolean":
+            answer[name] = False
+        else:
+            text = f"{event_type}: {title!r} (offline model summary)"
+            answer[name] = text[: spec.get("maxLength", len(text))]
+    return answer
+
+
+class OfflineModel:
+    """The model's state: call counts, cached prompts, fault rules, rate window."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.answered = 0
+        self._cached_systems: set[str] = set()
+        self._rules: list[FaultRule] = []
+        self._rate_limit: int | None = None
+        self._window: deque[float] = deque()
+
+    def set_faults(self, spec: dict[str, Any]) -> None:
+        with self._lock:
+            self._rules = [FaultRule(**rule) for rule in spec.get("rules", [])]
+            self._rate_limit = spec.get("rate_limit_per_minute")
+            self._window.clear()
+
+    def clear_faults(self) -> None:
+        self.set_faults({})
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {"calls": self.calls, "answered": self.answered}
+
+    def admit(self, user_text: str) -> tuple[FaultRule | None, float | None]:
+        """Count the call; return the fault to apply and, if rate limited, the retry-after."""
+        with self._lock:
+            self.calls += 1
+            if self._rate_limit:
+                now = time.monotonic()
+                while self._window and now - self._window[0] >= 60:
+                    self._window.popleft()
+                if len(self._window) >= self._rate_limit:
+                    return None, max(0.001, 60 - (now - self._window[0]))
+                self._window.append(now)
+            for rule in self._rules:
+                if rule.applies(user_text):
+                    if rule.times is not None:
+                        rule.times -= 1
+                    return rule, None
+            return None, None
+
+    def respond(self, request: dict[str, Any]) -> dict[str, Any]:
+        system = request.get("system") or ""
+        system_text = (
+            system
+            if isinstance(system, str)
+            else "".join(block.get("text", "") for block in system)
+        )
+        cacheable = not isinstance(system, str) and any("cache_control" in b for b in system)
+        user_text = _last_user_text(request)
+        tool = (request.get("tools") or [{}])[0]
+        tool_input = answer_for(tool.get("input_schema", {}), user_text)
+        input_tokens = max(1, len(json.dumps(request.get("messages", []))) // 4)
+        system_tokens = max(1, len(system_text) // 4)
+        with self._lock:
+            seen = system_text in self._cached_systems
+            self._cached_systems.add(system_text)
+            self.answered += 1
+        usage = {
+            "input_tokens": input_tokens + (0 if cacheable else system_tokens),
+            "output_tokens": max(1, len(json.dumps(tool_input)) // 4),
+            "cache_creation_input_tokens": system_tokens if cacheable and not seen else 0,
+            "cache_read_input_tokens": system_tokens if cacheable and seen else 0,
+        }
+        return {
+            "id": f"msg_offline_{uuid.uuid4().hex[:20]}",
+            "type": "message",
+            "role": "assistant",
+            "model": request.get("model", "offline"),
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{uuid.uuid4().hex[:20]}",
+                    "name": tool.get("name", "answer"),
+                    "input": tool_input,
+                }
+            ],
+            "stop_reason": "tool_use",
+            "stop_sequence": None,
+            "usage": usage,
+        }
+
+
+def _last_user_text(request: dict[str, Any]) -> str:
+    texts: list[str] = []
+    for message in request.get("messages", []):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        else:
+            texts.extend(b.get("text", "") for b in content if b.get("type") == "text")
+    return "\n".join(texts)
+
+
+def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the local stack prints its own readable log."""
+
+        def _send(
+            self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> dict[str, Any]:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length) if length else b"{}"
+            parsed = json.loads(raw or b"{}")
+            return parsed if isinstance(parsed, dict) else {}
+
+        def do_GET(self) -> None:
+            if self.path == "/_control/stats":
+                self._send(200, model.stats())
+            else:
+                self._send(404, {"error": "not found"})
+
+        def do_DELETE(self) -> None:
+            if self.path == "/_control/faults":
+                model.clear_faults()
+                self._send(200, {"status": "cleared"})
+            else:
+                self._send(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            try:
+                request = self._body()
+            except ValueError:
+                self._send(400, _error(400, "body is not JSON"))
+                return
+            if self.path == "/_control/faults":
+                model.set_faults(request)
+                self._send(200, {"status": "set"})
+                return
+            if self.path.split("?")[0] != "/v1/messages":
+                self._send(404, _error(404, "not found"))
+                return
+            self._messages(request)
+
+        def _messages(self, request: dict[str, Any]) -> None:
+            rule, rate_retry_after = model.admit(_last_user_text(request))
+            if rate_retry_after is not None:
+                self._send(
+                    429, _error(429, "rate limited"), {"retry-after": f"{rate_retry_after:.3f}"}
+                )
+                return
+            if rule is not None and rule.delay:
+                time.sleep(rule.delay)
+            if rule is not None and rule.drop:
+                self.close_connection = True
+                self.connection.close()
+                return
+            if rule is not None and rule.status:
+                headers = {"retry-after": str(rule.retry_after)} if rule.retry_after else {}
+                self._send(rule.status, _error(rule.status, "injected fault"), headers)
+                return
+            answer = model.respond(request)
+            if rule is not None and rule.invalid_output:
+                answer["content"][0]["input"] = {"unexpected": True}
+            self._send(200, answer)
+
+    return Handler
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message},
+    }
+
+
+class OfflineModelServer:
+    """The offline model on a loopback port, served from a daemon thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.model = OfflineModel()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self.model))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="offline-model"
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def calls(self) -> int:
+        return self.model.calls
+
+    def start(self) -> OfflineModelServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="hookwise's offline model server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8788)
+    arguments = parser.parse_args()
+    server = OfflineModelServer(arguments.host, arguments.port)
+    print(f"offline model on {server.url}", flush=True)
+    server._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

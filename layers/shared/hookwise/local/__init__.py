@@ -1,0 +1,1 @@
+"""The local stack: the same handlers, AWS emulated by moto's server, offline model."""

@@ -1,0 +1,1 @@
+"""The worker: route an event, ask the model, validate, store, deliver."""

@@ -1,0 +1,75 @@
+"""An SQS batch through the worker: records concurrently, failures isolated, partial response.
+
+Powertools' AsyncBatchProcessor gathers the record handlers; each runs the synchronous service in
+a bounded thread pool, so time spent waiting on the model is shared across the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from hookwise.adapters.queue import EventQueue
+from hookwise.domain.events import QueueMessage
+from hookwise.observability import logger
+from hookwise.worker.service import Delivery, Outcome, RetryLater, WorkerService
+
+
+class BatchRunner:
+    def __init__(self, service: WorkerService, queue: EventQueue, concurrency: int) -> None:
+        self._service = service
+        self._queue = queue
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="record")
+
+    def run(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # A batch that fails whole (say, all rate limited) is an outcome, not a function error:
+        # the records go back with their own visibility, and the errors alarm stays quiet.
+        processor = AsyncBatchProcessor(
+            event_type=EventType.SQS, raise_on_entire_batch_failure=False
+        )
+
+        def time_left() -> float:
+            return float(context.get_remaining_time_in_millis()) / 1000.0
+
+        async def record_handler(record: SQSRecord) -> str:
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(self._pool, self._one, record, time_left)
+            return outcome.status
+
+        return dict(
+            async_process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
+        )
+
+    def _one(self, record: SQSRecord, time_left: Any) -> Outcome:
+        message = QueueMessage.model_validate_json(record.body)
+        logger.thread_safe_append_keys(event_id=message.event_id, correlation_id=message.event_id)
+        try:
+            return self._service.handle(
+                Delivery(
+                    message=message,
+                    receive_count=int(record.attributes.approximate_receive_count or 1),
+                    receipt_handle=record.receipt_handle,
+                ),
+                time_left,
+            )
+        except RetryLater as retry:
+            if retry.visibility is not None:
+                self._queue.change_visibility(record.receipt_handle, retry.visibility)
+            logger.info(
+                "returned to the queue",
+                extra={"reason": str(retry), "visibility": retry.visibility},
+            )
+            raise
+        finally:
+            logger.thread_safe_clear_keys()

@@ -1,0 +1,337 @@
+"""One event through the model, exactly once: claim, route, prompt, call, validate, store."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from hookwise.adapters.blobs import BlobStore
+from hookwise.adapters.queue import EventQueue
+from hookwise.adapters.store import EventStore, TransitionConflict
+from hookwise.config import HookwiseConfig, Route
+from hookwise.deliveries.base import Publisher
+from hookwise.domain.events import (
+    FINAL_STATUSES,
+    EventRecord,
+    EventStatus,
+    QueueMessage,
+    Usage,
+)
+from hookwise.llm.base import ModelAnswer, ModelClient, ModelError, ModelRequest, ModelUsage
+from hookwise.observability import logger, metrics
+from hookwise.settings import Settings
+from hookwise.verifiers import verifier_for
+from hookwise.worker.backoff import retry_delay
+from hookwise.worker.prompt import build_prompt, subject_of
+from hookwise.worker.routing import route_for
+from hookwise.worker.schemas import OutputSchemas
+
+# Below this much time left, a record is not started: it could not finish.
+MIN_RECORD_SECONDS = 5.0
+ERROR_CHARS = 2_000
+
+
+class RetryLater(Exception):
+    """Return the message to the queue; `visibility` seconds from now (None: as it is)."""
+
+    def __init__(self, reason: str, visibility: int | None) -> None:
+        super().__init__(reason)
+        self.visibility = visibility
+
+
+class InvalidOutput(Exception):
+    """The model's answer did not fit the route's schema, even after one repair."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One SQS message as the worker sees it."""
+
+    message: QueueMessage
+    receive_count: int
+    receipt_handle: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    model_calls: int = 0
+
+
+class WorkerService:
+    def __init__(
+        self,
+        *,
+        config: HookwiseConfig,
+        store: EventStore,
+        queue: EventQueue,
+        blobs: BlobStore | None,
+        model: ModelClient,
+        publisher: Publisher | None,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self._schemas = OutputSchemas(config)
+        self._store = store
+        self._queue = queue
+        self._blobs = blobs
+        self._model = model
+        self._publisher = publisher
+        self._settings = settings
+        self._clock = clock
+
+    def handle(self, delivery: Delivery, time_left: Callable[[], float]) -> Outcome:
+        """Process one message; raise RetryLater to have SQS deliver it again later."""
+        message = delivery.message
+        if time_left() < MIN_RECORD_SECONDS + self._settings.deadline_margin_seconds:
+            raise RetryLater("not started: too little time left in this invocation", None)
+        record = self._claim(delivery)
+        if record is None:
+            return Outcome("acknowledged")
+        payload = self._payload(record)
+        route = route_for(self._config, record.source, record.event_type, payload)
+        if route is None:
+            self._finish(record, EventStatus.SKIPPED, {})
+            metrics.add_metric(name="Skipped", unit="Count", value=1)
+            return Outcome("skipped")
+        try:
+            result, usage, model_id, latency_ms, calls = self._ask(
+                route, record, payload, time_left
+            )
+        except ModelError as error:
+            if error.transient:
+                return self._transient(record, delivery, error)
+            return self._permanent(record, message, f"model error: {error}")
+        except InvalidOutput as error:
+            return self._permanent(record, message, f"invalid output: {error}")
+        done = self._finish(
+            record,
+            EventStatus.COMPLETED,
+            {
+                "result": result,
+                "route": route.name,
+                "model": model_id,
+                "usage": usage.model_dump(),
+                "latency_ms": latency_ms,
+                "error": None,
+            },
+        )
+        self._after_completion(done, route, payload, result)
+        return Outcome("completed", model_calls=calls)
+
+    def _claim(self, delivery: Delivery) -> EventRecord | None:
+        now = self._clock()
+        event_id = delivery.message.event_id
+        try:
+            return self._store.claim(event_id, now, now + self._settings.visibility_timeout)
+        except TransitionConflict:
+            existing = self._store.get(event_id)
+        if existing is None or existing.status in FINAL_STATUSES:
+            # Done already (a redelivery, or a duplicate send): acknowledge with no model call.
+            logger.info(
+                "message for a finished event acknowledged",
+                extra={"status": existing.status if existing else "missing"},
+            )
+            metrics.add_metric(name="DuplicateDeliveries", unit="Count", value=1)
+            return None
+        # Another worker holds a live lease: let this copy come back after it.
+        raise RetryLater(
+            f"event is {existing.status.value} elsewhere", self._delay(delivery.receive_count, None)
+        )
+
+    def _payload(self, record: EventRecord) -> Any:
+        """The payload as its scheme defines it (JSON, or form parameters for Twilio)."""
+        source = self._config.source(record.source)
+        body = self._body(record)
+        if source is None:
+            return json.loads(body)
+        return verifier_for(source).parse(body)
+
+    def _body(self, record: EventRecord) -> bytes:
+        if record.body is not None:
+            return record.body
+        if record.body_ref and self._blobs is not None:
+            return self._blobs.get(record.body_ref)
+        raise InvalidOutput("event has no stored body")
+
+    def _model_id(self, route: Route) -> tuple[str, str]:
+        """(the configured name, the id to send): Bedrock ids differ from the API's."""
+        name = route.model or self._config.defaults.model
+        spec = self._config.models.get(name)
+        if self._config.defaults.provider == "bedrock" and spec and spec.bedrock_id:
+            return name, spec.bedrock_id
+        return name, name
+
+    def _ask(
+        self, route: Route, record: EventRecord, payload: Any, time_left: Callable[[], float]
+    ) -> tuple[dict[str, Any], Usage, str, int, int]:
+        subject = subject_of(route, payload) if route.memory else None
+        history = self._store.recall(subject) if subject else []
+        prompt = build_prompt(
+            route,
+            record.source,
+            record.event_type,
+            payload,
+            tool=self._schemas.tool(route.output),
+            max_prompt_bytes=self._config.defaults.max_prompt_bytes,
+            history=history,
+        )
+        name, model_id = self._model_id(route)
+        validator = self._schemas.model(route.output)
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt.user}]
+        usages: list[ModelUsage] = []
+        started = time.monotonic()
+        for attempt in (1, 2):
+            timeout = min(
+                self._settings.model_timeout_seconds,
+                time_left() - self._settings.deadline_margin_seconds,
+            )
+            answer = self._model.invoke(
+                ModelRequest(
+                    model=model_id,
+                    max_tokens=route.max_tokens or self._config.defaults.max_tokens,
+                    system=prompt.system,
+                    messages=messages,
+                    tool=prompt.tool,
+                    timeout_seconds=max(1.0, timeout),
+                )
+            )
+            usages.append(answer.usage)
+            try:
+                result = validator.model_validate(answer.tool_input or {}).model_dump()
+            except ValidationError as error:
+                if attempt == 2:
+                    raise InvalidOutput(str(error)[:ERROR_CHARS]) from error
+                messages = [*messages, *self._repair_turns(answer, error)]
+                continue
+            latency_ms = int((time.monotonic() - started) * 1000)
+            usage = self._usage(name, usages)
+            self._emit_usage(usage, latency_ms)
+            return result, usage, model_id, latency_ms, attempt
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _repair_turns(answer: ModelAnswer, error: ValidationError) -> list[dict[str, Any]]:
+        """Show the model its own answer and what was wrong with it, once."""
+        problem = f"The tool input was invalid: {error}. Call the tool again with valid input."
+        if answer.tool_use_id is None:
+            return [
+                {"role": "assistant", "content": answer.content or "(no answer)"},
+                {"role": "user", "content": problem},
+            ]
+        return [
+            {"role": "assistant", "content": answer.content},
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": answer.tool_use_id,
+                        "content": problem,
+                        "is_error": True,
+                    }
+                ],
+            },
+        ]
+
+    def _usage(self, name: str, usages: list[ModelUsage]) -> Usage:
+        total = Usage(
+            input_tokens=sum(u.input_tokens for u in usages),
+            output_tokens=sum(u.output_tokens for u in usages),
+            cache_creation_input_tokens=sum(u.cache_creation_input_tokens for u in usages),
+            cache_read_input_tokens=sum(u.cache_read_input_tokens for u in usages),
+        )
+        prices = self._config.models.get(name)
+        if prices is not None:
+            total.cost_usd = round(
+                (
+                    total.input_tokens * prices.input
+                    + total.output_tokens * prices.output
+                    + total.cache_creation_input_tokens * prices.cache_write
+                    + total.cache_read_input_tokens * prices.cache_read
+                )
+                / 1_000_000,
+                8,
+            )
+        return total
+
+    @staticmethod
+    def _emit_usage(usage: Usage, latency_ms: int) -> None:
+        metrics.add_metric(name="ModelLatency", unit="Milliseconds", value=latency_ms)
+        metrics.add_metric(name="InputTokens", unit="Count", value=usage.input_tokens)
+        metrics.add_metric(name="OutputTokens", unit="Count", value=usage.output_tokens)
+        metrics.add_metric(
+            name="CacheWriteTokens", unit="Count", value=usage.cache_creation_input_tokens
+        )
+        metrics.add_metric(
+            name="CacheReadTokens", unit="Count", value=usage.cache_read_input_tokens
+        )
+        metrics.add_metric(name="CostUSD", unit="None", value=usage.cost_usd)
+
+    def _finish(
+        self, record: EventRecord, status: EventStatus, updates: dict[str, Any]
+    ) -> EventRecord:
+        try:
+            return self._store.transition(
+                record.event_id,
+                from_statuses=[EventStatus.PROCESSING],
+                to_status=status,
+                updates=updates,
+                remove=["lease_until"],
+            )
+        except TransitionConflict:
+            # Our lease lapsed and another worker took the event over: its outcome stands.
+            logger.warning("lost the event's lease before finishing", extra={"to": status.value})
+            raise RetryLater("lease lost", 0) from None
+
+    def _transient(self, record: EventRecord, delivery: Delivery, error: ModelError) -> Outcome:
+        reason = f"transient model error: {error}"[:ERROR_CHARS]
+        if delivery.receive_count >= self._settings.max_receive_count:
+            return self._permanent(record, delivery.message, f"exhausted: {reason}")
+        self._store.transition(
+            record.event_id,
+            from_statuses=[EventStatus.PROCESSING],
+            to_status=EventStatus.QUEUED,
+            updates={"error": reason},
+            remove=["lease_until"],
+        )
+        metrics.add_metric(name="Retried", unit="Count", value=1)
+        raise RetryLater(reason, self._delay(delivery.receive_count, error.retry_after))
+
+    def _permanent(self, record: EventRecord, message: QueueMessage, reason: str) -> Outcome:
+        reason = reason[:ERROR_CHARS]
+        self._finish(record, EventStatus.FAILED, {"error": reason})
+        # Parked with its reason for on-call; the original is acknowledged, so no retries.
+        self._queue.send_to_dlq(message, reason)
+        metrics.add_metric(name="Failed", unit="Count", value=1)
+        logger.warning("event failed", extra={"reason": reason})
+        return Outcome("failed")
+
+    def _delay(self, receive_count: int, retry_after: float | None) -> int:
+        return retry_delay(receive_count, retry_after, self._settings.max_backoff)
+
+    def _after_completion(
+        self, record: EventRecord, route: Route, payload: Any, result: dict[str, Any]
+    ) -> None:
+        metrics.add_metric(name="Processed", unit="Count", value=1)
+        subject = subject_of(route, payload) if route.memory else None
+        if subject:
+            self._store.remember(
+                subject,
+                {"event_type": record.event_type, **result},
+                keep=route.memory,
+                expires_at=record.expires_at or 0,
+            )
+        if self._publisher is not None and route.deliveries.eventbridge:
+            try:
+                self._publisher.publish(record, route)
+            except Exception:
+                # The result is stored and readable; a failed push must not re-ask the model.
+                logger.exception("delivery to EventBridge failed")
+                metrics.add_metric(name="DeliveryFailed", unit="Count", value=1)

@@ -1,0 +1,90 @@
+"""The worker against moto and the offline model, through the real anthropic SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from functions.worker.handler import handler as worker_handler
+from hookwise import wiring
+from hookwise.adapters.store.dynamodb import DynamoDBEventStore
+from hookwise.domain.events import EventRecord
+from hookwise.llm.offline import OfflineModelServer
+from hookwise.local.event_source import EventSourceMapping, LambdaContext
+from hookwise.verifiers import WebhookRequest, verifier_for
+from tests.conftest import FIXTURES, TEST_SECRET, Aws
+
+
+@dataclass
+class Pipeline:
+    aws: Aws
+    model: OfflineModelServer
+    mapping: EventSourceMapping
+
+    def deliver(
+        self, fixture: str = "pull_request.opened", delivery: str = "d-1", body: bytes | None = None
+    ) -> str:
+        """Sign and ingest a GitHub delivery; return its event id."""
+        event = fixture.split(".")[0]
+        raw = body if body is not None else (FIXTURES / "github" / f"{fixture}.json").read_bytes()
+        source = self.aws.config.sources["github"]
+        headers = verifier_for(source).sign(
+            raw, TEST_SECRET, url="", event_type=event, delivery_id=delivery, timestamp=0
+        )
+        reply = wiring.ingest_service().receive(
+            WebhookRequest(
+                source="github",
+                method="POST",
+                url="https://example/webhooks/github",
+                headers={k.lower(): v for k, v in headers.items()},
+                body=raw,
+            )
+        )
+        assert reply.status == 202, reply.body
+        return str(json.loads(reply.body)["event_id"])
+
+    def poll(self) -> int:
+        return self.mapping.poll_once()
+
+    def record(self, event_id: str) -> EventRecord:
+        found = DynamoDBEventStore(self.aws.settings.table).get(event_id)
+        assert found is not None
+        return found
+
+    def faults(self, **spec: Any) -> None:
+        httpx.post(f"{self.model.url}/_control/faults", json=spec).raise_for_status()
+
+    def dlq(self) -> list[dict[str, Any]]:
+        return self.aws.messages(self.aws.resources.dlq_url)
+
+
+@pytest.fixture
+def pipeline(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    model = OfflineModelServer().start()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "offline")
+    monkeypatch.setenv("HOOKWISE_MAX_BACKOFF", "1")
+    wiring.reset()
+    mapping = EventSourceMapping(
+        boto3.client("sqs"),
+        aws.resources.queue_url,
+        worker_handler,
+        batch_size=10,
+        function_timeout=60,
+        wait_seconds=0,
+    )
+    yield Pipeline(aws, model, mapping)
+    model.stop()
+
+
+def run_batch(records: list[dict[str, Any]], timeout: float) -> dict[str, Any]:
+    return worker_handler({"Records": records}, LambdaContext("worker", timeout))
+
+
+Poll = Callable[[], int]
