@@ -20,8 +20,10 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from hookwise.local.gateway import LoopbackServer
 
 PAYLOAD = re.compile(r"<payload>\n(.*)\n</payload>", re.DOTALL)
 EVENT_TYPE = re.compile(r"type '([^']+)'")
@@ -298,8 +300,7 @@ class OfflineModelServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.model = OfflineModel()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self.model))
-        self._server.daemon_threads = True
+        self._server = LoopbackServer((host, port), _handler_for(self.model))
         self._thread = threading.Thread(
             target=self._server.serve_forever, daemon=True, name="offline-model"
         )

@@ -1,0 +1,46 @@
+"""`hookwise dev`: the local stack in the foreground."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import click
+
+from hookwise.cli.common import DEFAULT_PORT
+
+
+@click.command()
+@click.option("--port", type=int, default=DEFAULT_PORT, show_default=True,
+              help="port of the local HTTP API on 127.0.0.1")
+@click.option("--model-port", type=int, default=0,
+              help="port of the offline model (default: any free port)")
+@click.option("--sweep-every", type=float, default=10.0, show_default=True,
+              help="seconds between sweeps for events stuck in `received`")
+def dev(port: int, model_port: int, sweep_every: float) -> None:
+    """Run the whole pipeline locally, offline: API, queue, worker, model, sweeper."""
+    from hookwise.local.stack import LocalStack
+
+    def log(line: str) -> None:
+        click.echo(f"{time.strftime('%H:%M:%S')} {line}")
+
+    stack = LocalStack(port=port, model_port=model_port, sweep_every=sweep_every, log=log)
+    try:
+        stack.start()
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot start the local stack: {error.strerror} (is port {port} or "
+            f"{model_port or 'the model port'} taken? try --port)"
+        ) from error
+    click.echo(stack.banner(), err=False)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("stopping the local stack")
+        stack.stop()

@@ -1,0 +1,174 @@
+"""`hookwise dev`: the whole pipeline on loopback, offline, with the Lambda handlers as deployed.
+
+moto's server stands in for DynamoDB, SQS, S3, EventBridge and Secrets Manager; resources are
+created from `hookwise.resources` and `hookwise.yaml`, the definitions the CDK app uses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from hookwise import wiring
+from hookwise.adapters.provision import provision
+from hookwise.adapters.secrets.base import env_override
+from hookwise.config import HookwiseConfig, load_config
+from hookwise.local.event_source import EventSourceMapping
+from hookwise.local.gateway import LocalGateway
+from hookwise.observability import logger
+from hookwise.resources import QUEUES, WORKER_FUNCTION
+from hookwise.settings import Settings
+from hookwise.verifiers import VERIFIERS, Verifier
+
+LOCAL_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "HOOKWISE_ALLOW_PRIVATE_CALLBACKS": "true",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def dev_secrets(config: HookwiseConfig) -> dict[str, list[str]]:
+    """Each source's secrets: `HOOKWISE_SECRET_<SOURCE>` or its scheme's development secret."""
+    return {
+        name: env_override(name)
+        or [VERIFIERS.get(source.scheme, Verifier).dev_secret(name)]
+        for name, source in config.sources.items()
+    }
+
+
+@dataclass
+class LocalStack:
+    port: int = 8787
+    model_port: int = 0
+    sweep_every: float = 10.0
+    log: Callable[[str], None] = print
+
+    def start(self) -> LocalStack:
+        self._stopping = threading.Event()
+        # The stack prints one line per step; moto's per-request access log would drown it.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logger.setLevel(os.environ.get("HOOKWISE_LOG_LEVEL", "WARNING"))
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+        self._moto.start()
+        os.environ.update(LOCAL_ENVIRONMENT)
+        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self._moto._port}"
+        self.model_url = self._start_model()
+        wiring.reset()
+        self.config = load_config(Settings().config)
+        self.secrets = dev_secrets(self.config)
+        self.resources = provision(Settings(), self.config, self.secrets.__getitem__)
+        os.environ.update({
+            "HOOKWISE_QUEUE_URL": self.resources.queue_url,
+            "HOOKWISE_DLQ_URL": self.resources.dlq_url,
+            "HOOKWISE_BUCKET": self.resources.bucket,
+            "HOOKWISE_EVENT_BUS": self.resources.event_bus,
+        })
+        wiring.reset()
+        self._start_functions()
+        return self
+
+    def _start_model(self) -> str:
+        if os.environ.get("ANTHROPIC_API_KEY"):
+            return os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
+        from hookwise.llm.offline import OfflineModelServer
+
+        self._model = OfflineModelServer(port=self.model_port).start()
+        os.environ["ANTHROPIC_BASE_URL"] = self._model.url
+        os.environ["ANTHROPIC_API_KEY"] = "offline"
+        return self._model.url
+
+    def _start_functions(self) -> None:
+        # Imported once the environment is set: handlers read settings lazily, but cleanly.
+        from functions.dlq_redrive.handler import handler as dlq_redrive
+        from functions.ingest.handler import handler as ingest
+        from functions.sweeper.handler import handler as sweeper
+        from functions.worker.handler import handler as worker
+
+        settings = Settings()
+        self._sweeper = sweeper
+        self.gateway = LocalGateway(
+            self.port, ingest, {"dlq_redrive": dlq_redrive, "sweeper": sweeper}, self.log,
+            max_body_bytes=10 * 1024 * 1024,
+        )
+        self.mapping = EventSourceMapping(
+            boto3.client("sqs"), self.resources.queue_url, self._logged(worker),
+            batch_size=QUEUES.batch_size, function_timeout=WORKER_FUNCTION.timeout_seconds,
+        )
+        self._threads = [
+            threading.Thread(target=self.gateway.serve_forever, daemon=True, name="gateway"),
+            threading.Thread(target=self._sweep_forever, daemon=True, name="sweeper"),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self.mapping.start()
+        self.settings = settings
+
+    def _logged(self, worker: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Any:
+        """The worker, with one readable line per record: where each event ended up."""
+        store = wiring.store()
+
+        def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            answer = worker(event, context)
+            failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
+            for record in event["Records"]:
+                event_id = json.loads(record["body"])["event_id"]
+                stored = store.get(event_id)
+                status = stored.status.value if stored else "missing"
+                detail = f" ({stored.error})" if stored and stored.error else ""
+                retry = " -> back to the queue" if record["messageId"] in failed else ""
+                self.log(f"worker {event_id}: {status}{detail}{retry}")
+            return answer
+
+        return invoke
+
+    def _sweep_forever(self) -> None:
+        from hookwise.local.event_source import LambdaContext
+
+        while not self._stopping.wait(self.sweep_every):
+            report = self._sweeper({}, LambdaContext("sweeper", 60, 256))
+            if report.get("requeued"):
+                self.log(f"sweeper re-enqueued {report['requeued']}")
+
+    def banner(self) -> str:
+        lines = [
+            f"hookwise local stack on http://127.0.0.1:{self.port}",
+            f"  POST /webhooks/{{source}}   sources: {', '.join(self.config.sources)}",
+            "  GET  /events/{event_id}   GET /events   GET /health",
+            f"  model: {self.model_url}"
+            + (" (offline model)" if hasattr(self, "_model") else ""),
+            f"  AWS APIs (moto): {os.environ['AWS_ENDPOINT_URL']}",
+            "  development secrets (override with HOOKWISE_SECRET_<SOURCE>):",
+            *(f"    {name}: {','.join(values)}" for name, values in self.secrets.items()),
+            "try: .venv/bin/hookwise send github pull_request.opened",
+        ]
+        return "\n".join(lines)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.mapping.stop()
+        self.gateway.shutdown()
+        if hasattr(self, "_model"):
+            self._model.stop()
+        self._moto.stop()
+
+

@@ -1,0 +1,112 @@
+"""The local stack as a user runs it: `hookwise dev` in a subprocess, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hookwise.config import load_config
+from hookwise.verifiers import verifier_for
+from tests.conftest import CONFIG_PATH, ROOT
+
+HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
+SECRET = "e2e-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalStack:
+    def __init__(self, port: int, model_port: int, process: subprocess.Popen[bytes]) -> None:
+        self.port = port
+        self.process = process
+        self.api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        self.model = httpx.Client(base_url=f"http://127.0.0.1:{model_port}", timeout=30)
+        self.config = load_config(str(CONFIG_PATH))
+
+    def signed(self, source: str, body: bytes, event_type: str, delivery_id: str,
+               secret: str = SECRET) -> dict[str, str]:
+        verifier = verifier_for(self.config.sources[source])
+        return verifier.sign(body, secret, url=f"http://127.0.0.1:{self.port}/webhooks/{source}",
+                             event_type=event_type, delivery_id=delivery_id,
+                             timestamp=int(time.time()))
+
+    def post(self, source: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        return self.api.post(f"/webhooks/{source}", content=body, headers=headers)
+
+    def event(self, event_id: str) -> dict[str, Any]:
+        answer = self.api.get(f"/events/{event_id}")
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def stored_ids(self) -> set[str]:
+        answer = self.api.get("/events", params={"limit": 100})
+        return {event["event_id"] for event in answer.json()["events"]}
+
+    def model_calls(self) -> int:
+        return int(self.model.get("/_control/stats").json()["calls"])
+
+    def wait_for(self, event_id: str, statuses: set[str], seconds: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while True:
+            event = self.event(event_id)
+            if event["status"] in statuses or time.monotonic() > deadline:
+                return event
+            time.sleep(0.05)
+
+
+def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]:
+    port, model_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "HOOKWISE_VISIBILITY_TIMEOUT": "2",
+        "HOOKWISE_MAX_RECEIVE_COUNT": "3",
+        "HOOKWISE_MAX_BACKOFF": "1",
+        **{f"HOOKWISE_SECRET_{name.upper()}": SECRET
+           for name in load_config(str(CONFIG_PATH)).sources},
+        **(extra_env or {}),
+    }
+    env.pop("ANTHROPIC_API_KEY", None)
+    process = subprocess.Popen(
+        [HOOKWISE, "dev", "--port", str(port), "--model-port", str(model_port),
+         "--sweep-every", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    stack = LocalStack(port, model_port, process)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if stack.api.get("/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.stdout.read().decode() if process.stdout else ""
+            process.kill()
+            raise RuntimeError(f"hookwise dev did not start:\n{output}")
+        time.sleep(0.1)
+    try:
+        yield stack
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    yield from start_stack()
