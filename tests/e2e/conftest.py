@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,12 +37,18 @@ class LocalStack:
         self.model = httpx.Client(base_url=f"http://127.0.0.1:{model_port}", timeout=30)
         self.config = load_config(str(CONFIG_PATH))
 
-    def signed(self, source: str, body: bytes, event_type: str, delivery_id: str,
-               secret: str = SECRET) -> dict[str, str]:
+    def signed(
+        self, source: str, body: bytes, event_type: str, delivery_id: str, secret: str = SECRET
+    ) -> dict[str, str]:
         verifier = verifier_for(self.config.sources[source])
-        return verifier.sign(body, secret, url=f"http://127.0.0.1:{self.port}/webhooks/{source}",
-                             event_type=event_type, delivery_id=delivery_id,
-                             timestamp=int(time.time()))
+        return verifier.sign(
+            body,
+            secret,
+            url=f"http://127.0.0.1:{self.port}/webhooks/{source}",
+            event_type=event_type,
+            delivery_id=delivery_id,
+            timestamp=int(time.time()),
+        )
 
     def post(self, source: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return self.api.post(f"/webhooks/{source}", content=body, headers=headers)
@@ -74,15 +81,30 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]
         "HOOKWISE_VISIBILITY_TIMEOUT": "2",
         "HOOKWISE_MAX_RECEIVE_COUNT": "3",
         "HOOKWISE_MAX_BACKOFF": "1",
-        **{f"HOOKWISE_SECRET_{name.upper()}": SECRET
-           for name in load_config(str(CONFIG_PATH)).sources},
+        **{
+            f"HOOKWISE_SECRET_{name.upper()}": SECRET
+            for name in load_config(str(CONFIG_PATH)).sources
+        },
         **(extra_env or {}),
     }
     env.pop("ANTHROPIC_API_KEY", None)
+    # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the stack.
+    log = tempfile.NamedTemporaryFile(prefix="hookwise-dev-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        [HOOKWISE, "dev", "--port", str(port), "--model-port", str(model_port),
-         "--sweep-every", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            HOOKWISE,
+            "dev",
+            "--port",
+            str(port),
+            "--model-port",
+            str(model_port),
+            "--sweep-every",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     stack = LocalStack(port, model_port, process)
     deadline = time.monotonic() + 30
@@ -93,8 +115,8 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            output = process.stdout.read().decode() if process.stdout else ""
             process.kill()
+            output = Path(log.name).read_text()
             raise RuntimeError(f"hookwise dev did not start:\n{output}")
         time.sleep(0.1)
     try:

@@ -14,8 +14,13 @@ DEFAULT_PORT = 8787
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--port (the local stack), --stack (a deployed one) and --json."""
     for option in (
-        click.option("--port", type=int, default=DEFAULT_PORT, show_default=True,
-                     help="port of the local stack started by `hookwise dev`"),
+        click.option(
+            "--port",
+            type=int,
+            default=DEFAULT_PORT,
+            show_default=True,
+            help="port of the local stack started by `hookwise dev`",
+        ),
         click.option("--stack", default=None, help="a deployed CloudFormation stack's name"),
         click.option("--json", "as_json", is_flag=True, help="print machine-readable JSON"),
     ):
@@ -27,8 +32,11 @@ def stack_output(stack: str, contains: str) -> str:
     """The value of the stack output whose key contains `contains` (case-insensitive)."""
     import boto3  # only for a deployed stack
 
-    outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get(
-        "Outputs", [])
+    outputs = (
+        boto3.client("cloudformation")
+        .describe_stacks(StackName=stack)["Stacks"][0]
+        .get("Outputs", [])
+    )
     for output in outputs:
         if contains.lower() in output["OutputKey"].lower():
             return str(output["OutputValue"])
@@ -49,8 +57,12 @@ class SigV4(httpx.Auth):
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 
-        aws = AWSRequest(method=request.method, url=str(request.url), data=request.content,
-                         headers={"host": request.url.host})
+        aws = AWSRequest(
+            method=request.method,
+            url=str(request.url),
+            data=request.content,
+            headers={"host": request.url.host},
+        )
         SigV4Auth(self._credentials, "execute-api", self._region).add_auth(aws)
         request.headers.update(dict(aws.headers.items()))
         yield request
@@ -59,8 +71,9 @@ class SigV4(httpx.Auth):
 def api(port: int, stack: str | None) -> httpx.Client:
     """A client for the hookwise HTTP API: the local stack, or a deployed stack's API."""
     if stack:
-        return httpx.Client(base_url=stack_output(stack, "ApiUrl").rstrip("/"), auth=SigV4(),
-                            timeout=30)
+        return httpx.Client(
+            base_url=stack_output(stack, "ApiUrl").rstrip("/"), auth=SigV4(), timeout=30
+        )
     return httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
 
 
@@ -69,7 +82,8 @@ def get_json(client: httpx.Client, path: str) -> Any:
         answer = client.get(path)
     except httpx.TransportError as error:
         raise click.ClickException(
-            f"cannot reach {client.base_url} ({error}); is `hookwise dev` running?") from error
+            f"cannot reach {client.base_url} ({error}); is `hookwise dev` running?"
+        ) from error
     if answer.status_code == 404:
         raise click.ClickException(f"not found: {path}")
     if answer.status_code != 200:

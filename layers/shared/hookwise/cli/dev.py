@@ -12,12 +12,23 @@ from hookwise.cli.common import DEFAULT_PORT
 
 
 @click.command()
-@click.option("--port", type=int, default=DEFAULT_PORT, show_default=True,
-              help="port of the local HTTP API on 127.0.0.1")
-@click.option("--model-port", type=int, default=0,
-              help="port of the offline model (default: any free port)")
-@click.option("--sweep-every", type=float, default=10.0, show_default=True,
-              help="seconds between sweeps for events stuck in `received`")
+@click.option(
+    "--port",
+    type=int,
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="port of the local HTTP API on 127.0.0.1",
+)
+@click.option(
+    "--model-port", type=int, default=0, help="port of the offline model (default: any free port)"
+)
+@click.option(
+    "--sweep-every",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="seconds between sweeps for events stuck in `received`",
+)
 def dev(port: int, model_port: int, sweep_every: float) -> None:
     """Run the whole pipeline locally, offline: API, queue, worker, model, sweeper."""
     from hookwise.local.stack import LocalStack

@@ -32,8 +32,14 @@ def list_(port: int, stack: str | None, as_json: bool, limit: int) -> None:
     for column in ("event id", "source", "type", "status", "attempts", "received"):
         table.add_column(column, no_wrap=column == "event id")
     for event in answer["events"]:
-        table.add_row(event["event_id"], event["source"], event["event_type"], event["status"],
-                      str(event["attempts"]), event["received_at"])
+        table.add_row(
+            event["event_id"],
+            event["source"],
+            event["event_type"],
+            event["status"],
+            str(event["attempts"]),
+            event["received_at"],
+        )
     out.print(table)
 
 

@@ -48,19 +48,43 @@ def secret_for(source: SourceConfig, verifier: Verifier, given: str | None) -> s
 @click.command()
 @click.argument("source")
 @click.argument("event", required=False)
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="send this body instead of a sample (EVENT then names its type)")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="send this body instead of a sample (EVENT then names its type)",
+)
 @click.option("--url", default=None, help="where to POST (default: the local stack)")
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
-@click.option("--repeat", type=click.IntRange(1, 10_000), default=1, show_default=True,
-              help="send this many distinct deliveries")
-@click.option("--secret", default=None,
-              help="signing secret (default: HOOKWISE_SECRET_<SOURCE> or the dev secret)")
-@click.option("--delivery-id", default=None,
-              help="fixed delivery id (to test idempotency); default: a new one per send")
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    show_default=True,
+    help="send this many distinct deliveries",
+)
+@click.option(
+    "--secret",
+    default=None,
+    help="signing secret (default: HOOKWISE_SECRET_<SOURCE> or the dev secret)",
+)
+@click.option(
+    "--delivery-id",
+    default=None,
+    help="fixed delivery id (to test idempotency); default: a new one per send",
+)
 @click.option("--config", "config_path", default="hookwise.yaml", show_default=True)
-def send(source: str, event: str | None, file: Path | None, url: str | None, port: int,
-         repeat: int, secret: str | None, delivery_id: str | None, config_path: str) -> None:
+def send(
+    source: str,
+    event: str | None,
+    file: Path | None,
+    url: str | None,
+    port: int,
+    repeat: int,
+    secret: str | None,
+    delivery_id: str | None,
+    config_path: str,
+) -> None:
     """Sign a sample delivery for SOURCE and POST it."""
     try:
         config = load_config(config_path)
@@ -68,7 +92,9 @@ def send(source: str, event: str | None, file: Path | None, url: str | None, por
         raise click.ClickException(str(error)) from error
     source_config = config.source(source)
     if source_config is None:
-        raise click.ClickException(f"unknown source {source!r}; sources: {', '.join(config.sources)}")
+        raise click.ClickException(
+            f"unknown source {source!r}; sources: {', '.join(config.sources)}"
+        )
     verifier = verifier_for(source_config)
     available = samples(source)
     if file is None:
@@ -77,7 +103,8 @@ def send(source: str, event: str | None, file: Path | None, url: str | None, por
         event = event or next(iter(available))
         if event not in available:
             raise click.ClickException(
-                f"no sample {event!r} for {source!r}; samples: {', '.join(available)}")
+                f"no sample {event!r} for {source!r}; samples: {', '.join(available)}"
+            )
         template = json.loads(available[event].read_text())
     else:
         event = event or "unknown"
@@ -88,13 +115,23 @@ def send(source: str, event: str | None, file: Path | None, url: str | None, por
         for _ in range(repeat):
             delivery = delivery_id or str(uuid.uuid4())
             now = int(time.time())
-            body = raw if file is not None else encode(verifier, verifier.prepare_sample(
-                copy.deepcopy(template), delivery_id=delivery, timestamp=now))
-            headers = verifier.sign(body, key, url=target, event_type=event,
-                                    delivery_id=delivery, timestamp=now)
+            body = (
+                raw
+                if file is not None
+                else encode(
+                    verifier,
+                    verifier.prepare_sample(
+                        copy.deepcopy(template), delivery_id=delivery, timestamp=now
+                    ),
+                )
+            )
+            headers = verifier.sign(
+                body, key, url=target, event_type=event, delivery_id=delivery, timestamp=now
+            )
             try:
                 answer = client.post(target, content=body, headers=headers)
             except httpx.TransportError as error:
                 raise click.ClickException(
-                    f"cannot reach {target} ({error}); is `hookwise dev` running?") from error
+                    f"cannot reach {target} ({error}); is `hookwise dev` running?"
+                ) from error
             click.echo(f"{answer.status_code} {answer.text}")

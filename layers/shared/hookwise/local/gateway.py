@@ -7,9 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections import defaultdict
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,7 +22,11 @@ TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", 
 
 
 def gateway_event(
-    method: str, target: str, headers: Mapping[str, str], body: bytes, host: str,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    host: str,
     source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """What API Gateway sends Lambda: text bodies as text, anything else base64-encoded."""
@@ -55,8 +59,13 @@ def gateway_event(
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
             "timeEpoch": int(time.time() * 1000),
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1",
-                     "sourceIp": source_ip, "userAgent": lowered.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
         },
         "body": text if as_text else base64.b64encode(body).decode(),
         "isBase64Encoded": not as_text,
@@ -95,7 +104,7 @@ class LocalGateway:
         class Front(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 """The stack prints its own one-line log per request."""
 
             def _reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
@@ -117,35 +126,46 @@ class LocalGateway:
                 body = self._read_body()
                 if body is None:
                     self.close_connection = True
-                    self._reply(413, b'{"error": "payload too large"}',
-                                {"content-type": "application/json"})
+                    self._reply(
+                        413, b'{"error": "payload too large"}', {"content-type": "application/json"}
+                    )
                     return
                 path = urlsplit(self.path).path
                 if self.command == "POST" and path.startswith("/_local/invoke/"):
                     self._invoke(path.removeprefix("/_local/invoke/"), body)
                     return
                 host = self.headers.get("host", f"127.0.0.1:{gateway.server.server_port}")
-                event = gateway_event(self.command, self.path, dict(self.headers.items()), body,
-                                      host, self.client_address[0])
+                event = gateway_event(
+                    self.command,
+                    self.path,
+                    dict(self.headers.items()),
+                    body,
+                    host,
+                    self.client_address[0],
+                )
                 with gateway._environments["ingest"]:
                     answer = gateway._ingest(event, LambdaContext("ingest", 10, 512))
                 payload = answer.get("body") or ""
-                data = (base64.b64decode(payload) if answer.get("isBase64Encoded")
-                        else payload.encode())
+                data = (
+                    base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
+                )
                 self._reply(answer["statusCode"], data, answer.get("headers") or {})
                 gateway._log(f"{self.command} {path} -> {answer['statusCode']} {payload[:120]}")
 
             def _invoke(self, name: str, body: bytes) -> None:
                 function = gateway._functions.get(name)
                 if function is None:
-                    self._reply(404, json.dumps({"error": f"no function {name!r}"}).encode(),
-                                {"content-type": "application/json"})
+                    self._reply(
+                        404,
+                        json.dumps({"error": f"no function {name!r}"}).encode(),
+                        {"content-type": "application/json"},
+                    )
                     return
                 with gateway._environments[name]:
                     result = function(json.loads(body or b"{}"), LambdaContext(name, 300, 512))
                 self._reply(200, json.dumps(result).encode(), {"content-type": "application/json"})
 
-            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - stdlib hook names
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
 
         return Front
 

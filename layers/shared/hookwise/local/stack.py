@@ -50,8 +50,7 @@ def free_port() -> int:
 def dev_secrets(config: HookwiseConfig) -> dict[str, list[str]]:
     """Each source's secrets: `HOOKWISE_SECRET_<SOURCE>` or its scheme's development secret."""
     return {
-        name: env_override(name)
-        or [VERIFIERS.get(source.scheme, Verifier).dev_secret(name)]
+        name: env_override(name) or [VERIFIERS.get(source.scheme, Verifier).dev_secret(name)]
         for name, source in config.sources.items()
     }
 
@@ -77,12 +76,14 @@ class LocalStack:
         self.config = load_config(Settings().config)
         self.secrets = dev_secrets(self.config)
         self.resources = provision(Settings(), self.config, self.secrets.__getitem__)
-        os.environ.update({
-            "HOOKWISE_QUEUE_URL": self.resources.queue_url,
-            "HOOKWISE_DLQ_URL": self.resources.dlq_url,
-            "HOOKWISE_BUCKET": self.resources.bucket,
-            "HOOKWISE_EVENT_BUS": self.resources.event_bus,
-        })
+        os.environ.update(
+            {
+                "HOOKWISE_QUEUE_URL": self.resources.queue_url,
+                "HOOKWISE_DLQ_URL": self.resources.dlq_url,
+                "HOOKWISE_BUCKET": self.resources.bucket,
+                "HOOKWISE_EVENT_BUS": self.resources.event_bus,
+            }
+        )
         wiring.reset()
         self._start_functions()
         return self
@@ -107,12 +108,18 @@ class LocalStack:
         settings = Settings()
         self._sweeper = sweeper
         self.gateway = LocalGateway(
-            self.port, ingest, {"dlq_redrive": dlq_redrive, "sweeper": sweeper}, self.log,
+            self.port,
+            ingest,
+            {"dlq_redrive": dlq_redrive, "sweeper": sweeper},
+            self.log,
             max_body_bytes=10 * 1024 * 1024,
         )
         self.mapping = EventSourceMapping(
-            boto3.client("sqs"), self.resources.queue_url, self._logged(worker),
-            batch_size=QUEUES.batch_size, function_timeout=WORKER_FUNCTION.timeout_seconds,
+            boto3.client("sqs"),
+            self.resources.queue_url,
+            self._logged(worker),
+            batch_size=QUEUES.batch_size,
+            function_timeout=WORKER_FUNCTION.timeout_seconds,
         )
         self._threads = [
             threading.Thread(target=self.gateway.serve_forever, daemon=True, name="gateway"),
@@ -154,8 +161,7 @@ class LocalStack:
             f"hookwise local stack on http://127.0.0.1:{self.port}",
             f"  POST /webhooks/{{source}}   sources: {', '.join(self.config.sources)}",
             "  GET  /events/{event_id}   GET /events   GET /health",
-            f"  model: {self.model_url}"
-            + (" (offline model)" if hasattr(self, "_model") else ""),
+            f"  model: {self.model_url}" + (" (offline model)" if hasattr(self, "_model") else ""),
             f"  AWS APIs (moto): {os.environ['AWS_ENDPOINT_URL']}",
             "  development secrets (override with HOOKWISE_SECRET_<SOURCE>):",
             *(f"    {name}: {','.join(values)}" for name, values in self.secrets.items()),
@@ -170,5 +176,3 @@ class LocalStack:
         if hasattr(self, "_model"):
             self._model.stop()
         self._moto.stop()
-
-
