@@ -89,23 +89,24 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]
     }
     env.pop("ANTHROPIC_API_KEY", None)
     # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the stack.
-    log = tempfile.NamedTemporaryFile(prefix="hookwise-dev-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        [
-            HOOKWISE,
-            "dev",
-            "--port",
-            str(port),
-            "--model-port",
-            str(model_port),
-            "--sweep-every",
-            "1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    descriptor, log_name = tempfile.mkstemp(prefix="hookwise-dev-", suffix=".log")
+    with os.fdopen(descriptor, "wb") as log:
+        process = subprocess.Popen(
+            [
+                HOOKWISE,
+                "dev",
+                "--port",
+                str(port),
+                "--model-port",
+                str(model_port),
+                "--sweep-every",
+                "1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     stack = LocalStack(port, model_port, process)
     deadline = time.monotonic() + 30
     while True:
@@ -116,7 +117,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            output = Path(log.name).read_text()
+            output = Path(log_name).read_text()
             raise RuntimeError(f"hookwise dev did not start:\n{output}")
         time.sleep(0.1)
     try:
