@@ -50,7 +50,10 @@ class SigV4(httpx.Auth):
         import boto3
 
         session = boto3.Session()
-        self._credentials = session.get_credentials()
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise click.ClickException("no AWS credentials found for the deployed stack")
+        self._credentials = credentials
         self._region = region or session.region_name or "us-east-1"
 
     def auth_flow(self, request: httpx.Request) -> Any:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 
-from hookwise.cli import config_check, dev, dlq, events, send
+from hookwise.cli.config_check import config
+from hookwise.cli.dev import dev
+from hookwise.cli.dlq import dlq, replay
+from hookwise.cli.events import events
+from hookwise.cli.send import send
 
 
 @click.group()
@@ -13,12 +17,5 @@ def cli() -> None:
     """Turn webhooks into Claude-powered work."""
 
 
-for command in (
-    dev.dev,
-    send.send,
-    events.events,
-    dlq.dlq,
-    dlq.replay,
-    config_check.config,
-):
+for command in (dev, send, events, dlq, replay, config):
     cli.add_command(command)
