@@ -15,10 +15,7 @@ from hookwise.verifiers.base import (
 )
 from hookwise.verifiers.github import GitHubVerifier
 
-VERIFIERS: dict[str, type[Verifier]] = {
-    verifier.scheme: verifier
-    for verifier in (GitHubVerifier,)
-}
+VERIFIERS: dict[str, type[Verifier]] = {verifier.scheme: verifier for verifier in (GitHubVerifier,)}
 
 
 def verifier_for(source: SourceConfig, clock: Clock | None = None) -> Verifier:

@@ -35,7 +35,7 @@ class WebhookRequest:
         return self.headers.get(name.lower())
 
 
-class Rejected(Exception):  # noqa: N818 - reads as "raise Rejected(...)"
+class Rejected(Exception):
     """The request must not be accepted. `status` is the HTTP answer, `reason` a log category."""
 
     status: ClassVar[int] = 401
@@ -119,7 +119,13 @@ class Verifier(ABC):
 
     @abstractmethod
     def sign(
-        self, body: bytes, secret: str, *, url: str, event_type: str, delivery_id: str,
+        self,
+        body: bytes,
+        secret: str,
+        *,
+        url: str,
+        event_type: str,
+        delivery_id: str,
         timestamp: int,
     ) -> dict[str, str]:
         """Headers a provider would send with `body`: for `hookwise send` and tests."""

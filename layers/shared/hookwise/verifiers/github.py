@@ -23,7 +23,7 @@ def _hex_values(header: str | None, prefix: str) -> list[bytes]:
     if not header or not header.startswith(prefix):
         return []
     try:
-        return [bytes.fromhex(header[len(prefix):].strip())]
+        return [bytes.fromhex(header[len(prefix) :].strip())]
     except ValueError:
         return []
 
@@ -67,7 +67,13 @@ class GitHubVerifier(Verifier):
         return None
 
     def sign(
-        self, body: bytes, secret: str, *, url: str, event_type: str, delivery_id: str,
+        self,
+        body: bytes,
+        secret: str,
+        *,
+        url: str,
+        event_type: str,
+        delivery_id: str,
         timestamp: int,
     ) -> dict[str, str]:
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
