@@ -4,7 +4,8 @@ the prompt (so the result says something about the event), reports usage like th
 (cache writes, then cache reads, for a cached system prompt), and can inject faults: error
 statuses with `retry-after`, slow answers, dropped connections, a requests-per-minute limit.
 
-Run it alone with `python -m hookwise.llm.offline --port 8788`; drive faults over HTTP:
+It also answers Amazon Bedrock's InvokeModel path, so `AnthropicBedrock` can be exercised
+offline. Run it alone with `python -m hookwise.llm.offline --port 8788`; drive faults over HTTP:
 `POST /_control/faults {"rules": [...], "rate_limit_per_minute": N}`, `DELETE /_control/faults`,
 `GET /_control/stats`.
 """
@@ -22,9 +23,11 @@ from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import unquote
 
 from hookwise.local.gateway import LoopbackServer
 
+BEDROCK_INVOKE = re.compile(r"/model/([^/]+)/invoke")
 PAYLOAD = re.compile(r"<payload>\n(.*)\n</payload>", re.DOTALL)
 EVENT_TYPE = re.compile(r"type '([^']+)'")
 TITLE_KEYS = ("title", "name", "subject", "summary", "description", "text", "body")
@@ -123,6 +126,8 @@ class OfflineModel:
         self._rules: list[FaultRule] = []
         self._rate_limit: int | None = None
         self._window: deque[float] = deque()
+        # The latest requests, for tests that check what the worker sent.
+        self.requests: deque[dict[str, Any]] = deque(maxlen=100)
 
     def set_faults(self, spec: dict[str, Any]) -> None:
         with self._lock:
@@ -156,6 +161,7 @@ class OfflineModel:
             return None, None
 
     def respond(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(request)
         system = request.get("system") or ""
         system_text = (
             system
@@ -258,7 +264,12 @@ def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 model.set_faults(request)
                 self._send(200, {"status": "set"})
                 return
-            if self.path.split("?")[0] != "/v1/messages":
+            path = self.path.split("?")[0]
+            bedrock = BEDROCK_INVOKE.fullmatch(path)
+            if bedrock:
+                # Amazon Bedrock's InvokeModel: the same body, the model id in the path.
+                request["model"] = unquote(bedrock.group(1))
+            elif path != "/v1/messages":
                 self._send(404, _error(404, "not found"))
                 return
             self._messages(request)

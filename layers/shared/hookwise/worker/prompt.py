@@ -12,8 +12,10 @@ from hookwise.config import Route
 from hookwise.llm.base import ToolSpec
 from hookwise.worker.routing import MISSING, lookup
 
-# Keys whose values models never need: links, avatars, GraphQL node ids.
-DROPPED_KEY = re.compile(r"(^|_)(url|urls|href|node_id|avatar|gravatar_id)$|^_links$")
+# Keys whose values models never need: links, avatars, numeric and GraphQL ids.
+DROPPED_KEY = re.compile(
+    r"(^|_)(url|urls|href|node_id|avatar|gravatar_id)$|^(_links|id|site_admin)$"
+)
 STRING_CAP = 2_000
 LIST_CAP = 20
 DEPTH_CAP = 6

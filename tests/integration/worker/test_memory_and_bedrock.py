@@ -1,0 +1,58 @@
+"""Memory across triggers of one subject, and the Bedrock provider through AnthropicBedrock."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hookwise import wiring
+from hookwise.domain.events import EventStatus
+from tests.conftest import FIXTURES
+from tests.integration.worker.conftest import Pipeline
+
+
+def test_a_later_event_of_the_same_pull_request_sees_the_earlier_review(
+    pipeline: Pipeline,
+) -> None:
+    first = pipeline.deliver(delivery="m-1")
+    pipeline.poll()
+    earlier = pipeline.record(first).result
+    assert earlier is not None
+    second = pipeline.deliver(delivery="m-2", fixture="pull_request.synchronize")
+    pipeline.poll()
+    assert pipeline.record(second).status is EventStatus.COMPLETED
+    prompts = [request["messages"][0]["content"] for request in pipeline.model.model.requests]
+    assert "<earlier_results>" not in prompts[0]
+    assert "<earlier_results>" in prompts[1]
+    assert earlier["summary"] in prompts[1]
+
+
+def test_a_different_pull_request_does_not_see_it(pipeline: Pipeline) -> None:
+    pipeline.deliver(delivery="m-1")
+    pipeline.poll()
+    other = json.loads((FIXTURES / "github" / "pull_request.opened.json").read_text())
+    other["number"] = 99
+    pipeline.deliver(delivery="m-3", body=json.dumps(other).encode())
+    pipeline.poll()
+    assert "<earlier_results>" not in pipeline.model.model.requests[-1]["messages"][0]["content"]
+
+
+def test_bedrock_provider_calls_the_bedrock_model_id_through_anthropic_bedrock(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    config = pipeline.aws.settings.config
+    bedrock = tmp_path / "hookwise.yaml"
+    text = open(config).read().replace("provider: anthropic", "provider: bedrock")
+    bedrock.write_text(text)
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(bedrock))
+    monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", pipeline.model.url)
+    wiring.reset()
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    record = pipeline.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    expected = wiring.config().models["claude-sonnet-4-5"].bedrock_id
+    assert record.model == expected
+    assert pipeline.model.model.requests[-1]["model"] == expected
+    assert "anthropic_version" in pipeline.model.model.requests[-1]
