@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_bedrock_provider_calls_the_bedrock_model_id_through_anthropic_bedrock(
 ) -> None:
     config = pipeline.aws.settings.config
     bedrock = tmp_path / "hookwise.yaml"
-    text = open(config).read().replace("provider: anthropic", "provider: bedrock")
+    text = Path(config).read_text().replace("provider: anthropic", "provider: bedrock")
     bedrock.write_text(text)
     monkeypatch.setenv("HOOKWISE_CONFIG", str(bedrock))
     monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", pipeline.model.url)
