@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,17 +13,12 @@ import httpx
 import pytest
 
 from hookwise.config import load_config
+from hookwise.local.process import dev_process
 from hookwise.verifiers import verifier_for
 from tests.conftest import CONFIG_PATH, ROOT
 
 HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
 SECRET = "e2e-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class LocalStack:
@@ -75,59 +67,19 @@ class LocalStack:
 
 
 def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]:
-    port, model_port = free_port(), free_port()
     env = {
-        **os.environ,
         "HOOKWISE_VISIBILITY_TIMEOUT": "2",
         "HOOKWISE_MAX_RECEIVE_COUNT": "3",
         "HOOKWISE_MAX_BACKOFF": "1",
+        "ANTHROPIC_API_KEY": "",
         **{
             f"HOOKWISE_SECRET_{name.upper()}": SECRET
             for name in load_config(str(CONFIG_PATH)).sources
         },
         **(extra_env or {}),
     }
-    env.pop("ANTHROPIC_API_KEY", None)
-    # A file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the stack.
-    descriptor, log_name = tempfile.mkstemp(prefix="hookwise-dev-", suffix=".log")
-    with os.fdopen(descriptor, "wb") as log:
-        process = subprocess.Popen(
-            [
-                HOOKWISE,
-                "dev",
-                "--port",
-                str(port),
-                "--model-port",
-                str(model_port),
-                "--sweep-every",
-                "1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    stack = LocalStack(port, model_port, process)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if stack.api.get("/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            output = Path(log_name).read_text()
-            raise RuntimeError(f"hookwise dev did not start:\n{output}")
-        time.sleep(0.1)
-    try:
-        yield stack
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with dev_process(ROOT, env) as dev:
+        yield LocalStack(dev.port, dev.model_port, dev.process)
 
 
 @pytest.fixture(scope="module")

@@ -125,7 +125,8 @@ class OfflineModel:
         self._cached_systems: set[str] = set()
         self._rules: list[FaultRule] = []
         self._rate_limit: int | None = None
-        self._window: deque[float] = deque()
+        self._tokens = 0.0
+        self._bucket_at: float | None = None
         # The latest requests, for tests that check what the worker sent.
         self.requests: deque[dict[str, Any]] = deque(maxlen=100)
 
@@ -133,7 +134,7 @@ class OfflineModel:
         with self._lock:
             self._rules = [FaultRule(**rule) for rule in spec.get("rules", [])]
             self._rate_limit = spec.get("rate_limit_per_minute")
-            self._window.clear()
+            self._bucket_at = None
 
     def clear_faults(self) -> None:
         self.set_faults({})
@@ -142,17 +143,30 @@ class OfflineModel:
         with self._lock:
             return {"calls": self.calls, "answered": self.answered}
 
+    def _take_token(self) -> float | None:
+        """A token bucket, like the API's limiter: R a minute, refilled continuously, one
+        second's worth of burst. None when a token was taken, else seconds until the next."""
+        assert self._rate_limit is not None
+        rate = self._rate_limit / 60.0
+        capacity = max(1.0, rate)
+        now = time.monotonic()
+        if self._bucket_at is None:
+            self._tokens, self._bucket_at = capacity, now
+        self._tokens = min(capacity, self._tokens + (now - self._bucket_at) * rate)
+        self._bucket_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return None
+        return (1.0 - self._tokens) / rate
+
     def admit(self, user_text: str) -> tuple[FaultRule | None, float | None]:
         """Count the call; return the fault to apply and, if rate limited, the retry-after."""
         with self._lock:
             self.calls += 1
             if self._rate_limit:
-                now = time.monotonic()
-                while self._window and now - self._window[0] >= 60:
-                    self._window.popleft()
-                if len(self._window) >= self._rate_limit:
-                    return None, max(0.001, 60 - (now - self._window[0]))
-                self._window.append(now)
+                wait = self._take_token()
+                if wait is not None:
+                    return None, wait
             for rule in self._rules:
                 if rule.applies(user_text):
                     if rule.times is not None:
