@@ -1,0 +1,119 @@
+"""`make bench`: run every measurement, print one table, write bench/results.json."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import coldstart, cost, e2e, ingest, prompts, worker
+
+RESULTS = Path(__file__).with_name("results.json")
+
+
+def run() -> dict[str, Any]:
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "prompts": prompts.measure(),
+        "ingest": ingest.measure(),
+        "cold_start": coldstart.measure(),
+        "worker": worker.efficiency(),
+        "rate_limit": worker.goodput(),
+        "end_to_end": e2e.measure(),
+    }
+    footprint = cost.one_event_footprint()
+    results["cost_per_million_usd"] = cost.per_million(
+        results["ingest"]["handler_ms"]["median"],
+        results["worker"]["lambda_seconds_per_event_concurrent"],
+        footprint,
+    )
+    results["footprint"] = footprint
+    results["wall_seconds"] = time.perf_counter() - started
+    return results
+
+
+def table(results: dict[str, Any]) -> Table:
+    rows = Table(title="hookwise bench (ratios are against a baseline measured in this run)")
+    rows.add_column("measurement")
+    rows.add_column("hookwise", justify="right")
+    rows.add_column("baseline", justify="right")
+    rows.add_column("ratio", justify="right")
+    pr = results["prompts"]
+    for name, figure in pr.items():
+        rows.add_row(
+            f"prompt bytes, {name}",
+            str(figure["prompt_bytes"]),
+            f"{figure['whole_payload_bytes']} (whole payload)",
+            f"{figure['ratio']:.3f}",
+        )
+    ing = results["ingest"]
+    rows.add_row(
+        "ingest ms, median",
+        f"{ing['handler_ms']['median']:.1f}",
+        f"{ing['floor_ms']['median']:.1f} (PutItem+SendMessage)",
+        f"{ing['ratio_median']:.2f}",
+    )
+    rows.add_row(
+        "ingest ms, p99",
+        f"{ing['handler_ms']['p99']:.1f}",
+        f"{ing['floor_ms']['p99']:.1f}",
+        f"{ing['ratio_p99']:.2f}",
+    )
+    for name in ("ingest", "worker"):
+        cold = results["cold_start"][name]
+        rows.add_row(
+            f"cold start s, {name}",
+            f"{cold['handler_s']:.2f}",
+            f"{cold['boto3_only_s']:.2f} (boto3 + clients)",
+            f"{cold['ratio']:.2f}",
+        )
+    wk = results["worker"]
+    rows.add_row(
+        "Lambda s per event, batch of 10, 1 s model",
+        f"{wk['lambda_seconds_per_event_concurrent']:.3f}",
+        f"{wk['lambda_seconds_per_event_sequential']:.3f} (one at a time)",
+        f"{wk['ratio']:.3f}",
+    )
+    rl = results["rate_limit"]
+    rows.add_row(
+        f"drain {rl['events']} events at {rl['limit_per_minute']}/min, s",
+        f"{rl['drain_seconds']:.1f}",
+        f"{rl['ideal_seconds']:.1f} (N/R)",
+        f"{rl['drain_over_ideal']:.2f}",
+    )
+    ee = results["end_to_end"]
+    rows.add_row(
+        f"ack ms median at {ee['offered_per_second']:.0f}/s",
+        f"{ee['stack']['ack_ms_median']:.1f}",
+        f"{ee['trivial_handler']['ack_ms_median']:.1f} (trivial handler)",
+        f"{ee['ack_ratio_median']:.1f}",
+    )
+    rows.add_row(
+        "ack ms p99",
+        f"{ee['stack']['ack_ms_p99']:.1f}",
+        f"{ee['trivial_handler']['ack_ms_p99']:.1f}",
+        f"{ee['ack_ratio_p99']:.1f}",
+    )
+    for name, value in results["cost_per_million_usd"].items():
+        rows.add_row(f"USD per million events: {name}", f"{value:.2f}", "", "")
+    for name, size in results["cold_start"]["sizes_bytes"].items():
+        rows.add_row(f"package bytes: {name}", f"{size:,}", "", "")
+    return rows
+
+
+def main() -> None:
+    results = run()
+    Console().print(table(results))
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {RESULTS} in {results['wall_seconds']:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Ingest overhead: the handler's time per request over the bare PutItem + SendMessage it must
+make against the same moto server (the floor)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import boto3
+
+from bench.stats import median, percentile, ratio
+from bench.support import github_payload, moto_stack, signed_github, timed
+from hookwise.local.event_source import LambdaContext
+from hookwise.local.gateway import gateway_event
+from hookwise.settings import Settings
+
+
+def measure(requests: int = 500) -> dict[str, Any]:
+    from functions.ingest.handler import handler
+
+    body = github_payload("pull_request.opened")
+    with moto_stack() as (config, resources):
+        dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+        table = Settings().table
+
+        def floor() -> None:
+            dynamodb.put_item(
+                TableName=table,
+                Item={"event_id": {"S": f"floor_{uuid.uuid4()}"}, "body": {"B": body}},
+                ConditionExpression="attribute_not_exists(event_id)",
+            )
+            sqs.send_message(QueueUrl=resources.queue_url, MessageBody='{"event_id":"x"}')
+
+        def subject() -> None:
+            event = gateway_event(
+                "POST",
+                "/webhooks/github",
+                signed_github(config, body, "pull_request"),
+                body,
+                "bench",
+            )
+            answer = handler(event, LambdaContext("ingest", 10, 512))
+            assert answer["statusCode"] == 202, answer
+
+        subject()  # warm: the first call builds clients and reads the secret
+        floor()
+        handler_times: list[float] = []
+        floor_times: list[float] = []
+        for _ in range(requests):  # interleaved, so both see the same noise
+            handler_times.append(timed(subject))
+            floor_times.append(timed(floor))
+    return {
+        "requests": requests,
+        "handler_ms": {
+            "median": median(handler_times) * 1000,
+            "p99": percentile(handler_times, 99) * 1000,
+        },
+        "floor_ms": {
+            "median": median(floor_times) * 1000,
+            "p99": percentile(floor_times, 99) * 1000,
+        },
+        "ratio_median": ratio(handler_times, floor_times, 50),
+        "ratio_p99": ratio(handler_times, floor_times, 99),
+    }

@@ -1,0 +1,13 @@
+"""AWS list prices used for the cost estimate: us-east-1, on-demand, arm64 Lambda (late 2026).
+One place: change them here."""
+
+from __future__ import annotations
+
+LAMBDA_GB_SECOND_ARM = 0.0000133334
+LAMBDA_REQUEST = 0.20 / 1_000_000
+HTTP_API_REQUEST = 1.00 / 1_000_000  # first 300 M requests a month
+SQS_REQUEST = 0.40 / 1_000_000  # standard queue, per 64 KB chunk
+DYNAMODB_WRITE_UNIT = 0.625 / 1_000_000  # on-demand write request unit (1 KB)
+DYNAMODB_READ_UNIT = 0.125 / 1_000_000  # on-demand read request unit (4 KB, strongly consistent)
+CLOUDWATCH_LOGS_GB = 0.50  # ingestion
+EVENTBRIDGE_EVENT = 1.00 / 1_000_000  # custom events
