@@ -1,0 +1,1 @@
+"""The hookwise CDK app: one construct per module; the stack only wires and grants."""

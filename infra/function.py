@@ -1,0 +1,56 @@
+"""A hookwise Lambda function: arm64, the layers, JSON logs with a retention, X-Ray."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from hookwise.resources import FunctionSpec
+from infra.layers import RUNTIME, HookwiseLayers
+from infra.paths import FUNCTIONS
+
+
+class HookwiseFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        folder: str,
+        spec: FunctionSpec,
+        layers: HookwiseLayers,
+        environment: Mapping[str, str],
+        description: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(FUNCTIONS / folder), exclude=["__pycache__", "*.pyc"]),
+            layers=[layers.dependencies, layers.shared],
+            memory_size=spec.memory_mb,
+            timeout=cdk.Duration.seconds(spec.timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment={
+                "HOOKWISE_CONFIG": "/opt/hookwise.yaml",
+                "POWERTOOLS_SERVICE_NAME": "hookwise",
+                "POWERTOOLS_METRICS_NAMESPACE": "Hookwise",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+            description=description,
+        )

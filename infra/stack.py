@@ -1,0 +1,228 @@
+"""The hookwise stack: wires the constructs together and grants each function what it needs."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as sources
+from constructs import Construct
+
+from hookwise.config import load_config
+from hookwise.resources import (
+    DLQ_REDRIVE_FUNCTION,
+    INGEST_FUNCTION,
+    QUEUES,
+    SWEEPER_FUNCTION,
+    WORKER_FUNCTION,
+)
+from infra.alarms import Alarms
+from infra.dashboard import Dashboard
+from infra.event_queues import VISIBILITY, EventQueues
+from infra.events_table import EventsTable
+from infra.function import HookwiseFunction
+from infra.layers import HookwiseLayers
+from infra.nag import acknowledge
+from infra.paths import CONFIG
+from infra.payload_bucket import PayloadBucket
+from infra.source_secrets import SourceSecrets
+from infra.webhook_api import WebhookApi
+
+SECRETS_PREFIX = "hookwise/"
+BUS_NAME = "hookwise"
+
+
+class HookwiseStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        config = load_config(str(CONFIG))
+        table = EventsTable(self, "Events").table
+        queues = EventQueues(self, "Queues")
+        bucket = PayloadBucket(self, "Payloads").bucket
+        bus = events.EventBus(self, "Bus", event_bus_name=BUS_NAME)
+        secrets = SourceSecrets(self, "Secrets", config=config, prefix=SECRETS_PREFIX)
+        layers = HookwiseLayers(self, "Layers")
+
+        common = {
+            "HOOKWISE_TABLE": table.table_name,
+            "HOOKWISE_QUEUE_URL": queues.queue.queue_url,
+            "HOOKWISE_DLQ_URL": queues.dlq.queue_url,
+            "HOOKWISE_SECRETS_PREFIX": SECRETS_PREFIX,
+            "HOOKWISE_VISIBILITY_TIMEOUT": str(VISIBILITY),
+            "HOOKWISE_MAX_RECEIVE_COUNT": str(QUEUES.max_receive_count),
+        }
+
+        def function(
+            name: str, folder: str, spec: object, description: str, **extra: str
+        ) -> HookwiseFunction:
+            return HookwiseFunction(
+                self,
+                name,
+                folder=folder,
+                spec=spec,  # type: ignore[arg-type]
+                layers=layers,
+                environment={**common, **extra},
+                description=description,
+            )
+
+        ingest = function(
+            "Ingest",
+            "ingest",
+            INGEST_FUNCTION,
+            "Verify, store and enqueue webhooks; serve events",
+            HOOKWISE_BUCKET=bucket.bucket_name,
+        ).function
+        worker = function(
+            "Worker",
+            "worker",
+            WORKER_FUNCTION,
+            "Route events to Claude, validate, store, deliver",
+            HOOKWISE_BUCKET=bucket.bucket_name,
+            HOOKWISE_EVENT_BUS=bus.event_bus_name,
+            HOOKWISE_ANTHROPIC_SECRET=secrets.anthropic_key.secret_name,
+        ).function
+        redrive = function(
+            "DlqRedrive",
+            "dlq_redrive",
+            DLQ_REDRIVE_FUNCTION,
+            "On-call: inspect and redrive the DLQ, replay events",
+        ).function
+        sweeper = function(
+            "Sweeper", "sweeper", SWEEPER_FUNCTION, "Re-enqueue events stuck in received"
+        ).function
+
+        table.grant_read_write_data(ingest)
+        queues.queue.grant_send_messages(ingest)
+        bucket.grant_put(ingest)
+        for secret in secrets.by_source.values():
+            secret.grant_read(ingest)
+
+        table.grant_read_write_data(worker)
+        queues.queue.grant_consume_messages(worker)
+        queues.dlq.grant_send_messages(worker)
+        bucket.grant_read(worker)
+        bus.grant_put_events_to(worker)
+        secrets.anthropic_key.grant_read(worker)
+        worker.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[
+                    f"arn:{self.partition}:bedrock:*::foundation-model/anthropic.*",
+                    f"arn:{self.partition}:bedrock:*:{self.account}:inference-profile/*",
+                ],
+            )
+        )
+        worker.add_event_source(
+            sources.SqsEventSource(
+                queues.queue,
+                batch_size=QUEUES.batch_size,
+                max_batching_window=cdk.Duration.seconds(QUEUES.max_batching_window_seconds),
+                report_batch_item_failures=True,
+                max_concurrency=QUEUES.max_concurrency,
+            )
+        )
+
+        table.grant_read_write_data(redrive)
+        queues.dlq.grant_consume_messages(redrive)
+        queues.queue.grant_send_messages(redrive)
+
+        table.grant_read_write_data(sweeper)
+        queues.queue.grant_send_messages(sweeper)
+        events.Rule(
+            self,
+            "SweepEveryMinute",
+            schedule=events.Schedule.rate(cdk.Duration.minutes(1)),
+            targets=[targets.LambdaFunction(sweeper)],
+        )
+
+        api = WebhookApi(self, "Http", ingest=ingest).api
+        alarms = Alarms(
+            self,
+            "Alarms",
+            api=api,
+            ingest=ingest,
+            worker=worker,
+            queue=queues.queue,
+            dlq=queues.dlq,
+            emails=[e for e in str(self.node.try_get_context("alarm_email") or "").split(",") if e],
+        )
+        Dashboard(self, "Dashboard", api=api, queue=queues.queue, dlq=queues.dlq)
+
+        for name, value in {
+            "ApiUrl": api.api_endpoint,
+            "IngestFunctionName": ingest.function_name,
+            "WorkerFunctionName": worker.function_name,
+            "DlqRedriveFunctionName": redrive.function_name,
+            "QueueUrl": queues.queue.queue_url,
+            "DlqUrl": queues.dlq.queue_url,
+            "TableName": table.table_name,
+            "EventBusName": bus.event_bus_name,
+            "AlarmTopicArn": alarms.topic.topic_arn,
+        }.items():
+            cdk.CfnOutput(self, name, value=value)
+        self._acknowledge(table, bucket)
+
+    def _arn_token(self, resource: Construct) -> str:
+        """How cdk-nag names a resource's ARN in a finding: `<LogicalId.Arn>`."""
+        cfn = resource.node.default_child
+        assert isinstance(cfn, cdk.CfnElement)
+        return f"<{self.resolve(self.get_logical_id(cfn))}.Arn>"
+
+    def _acknowledge(self, table: Construct, bucket: Construct) -> None:
+        acknowledge(
+            self,
+            "X-Ray's PutTraceSegments and PutTelemetryRecords only take '*'.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        acknowledge(
+            self,
+            (
+                "grant_read_write_data covers the table's indexes; the sweeper queries the sparse "
+                "by-pending index."
+            ),
+            f"AwsSolutions-IAM5[Resource::{self._arn_token(table)}/index/*]",
+        )
+        acknowledge(
+            self,
+            (
+                "Claim-check bodies are one object per event, keyed by event id: the grants "
+                "(grant_put for ingest, grant_read for the worker) cover the bucket's objects."
+            ),
+            f"AwsSolutions-IAM5[Resource::{self._arn_token(bucket)}/*]",
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+        )
+        acknowledge(
+            self,
+            (
+                "Bedrock model ids and inference profiles are configuration (hookwise.yaml), so "
+                "the worker may invoke Anthropic models and this account's inference profiles."
+            ),
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/"
+            "anthropic.*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*:<AWS::AccountId>:"
+            "inference-profile/*]",
+        )
+        acknowledge(
+            self,
+            "AWSLambdaBasicExecutionRole only lets a function write its own logs.",
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+        )
+        acknowledge(
+            self,
+            (
+                "POST /webhooks/{source} is called by third-party providers that cannot sign with "
+                "IAM: every request is authenticated by its provider signature instead. The "
+                "/events routes use IAM authorization."
+            ),
+            "AwsSolutions-APIG4",
+        )
+        acknowledge(
+            self,
+            "This queue is the dead-letter queue; it needs no DLQ of its own.",
+            "AwsSolutions-SQS3",
+        )
