@@ -4,6 +4,7 @@ the list prices in `bench/prices.py` and `hookwise.yaml`."""
 from __future__ import annotations
 
 import io
+import json
 import math
 from contextlib import redirect_stdout
 from typing import Any
@@ -66,9 +67,10 @@ def one_event_footprint() -> dict[str, Any]:
                     ).poll_once()
             finally:
                 handler.setStream(previous)  # type: ignore[attr-defined]
-            event_id = __import__("json").loads(answer["body"])["event_id"]
+            event_id = json.loads(answer["body"])["event_id"]
             record = wiring.store().get(event_id)
-            assert record is not None and record.usage is not None
+            assert record is not None
+            assert record.usage is not None
             item_bytes = len(record.model_dump_json())
             return {
                 "log_bytes": len(captured.getvalue().encode()),
