@@ -13,9 +13,32 @@ from hookwise.verifiers.base import (
     Verifier,
     WebhookRequest,
 )
+from hookwise.verifiers.generic_hmac import HmacVerifier
 from hookwise.verifiers.github import GitHubVerifier
+from hookwise.verifiers.linear import LinearVerifier
+from hookwise.verifiers.paddle import PaddleVerifier
+from hookwise.verifiers.shopify import ShopifyVerifier
+from hookwise.verifiers.standard import StandardWebhooksVerifier, SvixVerifier
+from hookwise.verifiers.stripe import StripeVerifier
+from hookwise.verifiers.timestamped_hex import SlackVerifier, ZoomVerifier
+from hookwise.verifiers.twilio import TwilioVerifier
 
-VERIFIERS: dict[str, type[Verifier]] = {verifier.scheme: verifier for verifier in (GitHubVerifier,)}
+VERIFIERS: dict[str, type[Verifier]] = {
+    verifier.scheme: verifier
+    for verifier in (
+        GitHubVerifier,
+        StripeVerifier,
+        SlackVerifier,
+        ShopifyVerifier,
+        StandardWebhooksVerifier,
+        SvixVerifier,
+        TwilioVerifier,
+        PaddleVerifier,
+        LinearVerifier,
+        ZoomVerifier,
+        HmacVerifier,
+    )
+}
 
 
 def verifier_for(source: SourceConfig, clock: Clock | None = None) -> Verifier:

@@ -7,6 +7,8 @@ service the provider's delivery id and event type. Each scheme is one module.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 import time
@@ -148,6 +150,31 @@ class Verifier(ABC):
         skew = self.clock() - timestamp
         if skew > tolerance or skew < -tolerance:
             raise SignatureError("timestamp_outside_tolerance")
+
+
+def from_hex(value: str) -> bytes | None:
+    try:
+        return bytes.fromhex(value.strip())
+    except ValueError:
+        return None
+
+
+def from_base64(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def parse_timestamp(value: str | None) -> int:
+    """A signed unix timestamp header, or a rejection (never an exception of another kind)."""
+    if value is None or not value.strip().isdigit():
+        raise SignatureError("timestamp_missing_or_malformed")
+    return int(value.strip())
+
+
+def hmac_digest(key: bytes, message: bytes, algorithm: str = "sha256") -> bytes:
+    return hmac.new(key, message, algorithm).digest()
 
 
 def digest_matches(expected: bytes, candidates: Sequence[bytes]) -> bool:

@@ -1,0 +1,100 @@
+"""Twilio: `X-Twilio-Signature: <base64>` of HMAC-SHA1 over the full URL followed by the POST
+parameters sorted by name (`name` + `value`). JSON bodies are instead bound by a `bodySHA256`
+query parameter in the signed URL."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+from hookwise.domain.events import body_key
+from hookwise.verifiers.base import (
+    Delivery,
+    MalformedRequest,
+    SignatureError,
+    Verifier,
+    WebhookRequest,
+    digest_matches,
+    from_base64,
+    hmac_digest,
+)
+
+
+def signed_text(url: str, body: bytes) -> bytes:
+    if "bodySHA256" in parse_qs(urlsplit(url).query):
+        return url.encode()
+    params = sorted(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    return (url + "".join(name + value for name, value in params)).encode()
+
+
+class TwilioVerifier(Verifier):
+    scheme = "twilio"
+    json_body = False
+
+    def verify(self, request: WebhookRequest, secrets: Sequence[str]) -> None:
+        candidate = from_base64(request.header("x-twilio-signature") or "")
+        if not candidate:
+            raise SignatureError("signature_missing")
+        declared = parse_qs(urlsplit(request.url).query).get("bodySHA256")
+        if declared and not hmac.compare_digest(
+            hashlib.sha256(request.body).hexdigest(), declared[0].lower()
+        ):
+            raise SignatureError("body_hash_mismatch")
+        text = signed_text(request.url, request.body)
+        if not any(
+            digest_matches(hmac_digest(s.encode(), text, "sha1"), [candidate]) for s in secrets
+        ):
+            raise SignatureError("signature_invalid")
+
+    def parse(self, body: bytes) -> Any:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise MalformedRequest("body_not_utf8") from error
+        if text.lstrip().startswith("{"):
+            try:
+                return json.loads(text)
+            except ValueError as error:
+                raise MalformedRequest("body_not_json") from error
+        return dict(parse_qsl(text, keep_blank_values=True))
+
+    def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
+        params = payload if isinstance(payload, dict) else {}
+        sid = params.get("MessageSid") or params.get("CallSid")
+        kind = "call" if "CallSid" in params else "message"
+        status = (
+            params.get("MessageStatus")
+            or params.get("SmsStatus")
+            or params.get("CallStatus")
+            or "received"
+        )
+        token = request.header("i-twilio-idempotency-token")
+        key = token or (f"{sid}:{status}" if sid else body_key(request.body))
+        return Delivery(event_type=f"{kind}.{status}", delivery_id=token or sid, delivery_key=key)
+
+    def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:
+        sid_key = "CallSid" if "CallSid" in payload else "MessageSid"
+        prefix = "CA" if sid_key == "CallSid" else "SM"
+        return {**payload, sid_key: prefix + delivery_id.replace("-", "")[:32]}
+
+    def sign(
+        self,
+        body: bytes,
+        secret: str,
+        *,
+        url: str,
+        event_type: str,
+        delivery_id: str,
+        timestamp: int,
+    ) -> dict[str, str]:
+        digest = hmac_digest(secret.encode(), signed_text(url, body), "sha1")
+        return {
+            "X-Twilio-Signature": base64.b64encode(digest).decode(),
+            "I-Twilio-Idempotency-Token": delivery_id,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
