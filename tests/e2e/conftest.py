@@ -14,11 +14,11 @@ import pytest
 
 from hookwise.config import load_config
 from hookwise.local.process import dev_process
+from hookwise.local.stack import dev_secrets
 from hookwise.verifiers import verifier_for
 from tests.conftest import CONFIG_PATH, ROOT
 
 HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
-SECRET = "e2e-secret"
 
 
 class LocalStack:
@@ -28,18 +28,27 @@ class LocalStack:
         self.api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         self.model = httpx.Client(base_url=f"http://127.0.0.1:{model_port}", timeout=30)
         self.config = load_config(str(CONFIG_PATH))
+        # The development secrets `hookwise dev` prints and uses (no override set here).
+        self.secrets = dev_secrets(self.config)
 
     def signed(
-        self, source: str, body: bytes, event_type: str, delivery_id: str, secret: str = SECRET
+        self,
+        source: str,
+        body: bytes,
+        event_type: str,
+        delivery_id: str,
+        secret: str | None = None,
+        timestamp: int | None = None,
     ) -> dict[str, str]:
+        """Headers the provider would send, signed with the stack's secret for the source."""
         verifier = verifier_for(self.config.sources[source])
         return verifier.sign(
             body,
-            secret,
+            secret or self.secrets[source][0],
             url=f"http://127.0.0.1:{self.port}/webhooks/{source}",
             event_type=event_type,
             delivery_id=delivery_id,
-            timestamp=int(time.time()),
+            timestamp=int(time.time()) if timestamp is None else timestamp,
         )
 
     def post(self, source: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -72,10 +81,6 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]
         "HOOKWISE_MAX_RECEIVE_COUNT": "3",
         "HOOKWISE_MAX_BACKOFF": "1",
         "ANTHROPIC_API_KEY": "",
-        **{
-            f"HOOKWISE_SECRET_{name.upper()}": SECRET
-            for name in load_config(str(CONFIG_PATH)).sources
-        },
         **(extra_env or {}),
     }
     with dev_process(ROOT, env) as dev:

@@ -36,6 +36,9 @@ def gateway_event(
         key = name.lower()
         # A repeated header arrives joined by commas, as API Gateway does.
         lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    # API Gateway adds these; the ingest service rebuilds the signed URL (Twilio) from them.
+    lowered.setdefault("x-forwarded-proto", "http")
+    lowered.setdefault("x-forwarded-for", source_ip)
     content_type = lowered.get("content-type", "")
     try:
         text = body.decode("utf-8")

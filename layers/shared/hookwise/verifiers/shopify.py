@@ -50,7 +50,8 @@ class ShopifyVerifier(Verifier):
     ) -> dict[str, str]:
         return {
             "X-Shopify-Hmac-Sha256": base64.b64encode(hmac_digest(secret.encode(), body)).decode(),
-            "X-Shopify-Topic": event_type,
+            # Sample names use "." where Shopify topics use "/" (orders/create).
+            "X-Shopify-Topic": event_type.replace(".", "/"),
             "X-Shopify-Webhook-Id": delivery_id,
             "X-Shopify-Event-Id": delivery_id,
             "X-Shopify-Shop-Domain": "harbor-outfitters.myshopify.com",
