@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import coldstart, cost, e2e, ingest, prompts, worker
+from hookwise.observability import logger
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -109,6 +110,8 @@ def table(results: dict[str, Any]) -> Table:
 
 
 def main() -> None:
+    # The handlers' INFO logs would bury the table; the measurements do not need them.
+    logger.setLevel("WARNING")
     results = run()
     Console().print(table(results))
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

@@ -74,7 +74,7 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def measure(requests: int = 300, rate: float = 30.0) -> dict[str, Any]:
+def measure(requests: int = 150, rate: float = 10.0) -> dict[str, Any]:
     config = load_config(str(ROOT / "hookwise.yaml"))
     body = github_payload("pull_request.opened")
     deliveries = [(body, signed_github(config, body, "pull_request")) for _ in range(requests)]
