@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hookwise.cli import common
+
 FUNCTION = "dlq_redrive"
 # Messages per redrive call: small enough for a real progress bar and a short Lambda run.
 DEFAULT_CHUNK = 25
@@ -45,20 +47,6 @@ def local_invoker(port: int) -> Invoke:
     return invoke
 
 
-def stack_function_name(stack: str) -> str:
-    import boto3  # the deployed path only: the local path needs no AWS SDK setup
-
-    outputs = (
-        boto3.client("cloudformation")
-        .describe_stacks(StackName=stack)["Stacks"][0]
-        .get("Outputs", [])
-    )
-    for output in outputs:
-        if "redrive" in output["OutputKey"].lower():
-            return str(output["OutputValue"])
-    raise click.ClickException(f"stack {stack} has no output naming the DLQ redrive function")
-
-
 def lambda_invoker(function_name: str) -> Invoke:
     import boto3
 
@@ -76,28 +64,18 @@ def lambda_invoker(function_name: str) -> Invoke:
 
 
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Where to act (--port, --stack, --function-name) and --json."""
-    for option in (
-        click.option(
-            "--port",
-            type=int,
-            default=8787,
-            show_default=True,
-            help="port of the local stack started by `hookwise dev`",
-        ),
-        click.option("--stack", default=None, help="a deployed stack: invoke its redrive function"),
-        click.option("--function-name", default=None, help="invoke this deployed function"),
-        click.option("--json", "as_json", is_flag=True, help="print the answer as JSON"),
-    ):
-        command = option(command)
-    return command
+    """The CLI's shared --port/--stack/--json, plus --function-name for a deployed function."""
+    command = click.option(
+        "--function-name", default=None, help="invoke this deployed function directly"
+    )(command)
+    return common.target_options(command)
 
 
 def invoker(port: int, stack: str | None, function_name: str | None) -> Invoke:
     if function_name:
         return lambda_invoker(function_name)
     if stack:
-        return lambda_invoker(stack_function_name(stack))
+        return lambda_invoker(common.stack_output(stack, "redrive"))
     return local_invoker(port)
 
 
