@@ -182,3 +182,19 @@ def test_records_are_not_started_without_time_to_finish(pipeline: Pipeline) -> N
     assert answer == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
     assert pipeline.model.calls == 0
     assert pipeline.record(event_id).status is EventStatus.QUEUED
+
+
+def test_a_body_in_s3_is_read_back_transparently(pipeline: Pipeline, monkeypatch) -> None:
+    from hookwise import wiring
+
+    monkeypatch.setenv("HOOKWISE_INLINE_BODY_BYTES", "1000")
+    wiring.reset()
+    event_id = pipeline.deliver()
+    stored = pipeline.record(event_id)
+    assert stored.body is None
+    assert stored.body_ref is not None
+    pipeline.poll()
+    record = pipeline.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    assert record.result is not None
+    assert PR["pull_request"]["title"] in record.result["summary"]
