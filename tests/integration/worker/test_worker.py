@@ -6,6 +6,7 @@ import json
 import time
 
 import boto3
+import pytest
 
 from hookwise.domain.events import EventStatus
 from hookwise.local.event_source import lambda_record
@@ -198,3 +199,25 @@ def test_a_body_in_s3_is_read_back_transparently(pipeline: Pipeline, monkeypatch
     assert record.status is EventStatus.COMPLETED
     assert record.result is not None
     assert PR["pull_request"]["title"] in record.result["summary"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"status": 529}, {"status": 503}, {"drop": True}, {"delay": 2.5}],
+    ids=["overloaded", "unavailable", "dropped-connection", "slow-answer"],
+)
+def test_transient_faults_recover_without_the_dlq(pipeline: Pipeline, monkeypatch, fault) -> None:
+    from hookwise import wiring
+
+    # A slow answer becomes a client timeout, like one that outlives the invocation's budget.
+    monkeypatch.setenv("HOOKWISE_MODEL_TIMEOUT_SECONDS", "1")
+    wiring.reset()
+    pipeline.faults(rules=[{**fault, "times": 1}])
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    first = pipeline.record(event_id)
+    assert first.status is EventStatus.QUEUED
+    assert first.error is not None
+    assert first.error.startswith("transient")
+    assert poll_until_settled(pipeline, event_id) is EventStatus.COMPLETED
+    assert pipeline.dlq() == []
