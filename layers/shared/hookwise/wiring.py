@@ -108,6 +108,7 @@ def model_client() -> ModelClient:
 @cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
+    from hookwise.deliveries.callback import CallbackSender
     from hookwise.worker.service import WorkerService
 
     settings = get_settings()
@@ -119,6 +120,9 @@ def worker_service() -> WorkerService:
         model=model_client(),
         publisher=EventBridgePublisher(settings.event_bus) if settings.event_bus else None,
         settings=settings,
+        callbacks=CallbackSender(
+            SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -105,3 +105,5 @@ class QueueMessage(BaseModel):
     event_id: str
     source: str
     event_type: str
+    # "callback": only re-send the stored result to the route's callback, never the model.
+    kind: Literal["event", "callback"] = "event"

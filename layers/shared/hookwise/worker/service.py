@@ -15,6 +15,7 @@ from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
 from hookwise.config import HookwiseConfig, Route
 from hookwise.deliveries.base import Publisher
+from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
 from hookwise.domain.events import (
     FINAL_STATUSES,
     EventRecord,
@@ -74,6 +75,7 @@ class WorkerService:
         model: ModelClient,
         publisher: Publisher | None,
         settings: Settings,
+        callbacks: CallbackSender | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
@@ -83,6 +85,7 @@ class WorkerService:
         self._blobs = blobs
         self._model = model
         self._publisher = publisher
+        self._callbacks = callbacks
         self._settings = settings
         self._clock = clock
 
@@ -91,6 +94,8 @@ class WorkerService:
         message = delivery.message
         if time_left() < MIN_RECORD_SECONDS + self._settings.deadline_margin_seconds:
             raise RetryLater("not started: too little time left in this invocation", None)
+        if message.kind == "callback":
+            return self._retry_callback(delivery)
         record = self._claim(delivery)
         if record is None:
             return Outcome("acknowledged")
@@ -328,6 +333,7 @@ class WorkerService:
                 keep=route.memory,
                 expires_at=record.expires_at or 0,
             )
+        self._callback(record, route, receive_count=0)
         if self._publisher is not None and route.deliveries.eventbridge:
             try:
                 self._publisher.publish(record, route)
@@ -335,3 +341,42 @@ class WorkerService:
                 # The result is stored and readable; a failed push must not re-ask the model.
                 logger.exception("delivery to EventBridge failed")
                 metrics.add_metric(name="DeliveryFailed", unit="Count", value=1)
+
+    def _callback(self, record: EventRecord, route: Route, receive_count: int) -> Outcome:
+        """POST the stored result to the route's callback; on failure, queue a retry of just
+        the callback (the model is never asked again)."""
+        if self._callbacks is None or not route.deliveries.callback_url:
+            return Outcome("no_callback")
+        try:
+            self._callbacks.send(record, route)
+        except CallbackRefused as refused:
+            logger.error("callback refused", extra={"reason": str(refused)})
+            metrics.add_metric(name="CallbackRefused", unit="Count", value=1)
+            return Outcome("callback_refused")
+        except CallbackFailed as failed:
+            metrics.add_metric(name="CallbackFailed", unit="Count", value=1)
+            if receive_count >= self._settings.max_receive_count:
+                logger.error("callback abandoned", extra={"reason": str(failed)})
+                return Outcome("callback_abandoned")
+            delay = self._delay(receive_count + 1, None)
+            if receive_count == 0:
+                self._queue.send(
+                    QueueMessage(
+                        event_id=record.event_id,
+                        source=record.source,
+                        event_type=record.event_type,
+                        kind="callback",
+                    ),
+                    delay_seconds=delay,
+                )
+                return Outcome("callback_queued")
+            raise RetryLater(str(failed), delay) from failed
+        metrics.add_metric(name="CallbackDelivered", unit="Count", value=1)
+        return Outcome("callback_delivered")
+
+    def _retry_callback(self, delivery: Delivery) -> Outcome:
+        record = self._store.get(delivery.message.event_id)
+        route = self._config.route_named(record.route or "") if record else None
+        if record is None or route is None or record.status is not EventStatus.COMPLETED:
+            return Outcome("acknowledged")
+        return self._callback(record, route, receive_count=delivery.receive_count)

@@ -9,7 +9,7 @@ from hookwise.domain.events import QueueMessage
 
 class EventQueue(ABC):
     @abstractmethod
-    def send(self, message: QueueMessage) -> None:
+    def send(self, message: QueueMessage, delay_seconds: int = 0) -> None:
         """Enqueue an event for the worker; raises on failure (the caller answers 503)."""
 
     @abstractmethod

@@ -11,6 +11,7 @@ from hookwise.domain.events import QueueMessage
 
 # SQS message attribute values are capped; a reason is a summary, the full error is on the item.
 MAX_REASON_CHARS = 1000
+MAX_DELAY_SECONDS = 900
 
 
 def message_attributes(message: QueueMessage, **extra: str) -> dict[str, Any]:
@@ -28,11 +29,12 @@ class SQSEventQueue(EventQueue):
         self._queue_url = queue_url
         self._dlq_url = dlq_url
 
-    def send(self, message: QueueMessage) -> None:
+    def send(self, message: QueueMessage, delay_seconds: int = 0) -> None:
         self._client.send_message(
             QueueUrl=self._queue_url,
             MessageBody=message.model_dump_json(),
             MessageAttributes=message_attributes(message),
+            DelaySeconds=min(delay_seconds, MAX_DELAY_SECONDS),
         )
 
     def send_to_dlq(self, message: QueueMessage, reason: str) -> None:

@@ -1,0 +1,88 @@
+"""Signed callbacks: a route may POST its result to a configured HTTPS endpoint, signed the
+Standard Webhooks way. Targets come from configuration, never from the payload, and private,
+loopback and link-local addresses are refused unless local development allows them."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from hookwise.adapters.secrets import SecretsProvider
+from hookwise.config import Route, SourceConfig
+from hookwise.domain.events import EventRecord
+from hookwise.verifiers.standard import StandardWebhooksVerifier
+
+Resolver = Callable[..., list[tuple[Any, ...]]]
+TIMEOUT_SECONDS = 10.0
+
+
+class CallbackRefused(Exception):
+    """The target may never be called (scheme or address): retrying cannot help."""
+
+
+class CallbackFailed(Exception):
+    """The target did not take the callback this time: retry later, without the model."""
+
+
+def check_target(url: str, allow_private: bool, resolve: Resolver = socket.getaddrinfo) -> None:
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
+        raise CallbackRefused(f"callback URL must be https: {url}")
+    if not parts.hostname:
+        raise CallbackRefused(f"callback URL has no host: {url}")
+    if allow_private:
+        return
+    try:
+        infos = resolve(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as error:
+        raise CallbackFailed(f"cannot resolve {parts.hostname}: {error}") from error
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise CallbackRefused(f"{parts.hostname} resolves to non-public {address}")
+
+
+class CallbackSender:
+    def __init__(
+        self,
+        secrets: SecretsProvider,
+        *,
+        allow_private: bool,
+        client: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secrets = secrets
+        self._allow_private = allow_private
+        self._client = client or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        self._clock = clock
+        self._signer = StandardWebhooksVerifier(SourceConfig(name="callback", scheme="standard"))
+
+    def send(self, record: EventRecord, route: Route) -> None:
+        url = route.deliveries.callback_url
+        if not url:
+            return
+        check_target(url, self._allow_private)
+        secret_name = route.deliveries.callback_secret_name or f"hookwise/callback-{route.name}"
+        secret = self._secrets.source_secrets(f"callback_{route.name}", secret_name)[0]
+        body = json.dumps(record.public_view()).encode()
+        headers = self._signer.sign(
+            body,
+            secret,
+            url=url,
+            event_type=route.name,
+            delivery_id=record.event_id,
+            timestamp=int(self._clock()),
+        )
+        try:
+            answer = self._client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise CallbackFailed(f"callback to {url} failed: {type(error).__name__}") from error
+        if answer.status_code >= 300:
+            raise CallbackFailed(f"callback to {url} answered {answer.status_code}")

@@ -1,0 +1,141 @@
+"""Signed callbacks: delivered after success, signed the Standard Webhooks way, retried on
+their own without a second model call, refused for private targets unless allowed."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+import standardwebhooks
+
+from hookwise import wiring
+from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, check_target
+from hookwise.domain.events import EventStatus
+from hookwise.local.gateway import LoopbackServer
+from tests.integration.worker.conftest import Pipeline
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+class Receiver:
+    """A callback target that answers the statuses it is given, then 200."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.server = LoopbackServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/review"
+
+
+@pytest.fixture
+def receiver(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Receiver]:
+    target = Receiver()
+    text = (
+        Path(pipeline.aws.settings.config)
+        .read_text()
+        .replace(
+            '    subject: "{repository.full_name}#{number}"',
+            f'    deliveries: {{callback_url: "{target.url}"}}\n'
+            '    subject: "{repository.full_name}#{number}"',
+            1,
+        )
+    )
+    config = tmp_path / "hookwise.yaml"
+    config.write_text(text)
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
+    monkeypatch.setenv("HOOKWISE_ALLOW_PRIVATE_CALLBACKS", "true")
+    monkeypatch.setenv("HOOKWISE_SECRET_CALLBACK_GITHUB_PR_REVIEW", SECRET)
+    wiring.reset()
+    yield target
+    target.server.shutdown()
+
+
+def test_result_is_posted_signed_after_completion(pipeline: Pipeline, receiver: Receiver) -> None:
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    assert pipeline.record(event_id).status is EventStatus.COMPLETED
+    assert len(receiver.requests) == 1
+    headers, body = receiver.requests[0]
+    standardwebhooks.Webhook(SECRET).verify(body, headers)
+    sent = json.loads(body)
+    assert sent["event_id"] == event_id
+    assert sent["result"] == pipeline.record(event_id).result
+
+
+def test_failed_callback_is_retried_without_asking_the_model_again(
+    pipeline: Pipeline,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    receiver.statuses = [500, 502]
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    assert pipeline.record(event_id).status is EventStatus.COMPLETED
+    import time
+
+    deadline = time.monotonic() + 8
+    while len(receiver.requests) < 3 and time.monotonic() < deadline:
+        pipeline.poll()
+        time.sleep(0.2)
+    assert len(receiver.requests) == 3
+    assert pipeline.model.calls == 1
+    assert pipeline.dlq() == []
+
+
+def test_private_targets_are_refused_unless_allowed(
+    pipeline: Pipeline, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOKWISE_ALLOW_PRIVATE_CALLBACKS", "false")
+    wiring.reset()
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    assert pipeline.record(event_id).status is EventStatus.COMPLETED
+    assert receiver.requests == []
+
+
+def resolving_to(address: str):
+    return lambda host, port, proto=0: [(2, 1, 6, "", (address, port))]
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "192.168.0.10", "fd00::1"]
+)
+def test_check_target_refuses_non_public_addresses(address: str) -> None:
+    with pytest.raises(CallbackRefused):
+        check_target("https://hooks.example.com/x", False, resolve=resolving_to(address))
+    check_target("https://hooks.example.com/x", True, resolve=resolving_to(address))
+
+
+def test_check_target_requires_https_and_accepts_public_hosts() -> None:
+    with pytest.raises(CallbackRefused):
+        check_target("http://hooks.example.com/x", False, resolve=resolving_to("93.184.216.34"))
+    with pytest.raises(CallbackRefused):
+        check_target("ftp://hooks.example.com/x", True)
+    check_target("https://hooks.example.com/x", False, resolve=resolving_to("93.184.216.34"))
+
+    def unresolvable(*_: Any, **__: Any) -> Any:
+        raise OSError("no such host")
+
+    with pytest.raises(CallbackFailed):
+        check_target("https://nowhere.example/x", False, resolve=unresolvable)
