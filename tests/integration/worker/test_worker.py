@@ -38,7 +38,6 @@ def test_pull_request_is_reviewed_once_with_usage_and_cost(pipeline: Pipeline) -
     assert record.result["risk_level"] in {"low", "medium", "high"}
     assert record.usage is not None
     assert record.usage.input_tokens > 0
-    assert record.usage.cache_creation_input_tokens > 0
     assert record.usage.cost_usd > 0
     assert record.latency_ms is not None
     assert record.attempts == 1
@@ -46,7 +45,33 @@ def test_pull_request_is_reviewed_once_with_usage_and_cost(pipeline: Pipeline) -
     assert pipeline.aws.messages() == []
 
 
-def test_second_event_of_a_route_reads_the_cached_system_prompt(pipeline: Pipeline) -> None:
+def test_a_system_prompt_below_the_cacheable_minimum_is_not_marked(pipeline: Pipeline) -> None:
+    pipeline.deliver()
+    pipeline.poll()
+    system = pipeline.model.model.requests[-1]["system"]
+    assert all("cache_control" not in block for block in system)
+
+
+def test_second_event_of_a_route_reads_the_cached_system_prompt(
+    pipeline: Pipeline, monkeypatch, tmp_path
+) -> None:
+    from pathlib import Path
+
+    from hookwise import wiring
+
+    # A long enough system prompt, as a route with real instructions has.
+    config = tmp_path / "hookwise.yaml"
+    config.write_text(
+        Path(pipeline.aws.settings.config)
+        .read_text()
+        .replace(
+            "    bedrock_id: us.anthropic.claude-sonnet",
+            "    min_cacheable_tokens: 50\n    bedrock_id: us.anthropic.claude-sonnet",
+            1,
+        )
+    )
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
+    wiring.reset()
     first = pipeline.deliver(delivery="a")
     pipeline.poll()
     second = pipeline.deliver(delivery="b", fixture="pull_request.synchronize")

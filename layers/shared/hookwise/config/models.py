@@ -103,6 +103,9 @@ class ModelSpec(Strict):
     cache_write: float = Field(default=0.0, ge=0)
     cache_read: float = Field(default=0.0, ge=0)
     bedrock_id: str | None = None
+    # The API does not cache a prefix shorter than the model's documented minimum: marking a
+    # shorter system prompt for caching buys nothing.
+    min_cacheable_tokens: int = Field(default=1024, ge=0)
 
 
 class Defaults(Strict):

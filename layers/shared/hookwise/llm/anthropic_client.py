@@ -62,7 +62,8 @@ class AnthropicModelClient(ModelClient):
             "max_tokens": request.max_tokens,
             # Stable per route: cached, so repeat events pay the cache-read price for it.
             "system": [
-                {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
+                {"type": "text", "text": request.system}
+                | ({"cache_control": {"type": "ephemeral"}} if request.cache_system else {})
             ],
             "messages": request.messages,
             "tools": [

@@ -23,6 +23,8 @@ class ModelRequest:
     messages: list[dict[str, Any]]
     tool: ToolSpec
     timeout_seconds: float = 60.0
+    # Mark the system prompt for prompt caching (only worth it past the model's minimum).
+    cache_system: bool = True
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,7 @@ class WorkerService:
                     messages=messages,
                     tool=prompt.tool,
                     timeout_seconds=max(1.0, timeout),
+                    cache_system=self._cacheable(name, prompt.system),
                 )
             )
             usages.append(answer.usage)
@@ -220,6 +221,13 @@ class WorkerService:
             self._emit_usage(usage, latency_ms)
             return result, usage, model_id, latency_ms, attempt
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _cacheable(self, name: str, system: str) -> bool:
+        """Worth a cache mark only past the model's minimum cacheable length (~4 chars a
+        token); the tool definition is part of the cached prefix too."""
+        spec = self._config.models.get(name)
+        minimum = spec.min_cacheable_tokens if spec else 1024
+        return len(system) // 4 >= minimum
 
     @staticmethod
     def _repair_turns(answer: ModelAnswer, error: ValidationError) -> list[dict[str, Any]]:
