@@ -33,7 +33,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install lint typecheck
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadfile
 
 synth: install node_modules/.bin/cdk
 	npx cdk synth --quiet

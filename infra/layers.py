@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -54,36 +55,45 @@ def dependencies_hash() -> str:
 def built_dependencies() -> Path:
     """pip's result for the Lambda platform, built once per requirements file."""
     target = BUILD / "layers" / f"deps-{dependencies_hash()}"
-    if not (target / "python").is_dir():
-        staging = target.with_suffix(".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--platform",
-                PLATFORM,
-                "--implementation",
-                "cp",
-                "--python-version",
-                PYTHON_VERSION,
-                "--only-binary=:all:",
-                "--target",
-                str(staging / "python"),
-                "-r",
-                str(DEPENDENCIES),
-            ],
-            check=True,
-        )
-        for provided in PROVIDED_BY_RUNTIME:
-            for path in (staging / "python").glob(f"{provided}*"):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-        staging.rename(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Parallel synths (test workers, `make synth` beside the tests) build it once.
+    with (target.parent / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "python").is_dir():
+            _pip_install(target)
     return target
+
+
+def _pip_install(target: Path) -> None:
+    """Install into a staging folder, then rename: a half-built layer is never used."""
+    staging = target.with_suffix(".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--platform",
+            PLATFORM,
+            "--implementation",
+            "cp",
+            "--python-version",
+            PYTHON_VERSION,
+            "--only-binary=:all:",
+            "--target",
+            str(staging / "python"),
+            "-r",
+            str(DEPENDENCIES),
+        ],
+        check=True,
+    )
+    for provided in PROVIDED_BY_RUNTIME:
+        for path in (staging / "python").glob(f"{provided}*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    staging.rename(target)
 
 
 @jsii.implements(cdk.ILocalBundling)

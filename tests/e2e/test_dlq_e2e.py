@@ -23,7 +23,7 @@ from hookwise.redrive.service import GROUP_REASON_CHARS
 from hookwise.verifiers import verifier_for
 from tests.conftest import CONFIG_PATH, FIXTURES
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.e2e
 
 HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
 SECRET = "e2e-dlq-secret"

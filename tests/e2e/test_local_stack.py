@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import FIXTURES
 from tests.e2e.conftest import LocalStack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.e2e
 
 PR = (FIXTURES / "github" / "pull_request.opened.json").read_bytes()
 PUSH = (FIXTURES / "github" / "push.json").read_bytes()

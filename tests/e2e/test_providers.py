@@ -17,7 +17,7 @@ from hookwise.cli.send import samples
 from hookwise.verifiers import verifier_for
 from tests.e2e.conftest import LocalStack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.e2e
 
 SAMPLED = [
     (source, name)

@@ -23,8 +23,6 @@ from hookwise.resources import (
 from tests.conftest import CONFIG_PATH
 from tests.infra.conftest import Synth
 
-pytestmark = pytest.mark.xdist_group("cdk")
-
 FUNCTIONS = {
     "ingest": INGEST_FUNCTION,
     "worker": WORKER_FUNCTION,
