@@ -77,8 +77,9 @@ class LocalStack:
 
 def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]:
     env = {
-        "HOOKWISE_VISIBILITY_TIMEOUT": "2",
-        "HOOKWISE_MAX_RECEIVE_COUNT": "3",
+        # The visibility timeout is the worker's lease on an event: it stays at its default
+        # here, longer than any record takes, or a slow record would be taken over (and the
+        # model asked twice). Tests that need retries shorten it with their own stack.
         "HOOKWISE_MAX_BACKOFF": "1",
         "ANTHROPIC_API_KEY": "",
         **(extra_env or {}),
