@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hookwise.config.models import SourceConfig
+from hookwise.domain.events import body_key
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,36 @@ def parse_timestamp(value: str | None) -> int:
 
 def hmac_digest(key: bytes, message: bytes, algorithm: str = "sha256") -> bytes:
     return hmac.new(key, message, algorithm).digest()
+
+
+def signature_fields(header: str, separator: str) -> dict[str, list[str]]:
+    """`t=1,v1=ab,v1=cd`-style headers (Stripe, Paddle): each name with all its values."""
+    fields: dict[str, list[str]] = {}
+    for item in header.split(separator):
+        name, _, value = item.strip().partition("=")
+        fields.setdefault(name.strip(), []).append(value.strip())
+    return fields
+
+
+def require_signed(
+    secrets: Sequence[str], message: bytes, candidates: Sequence[bytes], algorithm: str = "sha256"
+) -> None:
+    """Accept if any active secret (as UTF-8 key) signed `message`; else a 401."""
+    if not any(
+        digest_matches(hmac_digest(secret.encode(), message, algorithm), candidates)
+        for secret in secrets
+    ):
+        raise SignatureError("signature_invalid")
+
+
+def body_delivery(request: WebhookRequest, event_id: Any, event_type: Any) -> Delivery:
+    """For providers whose delivery id is in the body: that id, or a body hash without one."""
+    known = event_id if isinstance(event_id, str) and event_id else None
+    return Delivery(
+        event_type=str(event_type or "unknown"),
+        delivery_id=known,
+        delivery_key=known or body_key(request.body),
+    )
 
 
 def digest_matches(expected: bytes, candidates: Sequence[bytes]) -> bool:

@@ -16,10 +16,10 @@ from hookwise.verifiers.base import (
     SignatureError,
     Verifier,
     WebhookRequest,
-    digest_matches,
     from_base64,
     from_hex,
     hmac_digest,
+    require_signed,
 )
 
 
@@ -60,11 +60,7 @@ class HmacVerifier(Verifier):
         candidate = from_base64(value) if options.encoding == "base64" else from_hex(value)
         if not candidate:
             raise SignatureError("signature_missing")
-        if not any(
-            digest_matches(hmac_digest(s.encode(), request.body, options.algorithm), [candidate])
-            for s in secrets
-        ):
-            raise SignatureError("signature_invalid")
+        require_signed(secrets, request.body, [candidate], options.algorithm)
 
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
         options = self.options

@@ -13,9 +13,9 @@ from hookwise.verifiers.base import (
     SignatureError,
     Verifier,
     WebhookRequest,
-    digest_matches,
     from_hex,
     hmac_digest,
+    require_signed,
 )
 
 
@@ -27,10 +27,7 @@ class LinearVerifier(Verifier):
         candidate = from_hex(request.header("linear-signature") or "")
         if not candidate:
             raise SignatureError("signature_missing")
-        if not any(
-            digest_matches(hmac_digest(s.encode(), request.body), [candidate]) for s in secrets
-        ):
-            raise SignatureError("signature_invalid")
+        require_signed(secrets, request.body, [candidate])
         # The timestamp is inside the signed body, so it is checked once the body is trusted.
         payload = self.parse(request.body)
         stamp = payload.get("webhookTimestamp") if isinstance(payload, dict) else None

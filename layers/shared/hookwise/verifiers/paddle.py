@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hookwise.domain.events import body_key
 from hookwise.verifiers.base import (
     Delivery,
     SignatureError,
     Verifier,
     WebhookRequest,
-    digest_matches,
+    body_delivery,
     from_hex,
     hmac_digest,
     parse_timestamp,
+    require_signed,
+    signature_fields,
 )
 
 
@@ -27,27 +28,18 @@ class PaddleVerifier(Verifier):
         header = request.header("paddle-signature")
         if not header:
             raise SignatureError("signature_missing")
-        fields: dict[str, list[str]] = {}
-        for item in header.split(";"):
-            name, _, value = item.strip().partition("=")
-            fields.setdefault(name, []).append(value)
+        fields = signature_fields(header, ";")
         timestamp = parse_timestamp(next(iter(fields.get("ts", [])), None))
         candidates = [d for d in (from_hex(v) for v in fields.get("h1", [])) if d]
         if not candidates:
             raise SignatureError("signature_missing")
         self.check_timestamp(timestamp)
         signed = f"{timestamp}:".encode() + request.body
-        if not any(digest_matches(hmac_digest(s.encode(), signed), candidates) for s in secrets):
-            raise SignatureError("signature_invalid")
+        require_signed(secrets, signed, candidates)
 
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
         data = payload if isinstance(payload, dict) else {}
-        event_id = data.get("event_id")
-        return Delivery(
-            event_type=str(data.get("event_type") or "unknown"),
-            delivery_id=event_id if isinstance(event_id, str) else None,
-            delivery_key=event_id if isinstance(event_id, str) else body_key(request.body),
-        )
+        return body_delivery(request, data.get("event_id"), data.get("event_type"))
 
     def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:
         return {**payload, "event_id": f"evt_{delivery_id.replace('-', '')[:26]}"}

@@ -12,9 +12,9 @@ from hookwise.verifiers.base import (
     SignatureError,
     Verifier,
     WebhookRequest,
-    digest_matches,
     from_base64,
     hmac_digest,
+    require_signed,
 )
 
 
@@ -25,10 +25,7 @@ class ShopifyVerifier(Verifier):
         candidate = from_base64(request.header("x-shopify-hmac-sha256") or "")
         if not candidate:
             raise SignatureError("signature_missing")
-        if not any(
-            digest_matches(hmac_digest(s.encode(), request.body), [candidate]) for s in secrets
-        ):
-            raise SignatureError("signature_invalid")
+        require_signed(secrets, request.body, [candidate])
 
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
         webhook_id = request.header("x-shopify-webhook-id")

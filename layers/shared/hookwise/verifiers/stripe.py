@@ -6,16 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hookwise.domain.events import body_key
 from hookwise.verifiers.base import (
     Delivery,
     SignatureError,
     Verifier,
     WebhookRequest,
-    digest_matches,
+    body_delivery,
     from_hex,
     hmac_digest,
     parse_timestamp,
+    require_signed,
+    signature_fields,
 )
 
 
@@ -27,27 +28,18 @@ class StripeVerifier(Verifier):
         header = request.header("stripe-signature")
         if not header:
             raise SignatureError("signature_missing")
-        fields: dict[str, list[str]] = {}
-        for item in header.split(","):
-            name, _, value = item.strip().partition("=")
-            fields.setdefault(name.strip(), []).append(value.strip())
+        fields = signature_fields(header, ",")
         timestamp = parse_timestamp(next(iter(fields.get("t", [])), None))
         candidates = [d for d in (from_hex(v) for v in fields.get("v1", [])) if d]
         if not candidates:
             raise SignatureError("signature_missing")
         self.check_timestamp(timestamp)
         signed = f"{timestamp}.".encode() + request.body
-        if not any(digest_matches(hmac_digest(s.encode(), signed), candidates) for s in secrets):
-            raise SignatureError("signature_invalid")
+        require_signed(secrets, signed, candidates)
 
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
-        event_id = payload.get("id") if isinstance(payload, dict) else None
-        kind = payload.get("type") if isinstance(payload, dict) else None
-        return Delivery(
-            event_type=str(kind or "unknown"),
-            delivery_id=event_id if isinstance(event_id, str) else None,
-            delivery_key=event_id if isinstance(event_id, str) else body_key(request.body),
-        )
+        data = payload if isinstance(payload, dict) else {}
+        return body_delivery(request, data.get("id"), data.get("type"))
 
     def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:
         return {**payload, "id": f"evt_{delivery_id.replace('-', '')[:24]}", "created": timestamp}

@@ -14,6 +14,7 @@ from hookwise.verifiers.base import (
     SignatureError,
     Verifier,
     WebhookRequest,
+    body_delivery,
     digest_matches,
     from_hex,
     hmac_digest,
@@ -75,12 +76,7 @@ class SlackVerifier(TimestampedHexVerifier):
         data = payload if isinstance(payload, dict) else {}
         inner = data.get("event")
         inner = inner if isinstance(inner, dict) else {}
-        event_id = data.get("event_id")
-        return Delivery(
-            event_type=str(inner.get("type") or data.get("type") or "unknown"),
-            delivery_id=event_id if isinstance(event_id, str) else None,
-            delivery_key=event_id if isinstance(event_id, str) else body_key(request.body),
-        )
+        return body_delivery(request, data.get("event_id"), inner.get("type") or data.get("type"))
 
     def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:
         return {

@@ -19,9 +19,9 @@ from hookwise.verifiers.base import (
     SignatureError,
     Verifier,
     WebhookRequest,
-    digest_matches,
     from_base64,
     hmac_digest,
+    require_signed,
 )
 
 
@@ -46,10 +46,7 @@ class TwilioVerifier(Verifier):
         ):
             raise SignatureError("body_hash_mismatch")
         text = signed_text(request.url, request.body)
-        if not any(
-            digest_matches(hmac_digest(s.encode(), text, "sha1"), [candidate]) for s in secrets
-        ):
-            raise SignatureError("signature_invalid")
+        require_signed(secrets, text, [candidate], "sha1")
 
     def parse(self, body: bytes) -> Any:
         try:
