@@ -5,8 +5,6 @@ completes each with exactly one successful model call."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,21 +17,16 @@ import httpx
 import pytest
 
 from hookwise.config import load_config
+from hookwise.local.process import dev_process
 from hookwise.redrive.service import GROUP_REASON_CHARS
 from hookwise.verifiers import verifier_for
-from tests.conftest import CONFIG_PATH, FIXTURES
+from tests.conftest import CONFIG_PATH, FIXTURES, ROOT
 
 pytestmark = pytest.mark.e2e
 
 HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
 SECRET = "e2e-dlq-secret"
 FAILING = 3
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def eventually(check: Callable[[], Any], timeout: float = 60, every: float = 0.25) -> Any:
@@ -90,42 +83,16 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    pytest.importorskip("hookwise.llm.offline", reason="the offline model has not landed")
-    port, model_port = free_port(), free_port()
+def stack() -> Iterator[Stack]:
     env = {
-        **os.environ,
         "HOOKWISE_SECRET_GITHUB": SECRET,
         "HOOKWISE_VISIBILITY_TIMEOUT": "1",
         "HOOKWISE_MAX_RECEIVE_COUNT": "2",
         "HOOKWISE_MAX_BACKOFF": "1",
+        "ANTHROPIC_API_KEY": "",
     }
-    env.pop("ANTHROPIC_API_KEY", None)
-    log = (tmp_path_factory.mktemp("dlq-e2e") / "dev.log").open("w")
-    process = subprocess.Popen(
-        [HOOKWISE, "dev", "--port", str(port), "--model-port", str(model_port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    stack = Stack(port, model_port)
-
-    def healthy() -> bool:
-        """the local stack answers /health"""
-        assert process.poll() is None, f"hookwise dev exited; see {log.name}"
-        try:
-            return stack.api.get("/health").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        eventually(healthy, timeout=60)
-        yield stack
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with dev_process(ROOT, env, startup_seconds=60) as dev:
+        yield Stack(dev.port, dev.model_port)
 
 
 def test_failed_events_are_redriven_once_the_model_recovers(stack: Stack) -> None:
