@@ -14,27 +14,16 @@ from urllib.parse import urlencode
 import pytest
 
 from hookwise.cli.send import samples
+from hookwise.config import load_config
 from hookwise.verifiers import verifier_for
+from tests.conftest import CONFIG_PATH
 from tests.e2e.conftest import LocalStack
 
 pytestmark = pytest.mark.e2e
 
+# Every configured source, with every sample shipped for it.
 SAMPLED = [
-    (source, name)
-    for source in (
-        "github",
-        "stripe",
-        "slack",
-        "shopify",
-        "standard",
-        "svix",
-        "twilio",
-        "paddle",
-        "linear",
-        "zoom",
-        "hmac",
-    )
-    for name in samples(source)
+    (source, name) for source in load_config(str(CONFIG_PATH)).sources for name in samples(source)
 ]
 # Samples that no route handles, or that are answered at the door.
 NOT_ROUTED = {("github", "push"), ("github", "ping")}

@@ -10,19 +10,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMES = (
-    "github",
-    "stripe",
-    "slack",
-    "shopify",
-    "standard",
-    "svix",
-    "twilio",
-    "paddle",
-    "linear",
-    "zoom",
-    "hmac",
-)
 Scheme = Literal[
     "github",
     "stripe",
