@@ -83,8 +83,9 @@ class LocalStack:
         logger.setLevel(os.environ.get("HOOKWISE_LOG_LEVEL", "WARNING"))
         moto_port = free_port()
         # Its own process: sharing the handlers' interpreter (and its GIL) halves throughput.
+        # Its DynamoDB writes are atomic, as DynamoDB's are (see aws_emulator).
         self._moto = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+            [sys.executable, "-m", "hookwise.local.aws_emulator", "--port", str(moto_port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
