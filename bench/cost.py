@@ -13,9 +13,9 @@ from bench import prices
 from bench.support import CONFIG_PATH, github_payload, moto_stack, signed_github
 from hookwise import wiring
 from hookwise.config import load_config
-from hookwise.llm.offline import OfflineModelServer
 from hookwise.local.event_source import EventSourceMapping, LambdaContext
 from hookwise.local.gateway import gateway_event
+from hookwise.local.offline_model import OfflineModelServer
 from hookwise.observability import logger
 from hookwise.resources import INGEST_FUNCTION, QUEUES, WORKER_FUNCTION
 

@@ -11,8 +11,8 @@ import httpx
 
 from bench.support import github_payload, moto_stack, signed_github
 from hookwise import wiring
-from hookwise.llm.offline import OfflineModelServer
 from hookwise.local.event_source import EventSourceMapping, LambdaContext
+from hookwise.local.offline_model import OfflineModelServer
 from hookwise.settings import Settings
 from hookwise.verifiers import WebhookRequest
 

@@ -15,8 +15,8 @@ from functions.worker.handler import handler as worker_handler
 from hookwise import wiring
 from hookwise.adapters.store.dynamodb import DynamoDBEventStore
 from hookwise.domain.events import EventRecord
-from hookwise.llm.offline import OfflineModelServer
 from hookwise.local.event_source import EventSourceMapping, LambdaContext
+from hookwise.local.offline_model import OfflineModelServer
 from hookwise.verifiers import WebhookRequest, verifier_for
 from tests.conftest import FIXTURES, TEST_SECRET, Aws
 

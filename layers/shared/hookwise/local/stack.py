@@ -112,7 +112,7 @@ class LocalStack:
     def _start_model(self) -> str:
         if os.environ.get("ANTHROPIC_API_KEY"):
             return os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
-        from hookwise.llm.offline import OfflineModelServer
+        from hookwise.local.offline_model import OfflineModelServer
 
         self._model = OfflineModelServer(port=self.model_port).start()
         os.environ["ANTHROPIC_BASE_URL"] = self._model.url

@@ -5,7 +5,8 @@ the prompt (so the result says something about the event), reports usage like th
 statuses with `retry-after`, slow answers, dropped connections, a requests-per-minute limit.
 
 It also answers Amazon Bedrock's InvokeModel path, so `AnthropicBedrock` can be exercised
-offline. Run it alone with `python -m hookwise.llm.offline --port 8788`; drive faults over HTTP:
+offline. Run it alone with `python -m hookwise.local.offline_model --port 8788`; drive
+faults over HTTP:
 `POST /_control/faults {"rules": [...], "rate_limit_per_minute": N}`, `DELETE /_control/faults`,
 `GET /_control/stats`.
 """
