@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
 from hookwise import wiring
@@ -20,6 +21,33 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "hookwise.yaml"
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 TEST_SECRET = "it's a secret to everybody"
+# Far above anything a test sends: the governor stays out of the way of tests that are not
+# about it (those write their own limits with `config_with`).
+UNLIMITED = {
+    "requests_per_minute": 1_000_000,
+    "input_tokens_per_minute": 1_000_000_000,
+    "output_tokens_per_minute": 1_000_000_000,
+}
+
+
+def config_with(folder: Path, limits: dict[str, int], **governor: Any) -> Path:
+    """The shipped hookwise.yaml, its text kept (tests edit it), with its governor section
+    replaced: every model limited to `limits`. Written to `folder`."""
+    text = CONFIG_PATH.read_text()
+    start = text.index("\ngovernor:\n") + 1
+    end = text.index("\n\n", start) + 1
+    shipped = yaml.safe_load(text[start:end])["governor"]
+    block = yaml.safe_dump(
+        {"governor": {**shipped, **governor, "default_limits": limits}}, sort_keys=False
+    )
+    path = folder / "hookwise.yaml"
+    path.write_text(text[:start] + block + text[end:])
+    return path
+
+
+@pytest.fixture(scope="session")
+def unlimited_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return config_with(tmp_path_factory.mktemp("config"), UNLIMITED)
 
 
 @dataclass
@@ -52,14 +80,14 @@ class Aws:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+def aws(monkeypatch: pytest.MonkeyPatch, unlimited_config: Path) -> Iterator[Aws]:
     """A fresh, provisioned AWS (moto in-process) with HOOKWISE_* settings pointing at it."""
     for name, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_ENDPOINT_URL": "",
-        "HOOKWISE_CONFIG": str(CONFIG_PATH),
+        "HOOKWISE_CONFIG": str(unlimited_config),
         "HOOKWISE_TABLE": "hookwise-test",
         "HOOKWISE_BUCKET": "hookwise-test-payloads",
         "HOOKWISE_EVENT_BUS": "hookwise",
@@ -70,7 +98,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     with mock_aws():
         wiring.reset()
-        config = load_config(str(CONFIG_PATH))
+        config = load_config(str(unlimited_config))
         settings = Settings()
         resources = provision(settings, config, lambda _name: [TEST_SECRET])
         monkeypatch.setenv("HOOKWISE_QUEUE_URL", resources.queue_url)

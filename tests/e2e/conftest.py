@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from hookwise.config import load_config
 from hookwise.local.process import dev_process
 from hookwise.local.stack import dev_secrets
 from hookwise.verifiers import verifier_for
-from tests.conftest import CONFIG_PATH, ROOT
+from tests.conftest import CONFIG_PATH, ROOT, UNLIMITED, config_with
 
 HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
 
@@ -82,6 +83,8 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]
         # model asked twice). Tests that need retries shorten it with their own stack.
         "HOOKWISE_MAX_BACKOFF": "1",
         "ANTHROPIC_API_KEY": "",
+        # The shipped config, with model limits out of the way unless a test sets its own.
+        "HOOKWISE_CONFIG": str(config_with(Path(tempfile.mkdtemp()), UNLIMITED)),
         **(extra_env or {}),
     }
     with dev_process(ROOT, env) as dev:

@@ -22,7 +22,13 @@ class QueueSpec:
 
     # Seconds; at least 6x the worker timeout (AWS guidance for SQS event sources).
     visibility_timeout: int = 360
-    max_receive_count: int = 5
+    # The worker counts real failures on the event and parks it in the DLQ itself after
+    # `Settings.max_failures` (5); a deferral re-sends the event as a new message, so it never
+    # adds to a message's receive count. A message is received at most: once, plus one per
+    # transient failure (<= 4 before the worker parks it), plus one per time another worker
+    # held the event (a lease bounce, rare), plus one per crash. 10 leaves room for five
+    # bounces or crashes and still stops a message that crashes the worker every time.
+    max_receive_count: int = 10
     retention_days: int = 4
     dlq_retention_days: int = 14
     batch_size: int = 10

@@ -32,7 +32,10 @@ class Settings(BaseSettings):
     # How long an ingest request may hold the right to enqueue a `received` event.
     dispatch_lease_seconds: float = 3.0
     visibility_timeout: int = 360
-    max_receive_count: int = 5
+    # Real failed attempts (not deferrals) before the worker parks an event in the DLQ.
+    max_failures: int = 5
+    # The queue's redrive backstop, for crashes: see resources.QueueSpec.
+    max_receive_count: int = 10
     max_backoff: int = 900
     # Events older than this in `received` are re-enqueued by the sweeper.
     stuck_after_seconds: int = 120

@@ -27,6 +27,7 @@ from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
     from hookwise.llm.base import ModelClient
+    from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
     from hookwise.worker.service import WorkerService
 
@@ -106,6 +107,26 @@ def model_client() -> ModelClient:
 
 
 @cache
+def admission() -> Admission:
+    """The shared model-rate governor and the budget ledger, in the events table."""
+    from hookwise.governor.dynamodb import DynamoDBBudgetLedger, DynamoDBGovernor
+    from hookwise.worker.admission import Admission
+
+    table = get_settings().table
+    governing = config().governor
+    return Admission(
+        config(),
+        DynamoDBGovernor(
+            table,
+            horizon=governing.booking_horizon_seconds,
+            burst=governing.burst_seconds,
+            shards=governing.shards,
+        ),
+        DynamoDBBudgetLedger(table),
+    )
+
+
+@cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.deliveries.callback import CallbackSender
@@ -120,6 +141,7 @@ def worker_service() -> WorkerService:
         model=model_client(),
         publisher=EventBridgePublisher(settings.event_bus) if settings.event_bus else None,
         settings=settings,
+        admission=admission(),
         callbacks=CallbackSender(
             SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
         ),
@@ -130,7 +152,9 @@ def worker_service() -> WorkerService:
 def batch_runner() -> BatchRunner:
     from hookwise.worker.batch import BatchRunner
 
-    return BatchRunner(worker_service(), queue(), get_settings().worker_concurrency)
+    return BatchRunner(
+        worker_service(), queue(), get_settings().worker_concurrency, admission().flush
+    )
 
 
 def reset() -> None:
@@ -147,6 +171,7 @@ def reset() -> None:
         sweeper,
         redrive_service,
         model_client,
+        admission,
         worker_service,
         batch_runner,
     ):

@@ -159,15 +159,25 @@ def test_output_invalid_after_the_repair_fails_the_event(pipeline: Pipeline) -> 
     assert len(pipeline.dlq()) == 1
 
 
-def test_rate_limit_retry_after_sets_the_visibility(pipeline: Pipeline) -> None:
-    pipeline.faults(rules=[{"status": 429, "retry_after": 2, "times": 1}])
+@pytest.mark.parametrize("status", [429, 529], ids=["rate-limited", "overloaded"])
+def test_no_capacity_defers_for_retry_after_without_counting_a_failure(
+    pipeline: Pipeline, status: int
+) -> None:
+    pipeline.faults(rules=[{"status": status, "retry_after": 2, "times": 1}])
     event_id = pipeline.deliver()
     pipeline.poll()
-    assert pipeline.record(event_id).status is EventStatus.QUEUED
+    deferred = pipeline.record(event_id)
+    assert deferred.status is EventStatus.DEFERRED
+    assert deferred.defer_reason == f"model answered {status}, retry-after"
+    assert deferred.failures == 0
     assert pipeline.poll() == 0  # hidden for retry-after seconds, not redelivered at once
     time.sleep(2.2)
     assert pipeline.poll() == 1
-    assert pipeline.record(event_id).status is EventStatus.COMPLETED
+    done = pipeline.record(event_id)
+    assert done.status is EventStatus.COMPLETED
+    assert done.defer_reason is None
+    assert pipeline.model.calls == 2
+    assert pipeline.dlq() == []
 
 
 def test_retries_exhausted_fail_the_event_before_it_reaches_the_dlq(
@@ -175,9 +185,9 @@ def test_retries_exhausted_fail_the_event_before_it_reaches_the_dlq(
 ) -> None:
     from hookwise import wiring
 
-    monkeypatch.setenv("HOOKWISE_MAX_RECEIVE_COUNT", "2")
+    monkeypatch.setenv("HOOKWISE_MAX_FAILURES", "2")
     wiring.reset()
-    pipeline.faults(rules=[{"status": 529}])
+    pipeline.faults(rules=[{"status": 503}])
     event_id = pipeline.deliver()
     assert poll_until_settled(pipeline, event_id, seconds=8) is EventStatus.FAILED
     record = pipeline.record(event_id)
@@ -228,8 +238,8 @@ def test_a_body_in_s3_is_read_back_transparently(pipeline: Pipeline, monkeypatch
 
 @pytest.mark.parametrize(
     "fault",
-    [{"status": 529}, {"status": 503}, {"drop": True}, {"delay": 2.5}],
-    ids=["overloaded", "unavailable", "dropped-connection", "slow-answer"],
+    [{"status": 503}, {"drop": True}, {"delay": 2.5}],
+    ids=["unavailable", "dropped-connection", "slow-answer"],
 )
 def test_transient_faults_recover_without_the_dlq(pipeline: Pipeline, monkeypatch, fault) -> None:
     from hookwise import wiring
@@ -244,5 +254,6 @@ def test_transient_faults_recover_without_the_dlq(pipeline: Pipeline, monkeypatc
     assert first.status is EventStatus.QUEUED
     assert first.error is not None
     assert first.error.startswith("transient")
+    assert first.failures == 1
     assert poll_until_settled(pipeline, event_id) is EventStatus.COMPLETED
     assert pipeline.dlq() == []

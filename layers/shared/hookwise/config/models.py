@@ -29,6 +29,27 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Provider = Literal["anthropic", "bedrock"]
+Priority = Literal["high", "normal", "low"]
+# A route's share of the model's capacity when several routes wait at once.
+PRIORITY_WEIGHTS: dict[str, int] = {"high": 4, "normal": 2, "low": 1}
+
+
+class Budget(Strict):
+    """A daily spending cap (UTC day) for a source or a route."""
+
+    daily_tokens: int | None = Field(default=None, ge=1)
+    daily_usd: float | None = Field(default=None, gt=0)
+    # defer: hold the events (`deferred`, reason budget) until the day resets; fail: fail them.
+    on_exhausted: Literal["defer", "fail"] = "defer"
+
+    @model_validator(mode="after")
+    def _some_cap(self) -> Budget:
+        if self.daily_tokens is None and self.daily_usd is None:
+            raise ValueError("a budget needs daily_tokens or daily_usd")
+        return self
+
+
 class SourceConfig(Strict):
     """A provider endpoint: `POST /webhooks/{name}`."""
 
@@ -40,6 +61,7 @@ class SourceConfig(Strict):
     tolerance_seconds: int | None = Field(default=None, ge=1)
     # Scheme-specific settings (header names, encodings, id/type locations...).
     options: dict[str, Any] = Field(default_factory=dict)
+    budget: Budget | None = None
 
 
 class Match(Strict):
@@ -80,6 +102,21 @@ class Route(Strict):
     memory: int = Field(default=0, ge=0, le=20)
     output: str
     deliveries: Delivery = Field(default_factory=Delivery)
+    # Share of a saturated model: a flood on one route must not starve another.
+    priority: Priority = "normal"
+    budget: Budget | None = None
+
+    @property
+    def weight(self) -> int:
+        return PRIORITY_WEIGHTS[self.priority]
+
+
+class RateLimits(Strict):
+    """An organisation's limits for one model class, as the API counts them (per minute)."""
+
+    requests_per_minute: int = Field(ge=1)
+    input_tokens_per_minute: int | None = Field(default=None, ge=1)
+    output_tokens_per_minute: int | None = Field(default=None, ge=1)
 
 
 class ModelSpec(Strict):
@@ -93,10 +130,37 @@ class ModelSpec(Strict):
     # The API does not cache a prefix shorter than the model's documented minimum: marking a
     # shorter system prompt for caching buys nothing.
     min_cacheable_tokens: int = Field(default=1024, ge=0)
+    # Per provider account: the Anthropic API and Bedrock limit separately.
+    limits: dict[Provider, RateLimits] = Field(default_factory=dict)
+    # Models sharing one limit (a model class) name the same group; default: the model's name.
+    limit_group: str | None = None
+
+
+# Anthropic's documented Tier 1 limits for Sonnet-class models: safe until configured.
+DEFAULT_LIMITS = RateLimits(
+    requests_per_minute=50, input_tokens_per_minute=30_000, output_tokens_per_minute=8_000
+)
+
+
+class GovernorConfig(Strict):
+    """How the shared model-rate governor books capacity (see hookwise/governor)."""
+
+    default_limits: RateLimits = DEFAULT_LIMITS
+    # How far ahead an event may book the model; beyond it, it waits in its route's line.
+    booking_horizon_seconds: float = Field(default=5.0, gt=0, le=600)
+    # Capacity that may be used at once after a quiet spell, in seconds of the limit.
+    burst_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A booked slot this close is waited for in the worker rather than via the queue.
+    inline_wait_seconds: float = Field(default=1.0, ge=0, le=5)
+    # One DynamoDB item serves a few hundred decisions a second (see governor/dynamodb.py);
+    # past that, split each limit over several items.
+    shards: int = Field(default=1, ge=1, le=64)
+    # Characters per token when estimating a prompt's input tokens before the call.
+    chars_per_token: float = Field(default=4.0, gt=0)
 
 
 class Defaults(Strict):
-    provider: Literal["anthropic", "bedrock"] = "anthropic"
+    provider: Provider = "anthropic"
     model: str
     max_tokens: int = Field(default=1024, ge=1, le=64_000)
     max_prompt_bytes: int = Field(default=24_000, ge=1_000)
@@ -108,6 +172,7 @@ class HookwiseConfig(Strict):
     sources: dict[str, SourceConfig]
     schemas: dict[str, dict[str, FieldSpec]] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
+    governor: GovernorConfig = Field(default_factory=GovernorConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -147,3 +212,11 @@ class HookwiseConfig(Strict):
 
     def route_named(self, name: str) -> Route | None:
         return next((route for route in self.routes if route.name == name), None)
+
+    def limits_for(self, model: str) -> tuple[str, RateLimits]:
+        """(the limit key shared by every caller of this model class, its limits)."""
+        provider = self.defaults.provider
+        spec = self.models.get(model)
+        group = (spec.limit_group if spec else None) or model
+        limits = spec.limits.get(provider) if spec else None
+        return f"{provider}:{group}", limits or self.governor.default_limits

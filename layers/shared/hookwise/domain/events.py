@@ -14,6 +14,8 @@ class EventStatus(StrEnum):
     RECEIVED = "received"
     QUEUED = "queued"
     PROCESSING = "processing"
+    # Waiting for model capacity or budget: not a failure, no call made.
+    DEFERRED = "deferred"
     COMPLETED = "completed"
     SKIPPED = "skipped"
     FAILED = "failed"
@@ -58,6 +60,9 @@ class EventRecord(BaseModel):
     event_type: str
     status: EventStatus = EventStatus.RECEIVED
     attempts: int = 0
+    # Real failed attempts (transient errors); deferrals do not count. At the configured
+    # maximum the worker parks the event in the DLQ itself.
+    failures: int = 0
     received_at: str
     updated_at: str
     delivery_id: str | None = None
@@ -73,6 +78,13 @@ class EventRecord(BaseModel):
     latency_ms: int | None = None
     redrive_count: int = 0
     expires_at: int | None = None
+    # Why and until when the event waits (status `deferred`).
+    defer_reason: str | None = None
+    deferred_until: str | None = None
+    # Capacity booked for this time (epoch seconds): call then, without asking again.
+    booked_at: float | None = None
+    # The event's place in its route's line at the governor (epoch seconds).
+    line_at: float | None = None
 
     def public_view(self) -> dict[str, Any]:
         """The `GET /events/{event_id}` answer: no body, no headers."""
@@ -84,6 +96,7 @@ class EventRecord(BaseModel):
                 "event_type",
                 "status",
                 "attempts",
+                "failures",
                 "received_at",
                 "updated_at",
                 "route",
@@ -92,7 +105,7 @@ class EventRecord(BaseModel):
                 "redrive_count",
             },
         )
-        for optional in ("result", "error", "usage"):
+        for optional in ("result", "error", "usage", "defer_reason", "deferred_until"):
             value = getattr(self, optional)
             if value is not None:
                 view[optional] = value.model_dump() if isinstance(value, BaseModel) else value

@@ -5,6 +5,8 @@ Both expose the same `messages.create`, so one implementation serves both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import anthropic
@@ -16,6 +18,7 @@ from hookwise.llm.base import (
     ModelRequest,
     ModelUsage,
     PermanentModelError,
+    RateLimitStatus,
     TransientModelError,
 )
 
@@ -23,6 +26,28 @@ from hookwise.llm.base import (
 # must not sleep through them inside a billed Lambda.
 SDK_MAX_RETRIES = 0
 TRANSIENT_STATUSES = frozenset({408, 409, 429, 529})
+
+
+# The API's per-limit headers, by the governor's bucket names.
+RATE_LIMIT_HEADERS = {
+    "requests": "anthropic-ratelimit-requests",
+    "input_tokens": "anthropic-ratelimit-input-tokens",
+    "output_tokens": "anthropic-ratelimit-output-tokens",
+}
+
+
+def rate_limits(headers: Mapping[str, str]) -> RateLimitStatus:
+    """`anthropic-ratelimit-<bucket>-remaining` and `-reset` (RFC 3339), where both are sent."""
+    found: RateLimitStatus = {}
+    for bucket, prefix in RATE_LIMIT_HEADERS.items():
+        remaining, reset = headers.get(f"{prefix}-remaining"), headers.get(f"{prefix}-reset")
+        if remaining is None or reset is None:
+            continue
+        try:
+            found[bucket] = (int(remaining), datetime.fromisoformat(reset).timestamp())
+        except ValueError:
+            continue
+    return found
 
 
 def _retry_after(error: anthropic.APIStatusError) -> float | None:
@@ -46,6 +71,7 @@ def classify(error: anthropic.AnthropicError) -> ModelError:
             f"model returned {status}: {error.message}"[:500],
             status=status,
             retry_after=_retry_after(error),
+            rate_limits=rate_limits(error.response.headers),
         )
     if isinstance(error, anthropic.APIConnectionError):  # includes APITimeoutError
         return TransientModelError(f"model unreachable: {type(error).__name__}")
@@ -76,9 +102,10 @@ class AnthropicModelClient(ModelClient):
             "tool_choice": {"type": "tool", "name": request.tool.name},
         }
         try:
-            message = self._client.with_options(
+            raw = self._client.with_options(
                 timeout=request.timeout_seconds, max_retries=SDK_MAX_RETRIES
-            ).messages.create(**params)
+            ).messages.with_raw_response.create(**params)
+            message = raw.parse()
         except anthropic.AnthropicError as error:
             raise classify(error) from error
         content: list[dict[str, Any]] = [block.model_dump() for block in message.content]
@@ -88,6 +115,7 @@ class AnthropicModelClient(ModelClient):
             tool_input=tool_use.get("input") if tool_use else None,
             tool_use_id=tool_use.get("id") if tool_use else None,
             content=content,
+            rate_limits=rate_limits(raw.headers),
             usage=ModelUsage(
                 input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens,

@@ -35,6 +35,11 @@ class ModelUsage:
     cache_read_input_tokens: int = 0
 
 
+# What the API said of each limit after a call: {bucket: (remaining, reset epoch seconds)},
+# buckets named as the governor names them ("requests", "input_tokens", "output_tokens").
+RateLimitStatus = dict[str, tuple[int, float]]
+
+
 @dataclass(frozen=True)
 class ModelAnswer:
     # The tool input the model produced (not yet validated), or None if it used no tool.
@@ -43,6 +48,10 @@ class ModelAnswer:
     # The assistant content blocks, to continue the conversation for a repair attempt.
     content: list[dict[str, Any]] = field(default_factory=list)
     tool_use_id: str | None = None
+    rate_limits: RateLimitStatus = field(default_factory=dict)
+
+
+CAPACITY_STATUSES = frozenset({429, 529})
 
 
 class ModelError(Exception):
@@ -51,11 +60,23 @@ class ModelError(Exception):
     transient: bool = False
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        rate_limits: RateLimitStatus | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.rate_limits = rate_limits or {}
+
+    @property
+    def capacity(self) -> bool:
+        """The model had no capacity for us (429 rate limited, 529 overloaded): a reason to
+        wait, not a failure of the event."""
+        return self.status in CAPACITY_STATUSES
 
 
 class TransientModelError(ModelError):

@@ -7,6 +7,7 @@ a bounded thread pool, so time spent waiting on the model is shared across the b
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -25,9 +26,17 @@ from hookwise.worker.service import Delivery, Outcome, RetryLater, WorkerService
 
 
 class BatchRunner:
-    def __init__(self, service: WorkerService, queue: EventQueue, concurrency: int) -> None:
+    def __init__(
+        self,
+        service: WorkerService,
+        queue: EventQueue,
+        concurrency: int,
+        after_batch: Callable[[], None] = lambda: None,
+    ) -> None:
         self._service = service
         self._queue = queue
+        # Writes what the batch learned for everyone (the governor's reconciliations).
+        self._after_batch = after_batch
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="record")
 
     def run(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -45,11 +54,17 @@ class BatchRunner:
             outcome = await loop.run_in_executor(self._pool, self._one, record, time_left)
             return outcome.status
 
-        return dict(
-            async_process_partial_response(
-                event=event, record_handler=record_handler, processor=processor, context=context
+        try:
+            return dict(
+                async_process_partial_response(
+                    event=event,
+                    record_handler=record_handler,
+                    processor=processor,
+                    context=context,
+                )
             )
-        )
+        finally:
+            self._after_batch()
 
     def _one(self, record: SQSRecord, time_left: Any) -> Outcome:
         message = QueueMessage.model_validate_json(record.body)

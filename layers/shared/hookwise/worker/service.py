@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,19 +24,37 @@ from hookwise.domain.events import (
     EventStatus,
     QueueMessage,
     Usage,
+    isoformat,
 )
-from hookwise.llm.base import ModelAnswer, ModelClient, ModelError, ModelRequest, ModelUsage
-from hookwise.observability import logger, metrics
+from hookwise.llm.base import (
+    ModelAnswer,
+    ModelClient,
+    ModelError,
+    ModelRequest,
+    ModelUsage,
+    RateLimitStatus,
+)
+from hookwise.observability import count, logger, metrics
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
+from hookwise.worker.admission import Admission, Deferral, Go
 from hookwise.worker.backoff import retry_delay
-from hookwise.worker.prompt import build_prompt, subject_of
+from hookwise.worker.heartbeat import Heartbeat
+from hookwise.worker.prompt import Prompt, build_prompt, subject_of
 from hookwise.worker.routing import route_for
 from hookwise.worker.schemas import OutputSchemas
 
 # Below this much time left, a record is not started: it could not finish.
 MIN_RECORD_SECONDS = 5.0
 ERROR_CHARS = 2_000
+# Once a call is made, the event's booking, place in line and deferral are spent.
+CLEARED_ON_CALL: dict[str, Any] = {
+    "error": None,
+    "booked_at": None,
+    "line_at": None,
+    "defer_reason": None,
+    "deferred_until": None,
+}
 
 
 class RetryLater(Exception):
@@ -75,10 +95,14 @@ class WorkerService:
         model: ModelClient,
         publisher: Publisher | None,
         settings: Settings,
+        admission: Admission,
         callbacks: CallbackSender | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._config = config
+        self._admission = admission
+        self._sleep = sleep
         self._schemas = OutputSchemas(config)
         self._store = store
         self._queue = queue
@@ -105,11 +129,25 @@ class WorkerService:
             self._finish(record, EventStatus.SKIPPED, {})
             metrics.add_metric(name="Skipped", unit="Count", value=1)
             return Outcome("skipped")
+        prompt = self._prompt(route, record, payload)
+        name, model_id = self._model_id(route)
+        decision = self._admission.admit(record, route, name, prompt)
+        if isinstance(decision, Deferral):
+            if decision.fail:
+                return self._permanent(record, message, decision.reason)
+            return self._defer(record, delivery, decision)
+        self._sleep(max(0.0, decision.start - self._clock()))
         try:
-            result, usage, model_id, latency_ms, calls = self._ask(
-                route, record, payload, time_left
-            )
+            with Heartbeat(
+                self._settings.visibility_timeout / 3,
+                lambda: self._keep_lease(delivery, record.event_id),
+            ):
+                result, usage, latency_ms, calls = self._ask(
+                    route, prompt, name, model_id, decision, time_left
+                )
         except ModelError as error:
+            if error.capacity:
+                return self._defer(record, delivery, self._admission.no_capacity(decision, error))
             if error.transient:
                 return self._transient(record, delivery, error)
             return self._permanent(record, message, f"model error: {error}")
@@ -124,7 +162,7 @@ class WorkerService:
                 "model": model_id,
                 "usage": usage.model_dump(),
                 "latency_ms": latency_ms,
-                "error": None,
+                **CLEARED_ON_CALL,
             },
         )
         self._after_completion(done, route, payload, result)
@@ -173,12 +211,10 @@ class WorkerService:
             return name, spec.bedrock_id
         return name, name
 
-    def _ask(
-        self, route: Route, record: EventRecord, payload: Any, time_left: Callable[[], float]
-    ) -> tuple[dict[str, Any], Usage, str, int, int]:
+    def _prompt(self, route: Route, record: EventRecord, payload: Any) -> Prompt:
         subject = subject_of(route, payload) if route.memory else None
         history = self._store.recall(subject) if subject else []
-        prompt = build_prompt(
+        return build_prompt(
             route,
             record.source,
             record.event_type,
@@ -187,40 +223,58 @@ class WorkerService:
             max_prompt_bytes=self._config.defaults.max_prompt_bytes,
             history=history,
         )
-        name, model_id = self._model_id(route)
+
+    def _ask(
+        self,
+        route: Route,
+        prompt: Prompt,
+        name: str,
+        model_id: str,
+        admitted: Go,
+        time_left: Callable[[], float],
+    ) -> tuple[dict[str, Any], Usage, int, int]:
         validator = self._schemas.model(route.output)
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt.user}]
         usages: list[ModelUsage] = []
+        observed: RateLimitStatus = {}
         started = time.monotonic()
-        for attempt in (1, 2):
-            timeout = min(
-                self._settings.model_timeout_seconds,
-                time_left() - self._settings.deadline_margin_seconds,
-            )
-            answer = self._model.invoke(
-                ModelRequest(
-                    model=model_id,
-                    max_tokens=route.max_tokens or self._config.defaults.max_tokens,
-                    system=prompt.system,
-                    messages=messages,
-                    tool=prompt.tool,
-                    timeout_seconds=max(1.0, timeout),
-                    cache_system=self._cacheable(name, prompt.system),
+        try:
+            for attempt in (1, 2):
+                timeout = min(
+                    self._settings.model_timeout_seconds,
+                    time_left() - self._settings.deadline_margin_seconds,
                 )
-            )
-            usages.append(answer.usage)
-            try:
-                result = validator.model_validate(answer.tool_input or {}).model_dump()
-            except ValidationError as error:
-                if attempt == 2:
-                    raise InvalidOutput(str(error)[:ERROR_CHARS]) from error
-                messages = [*messages, *self._repair_turns(answer, error)]
-                continue
-            latency_ms = int((time.monotonic() - started) * 1000)
-            usage = self._usage(name, usages)
-            self._emit_usage(usage, latency_ms)
-            return result, usage, model_id, latency_ms, attempt
-        raise AssertionError("unreachable")  # pragma: no cover
+                answer = self._model.invoke(
+                    ModelRequest(
+                        model=model_id,
+                        max_tokens=route.max_tokens or self._config.defaults.max_tokens,
+                        system=prompt.system,
+                        messages=messages,
+                        tool=prompt.tool,
+                        timeout_seconds=max(1.0, timeout),
+                        cache_system=self._cacheable(name, prompt.system),
+                    )
+                )
+                usages.append(answer.usage)
+                observed = answer.rate_limits
+                try:
+                    result = validator.model_validate(answer.tool_input or {}).model_dump()
+                except ValidationError as error:
+                    if attempt == 2:
+                        raise InvalidOutput(str(error)[:ERROR_CHARS]) from error
+                    messages = [*messages, *self._repair_turns(answer, error)]
+                    continue
+                latency_ms = int((time.monotonic() - started) * 1000)
+                usage = self._usage(name, usages)
+                self._emit_usage(usage, latency_ms)
+                return result, usage, latency_ms, attempt
+            raise AssertionError("unreachable")  # pragma: no cover
+        except ModelError as error:
+            observed = error.rate_limits
+            raise
+        finally:
+            # Whatever happened, the reservation is reconciled with what was really used.
+            self._admission.settle(admitted, usages, self._usage(name, usages).cost_usd, observed)
 
     def _cacheable(self, name: str, system: str) -> bool:
         """Worth a cache mark only past the model's minimum cacheable length (~4 chars a
@@ -304,18 +358,61 @@ class WorkerService:
             raise RetryLater("lease lost", 0) from None
 
     def _transient(self, record: EventRecord, delivery: Delivery, error: ModelError) -> Outcome:
+        """A real failed attempt: counted on the event; the queue retries it with backoff
+        until the event's failures (or, as a backstop, the message's receives) run out."""
         reason = f"transient model error: {error}"[:ERROR_CHARS]
-        if delivery.receive_count >= self._settings.max_receive_count:
+        failures = record.failures + 1
+        if (
+            failures >= self._settings.max_failures
+            or delivery.receive_count >= self._settings.max_receive_count
+        ):
             return self._permanent(record, delivery.message, f"exhausted: {reason}")
         self._store.transition(
             record.event_id,
             from_statuses=[EventStatus.PROCESSING],
             to_status=EventStatus.QUEUED,
-            updates={"error": reason},
+            updates={**CLEARED_ON_CALL, "error": reason},
+            increment={"failures": 1},
             remove=["lease_until"],
         )
         metrics.add_metric(name="Retried", unit="Count", value=1)
-        raise RetryLater(reason, self._delay(delivery.receive_count, error.retry_after))
+        raise RetryLater(reason, self._delay(failures, error.retry_after))
+
+    def _defer(self, record: EventRecord, delivery: Delivery, deferral: Deferral) -> Outcome:
+        """No capacity or budget yet: no call, no failure. The event comes back as a new
+        message when capacity returns (a deferral never adds to a message's receive count)
+        and this one is acknowledged."""
+        delay = max(1, math.ceil(deferral.until - self._clock()))
+        # Sent first: if the send fails, this message simply comes back. A crash after it
+        # leaves two messages, and the conditional claim lets only one of them work.
+        self._queue.send(delivery.message, delay_seconds=delay)
+        try:
+            self._store.transition(
+                record.event_id,
+                from_statuses=[EventStatus.PROCESSING],
+                to_status=EventStatus.DEFERRED,
+                updates={
+                    "defer_reason": deferral.reason,
+                    "deferred_until": isoformat(datetime.fromtimestamp(deferral.until, UTC)),
+                    "booked_at": deferral.booked_at,
+                    "line_at": deferral.line_at,
+                },
+                remove=["lease_until"],
+            )
+        except TransitionConflict:
+            logger.warning("lost the event's lease before deferring it")
+        count("Deferred", reason=deferral.kind)
+        metrics.add_metric(name="DeferredSeconds", unit="Seconds", value=delay)
+        logger.info("deferred", extra={"reason": deferral.reason, "seconds": delay})
+        return Outcome("deferred")
+
+    def _keep_lease(self, delivery: Delivery, event_id: str) -> None:
+        """A long model call keeps its message invisible and its lease on the event, so no
+        other worker takes the event over mid-call."""
+        visibility = self._settings.visibility_timeout
+        self._queue.change_visibility(delivery.receipt_handle, visibility)
+        if not self._store.extend_lease(event_id, self._clock() + visibility):
+            logger.warning("lease could not be extended: the event is no longer processing")
 
     def _permanent(self, record: EventRecord, message: QueueMessage, reason: str) -> Outcome:
         reason = reason[:ERROR_CHARS]

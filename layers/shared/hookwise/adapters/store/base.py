@@ -40,11 +40,15 @@ class EventStore(ABC):
 
     @abstractmethod
     def claim(self, event_id: str, now: float, lease_until: float) -> EventRecord:
-        """`queued`/`received` (or `processing` with a lapsed lease) -> `processing`.
+        """`queued`/`received`/`deferred` (or `processing` with a lapsed lease) -> `processing`.
 
         Increments `attempts`. Raises TransitionConflict when someone else holds the event or
         it is final.
         """
+
+    @abstractmethod
+    def extend_lease(self, event_id: str, lease_until: float) -> bool:
+        """Keep holding an event in `processing` (a long model call); False if it is lost."""
 
     def get_many(self, event_ids: Iterable[str]) -> dict[str, EventRecord]:
         """The events that exist among `event_ids`, by id (backends may batch the reads)."""

@@ -189,7 +189,9 @@ class DynamoDBEventStore(EventStore):
         lapsed = Attr("status").eq(EventStatus.PROCESSING.value) & Attr("lease_until").lt(
             _to_dynamo(now)
         )
-        waiting = Attr("status").is_in([EventStatus.QUEUED.value, EventStatus.RECEIVED.value])
+        waiting = Attr("status").is_in(
+            [EventStatus.QUEUED.value, EventStatus.RECEIVED.value, EventStatus.DEFERRED.value]
+        )
         try:
             answer = self._table.update_item(
                 Key={TABLE_PARTITION_KEY: event_id},
@@ -217,6 +219,20 @@ class DynamoDBEventStore(EventStore):
                 raise TransitionConflict(event_id) from error
             raise
         return self._record(answer["Attributes"])
+
+    def extend_lease(self, event_id: str, lease_until: float) -> bool:
+        try:
+            self._table.update_item(
+                Key={TABLE_PARTITION_KEY: event_id},
+                UpdateExpression="SET lease_until = :lease",
+                ConditionExpression=Attr("status").eq(EventStatus.PROCESSING.value),
+                ExpressionAttributeValues={":lease": _to_dynamo(lease_until)},
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
 
     def list_recent(self, limit: int) -> list[EventRecord]:
         # A scan serves the CLI's "recent events" on a modest table; it is not a hot path.
