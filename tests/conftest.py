@@ -9,9 +9,9 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 
+from bench.configs import UNLIMITED, config_with
 from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
@@ -21,28 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "hookwise.yaml"
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 TEST_SECRET = "it's a secret to everybody"
-# Far above anything a test sends: the governor stays out of the way of tests that are not
-# about it (those write their own limits with `config_with`).
-UNLIMITED = {
-    "requests_per_minute": 1_000_000,
-    "input_tokens_per_minute": 1_000_000_000,
-    "output_tokens_per_minute": 1_000_000_000,
-}
-
-
-def config_with(folder: Path, limits: dict[str, int], **governor: Any) -> Path:
-    """The shipped hookwise.yaml, its text kept (tests edit it), with its governor section
-    replaced: every model limited to `limits`. Written to `folder`."""
-    text = CONFIG_PATH.read_text()
-    start = text.index("\ngovernor:\n") + 1
-    end = text.index("\n\n", start) + 1
-    shipped = yaml.safe_load(text[start:end])["governor"]
-    block = yaml.safe_dump(
-        {"governor": {**shipped, **governor, "default_limits": limits}}, sort_keys=False
-    )
-    path = folder / "hookwise.yaml"
-    path.write_text(text[:start] + block + text[end:])
-    return path
 
 
 @pytest.fixture(scope="session")

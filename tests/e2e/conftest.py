@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.configs import UNLIMITED, config_with
 from hookwise.config import load_config
 from hookwise.local.process import dev_process
 from hookwise.local.stack import dev_secrets
 from hookwise.verifiers import verifier_for
-from tests.conftest import CONFIG_PATH, ROOT, UNLIMITED, config_with
+from tests.conftest import CONFIG_PATH, ROOT
 
 HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
 

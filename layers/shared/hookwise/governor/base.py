@@ -12,6 +12,7 @@ from typing import Literal
 
 from hookwise.config.models import RateLimits
 from hookwise.governor.schedule import Cost, Verdict
+from hookwise.llm.base import RateLimitStatus
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Governor(ABC):
         self,
         ticket: Ticket,
         used: Cost | None,
-        statuses: dict[str, tuple[int, float]] | None = None,
+        statuses: RateLimitStatus | None = None,
     ) -> None:
         """Reconcile a reservation with what the API reported (None: the call failed before
         using anything) and learn from its rate-limit headers. Applied with the next write."""

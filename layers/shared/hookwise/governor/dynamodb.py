@@ -20,6 +20,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from hookwise.config.models import RateLimits
 from hookwise.governor.base import BudgetCheck, BudgetLedger, BudgetScope, Governor, Ticket
 from hookwise.governor.schedule import (
     NOTHING,
@@ -38,6 +40,7 @@ from hookwise.governor.schedule import (
     observe,
     pause,
 )
+from hookwise.llm.base import RateLimitStatus
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 
 GOVERNOR_PREFIX = "governor#"
@@ -59,6 +62,27 @@ def _table(table_name: str, resource: Any) -> Any:
     return (resource or boto3.resource("dynamodb")).Table(table_name)
 
 
+@dataclass(frozen=True)
+class Learned:
+    """What `settle` learned of one limit key since the state was last written."""
+
+    unused: Cost = NOTHING
+    reserved: Cost = NOTHING
+    statuses: RateLimitStatus = field(default_factory=dict)
+
+    def plus(self, other: Learned) -> Learned:
+        return Learned(
+            self.unused.plus(other.unused),
+            self.reserved.plus(other.reserved),
+            other.statuses or self.statuses,
+        )
+
+    def apply(self, schedule: Schedule, limits: RateLimits, now: float, shards: int) -> None:
+        credit(schedule, limits, self.unused, self.reserved, shards)
+        if self.statuses:
+            observe(schedule, self.statuses, now, self.reserved)
+
+
 class DynamoDBGovernor(Governor):
     def __init__(
         self,
@@ -76,12 +100,10 @@ class DynamoDBGovernor(Governor):
         self._shards = shards
         self._clock = clock
         self._lock = threading.Lock()
-        # Per limit key: capacity to give back (or charge) and headers learned since the
-        # last write, and a pause known here (records of a paused batch are not started).
-        self._unused: dict[str, Cost] = {}
-        self._observed: dict[str, tuple[dict[str, tuple[int, float]], Cost]] = {}
+        # Per limit key: what was learned since the last write, a pause known here (records
+        # of a paused batch are not started), and the latest ticket (for `flush`).
+        self._learned: dict[str, Learned] = {}
         self._paused: dict[str, tuple[float, str]] = {}
-        # The latest ticket per key: what `flush` needs to address the key's item.
         self._last_ticket: dict[str, Ticket] = {}
 
     def _item_key(self, ticket: Ticket) -> str:
@@ -116,10 +138,10 @@ class DynamoDBGovernor(Governor):
         self,
         ticket: Ticket,
         used: Cost | None,
-        statuses: dict[str, tuple[int, float]] | None = None,
+        statuses: RateLimitStatus | None = None,
     ) -> None:
         unused = ticket.cost.minus(used) if used is not None else ticket.cost
-        self._hold(ticket.key, unused, (statuses or {}, ticket.cost))
+        self._hold(ticket.key, Learned(unused, ticket.cost, statuses or {}))
 
     def pause(self, ticket: Ticket, until: float, reason: str) -> None:
         self._paused[ticket.key] = (until, reason)
@@ -127,39 +149,28 @@ class DynamoDBGovernor(Governor):
 
     def flush(self) -> None:
         with self._lock:
-            keys = [key for key, cost in self._unused.items() if cost != NOTHING]
+            keys = [key for key, learned in self._learned.items() if learned != Learned()]
         for key in keys:
             self._update(self._last_ticket[key], lambda _schedule: None)
 
-    def _take_learned(self, key: str) -> tuple[Cost, tuple[dict[str, tuple[int, float]], Cost]]:
-        with self._lock:
-            return self._unused.pop(key, NOTHING), self._observed.pop(key, ({}, NOTHING))
-
-    def _hold(
-        self, key: str, unused: Cost, observed: tuple[dict[str, tuple[int, float]], Cost]
-    ) -> None:
+    def _hold(self, key: str, learned: Learned) -> None:
         """Keep what was learned for the next write (or put back what a failed write took)."""
         with self._lock:
-            self._unused[key] = self._unused.get(key, NOTHING).plus(unused)
-            if observed[0]:
-                self._observed.setdefault(key, observed)
+            self._learned[key] = self._learned.get(key, Learned()).plus(learned)
 
     def _update(self, ticket: Ticket, decide: Callable[[Schedule], Any]) -> tuple[Any, Schedule]:
         """Read, decide, write back on an unchanged version; retry on a conflict."""
         self._last_ticket[ticket.key] = ticket
         item_key = self._item_key(ticket)
-        unused, observed = self._take_learned(ticket.key)
+        with self._lock:
+            learned = self._learned.pop(ticket.key, Learned())
         for _ in range(MAX_CONFLICTS):
             found = self._table.get_item(
                 Key={TABLE_PARTITION_KEY: item_key}, ConsistentRead=True
             ).get("Item")
             version = int(found["version"]) if found else 0
             schedule = _schedule(found)
-            now = self._clock()
-            credit(schedule, ticket.limits, unused, self._shards)
-            statuses, needed = observed
-            if statuses:
-                observe(schedule, statuses, now, needed)
+            learned.apply(schedule, ticket.limits, self._clock(), self._shards)
             answer = decide(schedule)
             condition: dict[str, Any] = (
                 {
@@ -176,12 +187,12 @@ class DynamoDBGovernor(Governor):
                 self._table.put_item(Item=_item(item_key, schedule, version + 1), **condition)
             except ClientError as error:
                 if not _conditional_failure(error):
-                    self._hold(ticket.key, unused, observed)
+                    self._hold(ticket.key, learned)
                     raise
                 time.sleep(random.uniform(0.001, 0.01))  # noqa: S311 - jitter, not crypto
                 continue
             return answer, schedule
-        self._hold(ticket.key, unused, observed)
+        self._hold(ticket.key, learned)
         return Verdict(self._clock() + 1.0, False, ticket.line_at, "contention"), Schedule()
 
 
@@ -193,6 +204,7 @@ def _schedule(item: dict[str, Any] | None) -> Schedule:
         lines={name: float(value) for name, value in item.get("lines", {}).items()},
         paused_until=float(item.get("paused_until", 0)),
         paused_reason=str(item.get("paused_reason", "")),
+        output_ratio=float(item.get("output_ratio", 1)),
     )
 
 
@@ -203,6 +215,7 @@ def _item(key: str, schedule: Schedule, version: int) -> dict[str, Any]:
         "lines": {name: _number(value) for name, value in schedule.lines.items()},
         "paused_until": _number(schedule.paused_until),
         "paused_reason": schedule.paused_reason,
+        "output_ratio": _number(schedule.output_ratio),
         "version": version,
     }
 

@@ -19,9 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hookwise.config.models import RateLimits
+from hookwise.llm.base import RateLimitStatus
 
 BUCKETS = ("requests", "input_tokens", "output_tokens")
 SECONDS_PER_MINUTE = 60.0
+# How fast the expected share of max_tokens follows what calls really use.
+LEARNING_RATE = 0.3
+MIN_OUTPUT_RATIO = 0.05
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class Schedule:
     # Set from a 429's retry-after or exhausted rate-limit headers: nobody calls before.
     paused_until: float = 0.0
     paused_reason: str = ""
+    # Output really used over output reserved (max_tokens), learned from reconciliations:
+    # places in line are spaced by what calls are expected to use, not by max_tokens.
+    output_ratio: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,17 @@ class Verdict:
     reason: str
 
 
-def _cost_seconds(cost: Cost, spacing: dict[str, float]) -> float:
-    return max((cost.of(bucket) * spacing[bucket] for bucket in spacing), default=0.0)
+def _dearest(cost: Cost, spacing: dict[str, float], output_ratio: float) -> tuple[str, float]:
+    """The bucket a call costs most time in, and that time (output at its expected use)."""
+    expected = {
+        bucket: cost.of(bucket) * (output_ratio if bucket == "output_tokens" else 1.0)
+        for bucket in spacing
+    }
+    return max(
+        ((bucket, expected[bucket] * spacing[bucket]) for bucket in spacing),
+        key=lambda pair: pair[1],
+        default=("requests", 0.0),
+    )
 
 
 def admit(
@@ -112,15 +128,23 @@ def admit(
     if schedule.paused_until > now:
         return Verdict(schedule.paused_until, False, line_at, schedule.paused_reason)
     spacing = intervals(limits, shards)
-    # Lines that have emptied carry no weight, and no bytes on the item.
-    schedule.lines = {other: place for other, place in schedule.lines.items() if place > now}
+    # Lines that have emptied carry no bytes on the item, and only busy ones carry weight.
+    schedule.lines = {
+        other: place for other, place in schedule.lines.items() if place > now - burst
+    }
+    dearest, seconds = _dearest(cost, spacing, schedule.output_ratio)
     if line_at is None:
-        waiting = sum(weight_of(other) for other in schedule.lines if other != lane)
+        waiting = sum(
+            weight_of(other)
+            for other, place in schedule.lines.items()
+            if other != lane and place > now
+        )
         share = weight / (weight + waiting)
-        line_at = max(schedule.lines.get(lane, now), now)
-        schedule.lines[lane] = line_at + _cost_seconds(cost, spacing) / share
+        # A line that was empty may use the burst allowance too.
+        line_at = max(schedule.lines.get(lane, now - burst), now - burst)
+        schedule.lines[lane] = line_at + seconds / share
     # Earliest start at which every bucket's backlog is within its burst allowance.
-    reason, start = "line", max(now, line_at)
+    reason, start = dearest, max(now, line_at)
     for bucket in spacing:
         ready = schedule.tat.get(bucket, now) - burst
         if ready > start:
@@ -134,15 +158,14 @@ def admit(
     return Verdict(start, True, line_at, reason)
 
 
-def observe(
-    schedule: Schedule, statuses: dict[str, tuple[int, float]], now: float, needed: Cost
-) -> None:
-    """Learn from the API's `anthropic-ratelimit-*` headers ({bucket: (remaining, reset)}):
-    a bucket that cannot pay for another call like this one pauses everyone until its reset.
-    """
-    for bucket, (remaining, reset) in statuses.items():
-        if remaining < max(1, needed.of(bucket)) and reset > now:
-            pause(schedule, reset, f"{bucket} exhausted (rate-limit headers)")
+def observe(schedule: Schedule, statuses: RateLimitStatus, now: float, needed: Cost) -> None:
+    """Learn from the API's `anthropic-ratelimit-*` headers ({bucket: (limit, remaining,
+    reset)}): when a bucket cannot pay for another call like this one (someone else shares
+    the organisation's limits), everyone pauses until it can, at the API's refill rate."""
+    for bucket, (limit, remaining, _reset) in statuses.items():
+        short = max(1, needed.of(bucket)) - remaining
+        if short > 0 and limit > 0:
+            pause(schedule, now + short * SECONDS_PER_MINUTE / limit, f"{bucket} (API headers)")
 
 
 def weight_of(lane: str) -> int:
@@ -155,12 +178,20 @@ def lane_for(route: str, weight: int) -> str:
     return f"{weight}:{route}"
 
 
-def credit(schedule: Schedule, limits: RateLimits, unused: Cost, shards: int = 1) -> None:
+def credit(
+    schedule: Schedule, limits: RateLimits, unused: Cost, reserved: Cost, shards: int = 1
+) -> None:
     """Give back capacity reserved but not used (max_tokens over the real output, an input
     estimate over the real count); a negative amount charges what was used beyond it."""
     for bucket, interval in intervals(limits, shards).items():
         if bucket in schedule.tat:
             schedule.tat[bucket] -= unused.of(bucket) * interval
+    if reserved.output_tokens > 0:
+        used = 1.0 - unused.output_tokens / reserved.output_tokens
+        sample = min(1.0, max(MIN_OUTPUT_RATIO, used))
+        schedule.output_ratio = (1 - LEARNING_RATE) * schedule.output_ratio + (
+            LEARNING_RATE * sample
+        )
 
 
 def pause(schedule: Schedule, until: float, reason: str) -> None:

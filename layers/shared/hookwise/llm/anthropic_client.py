@@ -34,17 +34,18 @@ RATE_LIMIT_HEADERS = {
     "input_tokens": "anthropic-ratelimit-input-tokens",
     "output_tokens": "anthropic-ratelimit-output-tokens",
 }
+PARTS = ("limit", "remaining", "reset")
 
 
 def rate_limits(headers: Mapping[str, str]) -> RateLimitStatus:
-    """`anthropic-ratelimit-<bucket>-remaining` and `-reset` (RFC 3339), where both are sent."""
+    """`anthropic-ratelimit-<bucket>-{limit,remaining,reset}` (reset in RFC 3339), where sent."""
     found: RateLimitStatus = {}
     for bucket, prefix in RATE_LIMIT_HEADERS.items():
-        remaining, reset = headers.get(f"{prefix}-remaining"), headers.get(f"{prefix}-reset")
-        if remaining is None or reset is None:
+        limit, remaining, reset = (headers.get(f"{prefix}-{part}") for part in PARTS)
+        if limit is None or remaining is None or reset is None:
             continue
         try:
-            found[bucket] = (int(remaining), datetime.fromisoformat(reset).timestamp())
+            found[bucket] = (int(limit), int(remaining), datetime.fromisoformat(reset).timestamp())
         except ValueError:
             continue
     return found

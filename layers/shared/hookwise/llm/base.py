@@ -35,9 +35,9 @@ class ModelUsage:
     cache_read_input_tokens: int = 0
 
 
-# What the API said of each limit after a call: {bucket: (remaining, reset epoch seconds)},
-# buckets named as the governor names them ("requests", "input_tokens", "output_tokens").
-RateLimitStatus = dict[str, tuple[int, float]]
+# What the API said of each limit after a call: {bucket: (limit per minute, remaining, reset
+# epoch seconds)}, buckets named as the governor names them ("requests", "input_tokens"...).
+RateLimitStatus = dict[str, tuple[int, int, float]]
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class EventSourceMapping:
         batch_size: int,
         function_timeout: float,
         wait_seconds: int = 1,
+        concurrency: int = 1,
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
@@ -76,7 +77,11 @@ class EventSourceMapping:
         self._queue_arn = attributes["Attributes"]["QueueArn"]
         self._region = sqs.meta.region_name
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="event-source")
+        # Like the mapping's maximum concurrency: this many batches in flight at once.
+        self._threads = [
+            threading.Thread(target=self._loop, daemon=True, name=f"event-source-{index}")
+            for index in range(concurrency)
+        ]
 
     def poll_once(self) -> int:
         """One receive and one invocation; the number of records handed to the worker."""
@@ -119,9 +124,11 @@ class EventSourceMapping:
                 self._stop.wait(1.0)
 
     def start(self) -> EventSourceMapping:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=self._wait + self._timeout)
+        for thread in self._threads:
+            thread.join(timeout=self._wait + self._timeout)

@@ -7,8 +7,15 @@ statuses with `retry-after`, slow answers, dropped connections, a requests-per-m
 It also answers Amazon Bedrock's InvokeModel path, so `AnthropicBedrock` can be exercised
 offline. Run it alone with `python -m hookwise.local.offline_model --port 8788`; drive
 faults over HTTP:
-`POST /_control/faults {"rules": [...], "rate_limit_per_minute": N}`, `DELETE /_control/faults`,
+`POST /_control/faults {"rules": [...], "limits": {"requests_per_minute": N,
+"input_tokens_per_minute": N, "output_tokens_per_minute": N, "burst_seconds": S}}` (or the
+older `"rate_limit_per_minute": N` for requests alone), `DELETE /_control/faults`,
 `GET /_control/stats`.
+
+Its limits behave like the API's: separate request, input-token and output-token buckets that
+refill continuously; output is reserved at `max_tokens` and adjusted to the real count after
+the answer; over a limit it answers 429 with `retry-after`, and every answer carries the
+`anthropic-ratelimit-<bucket>-{limit,remaining,reset}` headers.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import re
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
@@ -116,6 +125,62 @@ def answer_for(schema: dict[str, Any], user_text: str) -> dict[str, Any]:
     return answer
 
 
+@dataclass
+class Bucket:
+    """One limit as a GCRA token bucket: `burst_seconds` of capacity, refilled continuously."""
+
+    per_minute: int
+    burst_seconds: float
+    # Theoretical arrival time (monotonic seconds): when all capacity granted is paid back.
+    tat: float = 0.0
+
+    @property
+    def interval(self) -> float:
+        return 60.0 / self.per_minute
+
+    def wait(self, now: float) -> float:
+        return max(0.0, self.tat - self.burst_seconds - now)
+
+    def charge(self, now: float, units: float) -> None:
+        self.tat = max(self.tat, now) + units * self.interval
+
+    def remaining(self, now: float) -> int:
+        return max(0, int((now + self.burst_seconds - max(self.tat, now)) / self.interval))
+
+    def headers(self, prefix: str, now: float) -> dict[str, str]:
+        full_at = time.time() + max(0.0, self.tat - now)
+        return {
+            f"{prefix}-limit": str(self.per_minute),
+            f"{prefix}-remaining": str(self.remaining(now)),
+            f"{prefix}-reset": datetime.fromtimestamp(full_at, UTC).isoformat(),
+        }
+
+
+# Bucket name in `limits` -> the API's header prefix.
+LIMIT_HEADERS = {
+    "requests_per_minute": "anthropic-ratelimit-requests",
+    "input_tokens_per_minute": "anthropic-ratelimit-input-tokens",
+    "output_tokens_per_minute": "anthropic-ratelimit-output-tokens",
+}
+# The API's own buckets hold a minute; a short default keeps a local burst at the limit.
+DEFAULT_BURST_SECONDS = 2.0
+
+
+def input_token_count(request: dict[str, Any]) -> int:
+    """What the API counts as input: system prompt, messages and tool definitions (~4
+    characters a token)."""
+    system = request.get("system") or ""
+    system_text = (
+        system if isinstance(system, str) else "".join(block.get("text", "") for block in system)
+    )
+    characters = (
+        len(system_text)
+        + len(json.dumps(request.get("messages", [])))
+        + len(json.dumps(request.get("tools", [])))
+    )
+    return max(1, characters // 4)
+
+
 class OfflineModel:
     """The model's state: call counts, cached prompts, fault rules, rate window."""
 
@@ -125,55 +190,64 @@ class OfflineModel:
         self.answered = 0
         self._cached_systems: set[str] = set()
         self._rules: list[FaultRule] = []
-        self._rate_limit: int | None = None
-        self._tokens = 0.0
-        self._bucket_at: float | None = None
+        self._buckets: dict[str, Bucket] = {}
+        self.rate_limited = 0
         # The latest requests, for tests that check what the worker sent.
         self.requests: deque[dict[str, Any]] = deque(maxlen=100)
 
     def set_faults(self, spec: dict[str, Any]) -> None:
         with self._lock:
             self._rules = [FaultRule(**rule) for rule in spec.get("rules", [])]
-            self._rate_limit = spec.get("rate_limit_per_minute")
-            self._bucket_at = None
+            limits = dict(spec.get("limits") or {})
+            if spec.get("rate_limit_per_minute"):
+                limits["requests_per_minute"] = spec["rate_limit_per_minute"]
+            burst = float(limits.pop("burst_seconds", DEFAULT_BURST_SECONDS))
+            self._buckets = {
+                name: Bucket(int(value), burst) for name, value in limits.items() if value
+            }
 
     def clear_faults(self) -> None:
         self.set_faults({})
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"calls": self.calls, "answered": self.answered}
+            return {"calls": self.calls, "answered": self.answered, "429": self.rate_limited}
 
-    def _take_token(self) -> float | None:
-        """A token bucket, like the API's limiter: R a minute, refilled continuously, one
-        second's worth of burst. None when a token was taken, else seconds until the next."""
-        assert self._rate_limit is not None
-        rate = self._rate_limit / 60.0
-        capacity = max(1.0, rate)
-        now = time.monotonic()
-        if self._bucket_at is None:
-            self._tokens, self._bucket_at = capacity, now
-        self._tokens = min(capacity, self._tokens + (now - self._bucket_at) * rate)
-        self._bucket_at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return None
-        return (1.0 - self._tokens) / rate
-
-    def admit(self, user_text: str) -> tuple[FaultRule | None, float | None]:
-        """Count the call; return the fault to apply and, if rate limited, the retry-after."""
+    def admit(
+        self, user_text: str, costs: dict[str, float]
+    ) -> tuple[FaultRule | None, float | None]:
+        """Count the call; return the fault to apply and, if rate limited, the retry-after.
+        `costs` is what the call takes from each bucket (output reserved at max_tokens)."""
         with self._lock:
             self.calls += 1
-            if self._rate_limit:
-                wait = self._take_token()
-                if wait is not None:
-                    return None, wait
+            now = time.monotonic()
+            wait = max((b.wait(now) for b in self._buckets.values()), default=0.0)
+            if wait > 0:
+                self.rate_limited += 1
+                return None, wait
+            for name, bucket in self._buckets.items():
+                bucket.charge(now, costs.get(name, 0))
             for rule in self._rules:
                 if rule.applies(user_text):
                     if rule.times is not None:
                         rule.times -= 1
                     return rule, None
             return None, None
+
+    def refund_output(self, reserved: int, used: int) -> None:
+        """The API adjusts the output reservation to the real count once the answer is done."""
+        with self._lock:
+            bucket = self._buckets.get("output_tokens_per_minute")
+            if bucket is not None:
+                bucket.tat -= (reserved - used) * bucket.interval
+
+    def limit_headers(self) -> dict[str, str]:
+        with self._lock:
+            now = time.monotonic()
+            headers: dict[str, str] = {}
+            for name, bucket in self._buckets.items():
+                headers.update(bucket.headers(LIMIT_HEADERS[name], now))
+            return headers
 
     def respond(self, request: dict[str, Any]) -> dict[str, Any]:
         self.requests.append(request)
@@ -187,8 +261,8 @@ class OfflineModel:
         user_text = _last_user_text(request)
         tool = (request.get("tools") or [{}])[0]
         tool_input = answer_for(tool.get("input_schema", {}), user_text)
-        input_tokens = max(1, len(json.dumps(request.get("messages", []))) // 4)
         system_tokens = max(1, len(system_text) // 4)
+        input_tokens = max(1, input_token_count(request) - system_tokens)
         with self._lock:
             seen = system_text in self._cached_systems
             self._cached_systems.add(system_text)
@@ -290,10 +364,24 @@ def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             self._messages(request)
 
         def _messages(self, request: dict[str, Any]) -> None:
-            rule, rate_retry_after = model.admit(_last_user_text(request))
+            max_tokens = int(request.get("max_tokens") or 0)
+            rule, rate_retry_after = model.admit(
+                _last_user_text(request),
+                {
+                    "requests_per_minute": 1,
+                    "input_tokens_per_minute": input_token_count(request),
+                    "output_tokens_per_minute": max_tokens,
+                },
+            )
             if rate_retry_after is not None:
                 self._send(
-                    429, _error(429, "rate limited"), {"retry-after": f"{rate_retry_after:.3f}"}
+                    429,
+                    _error(429, "rate limited"),
+                    {
+                        # Whole seconds, as the API sends them.
+                        "retry-after": str(max(1, math.ceil(rate_retry_after))),
+                        **model.limit_headers(),
+                    },
                 )
                 return
             if rule is not None and rule.delay:
@@ -307,9 +395,10 @@ def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 self._send(rule.status, _error(rule.status, "injected fault"), headers)
                 return
             answer = model.respond(request)
+            model.refund_output(max_tokens, answer["usage"]["output_tokens"])
             if rule is not None and rule.invalid_output:
                 answer["content"][0]["input"] = {"unexpected": True}
-            self._send(200, answer)
+            self._send(200, answer, model.limit_headers())
 
     return Handler
 

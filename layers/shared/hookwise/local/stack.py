@@ -141,7 +141,11 @@ class LocalStack:
             self._logged(worker),
             batch_size=QUEUES.batch_size,
             function_timeout=WORKER_FUNCTION.timeout_seconds,
+            concurrency=QUEUES.max_concurrency,
         )
+        # A warm worker, as a deployed one is once traffic flows: the first event of a burst
+        # does not wait for the model client's imports.
+        wiring.batch_runner()
         self._threads = [
             threading.Thread(target=self.gateway.serve_forever, daemon=True, name="gateway"),
             threading.Thread(target=self._sweep_forever, daemon=True, name="sweeper"),

@@ -1,0 +1,182 @@
+"""Bursts against a model at its limit, over HTTP on `hookwise dev`, with the production
+receive budget: every event completed, nothing in the DLQ, model calls per event (429s
+included) and the drain time over N/R; and fairness: a few Stripe events behind a GitHub flood.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.configs import config_with
+from bench.stats import percentile
+from bench.support import ROOT, SAMPLES, SECRET, github_payload
+from hookwise.config import load_config
+from hookwise.local.process import dev_process
+from hookwise.verifiers import verifier_for
+
+# The receive budget and timings a production deployment uses.
+PRODUCTION_QUEUE = {
+    "HOOKWISE_MAX_RECEIVE_COUNT": "5",
+    "HOOKWISE_MAX_BACKOFF": "900",
+    "HOOKWISE_VISIBILITY_TIMEOUT": "30",
+}
+POSTING_THREADS = 16
+
+
+def _github(index: int) -> tuple[str, bytes, dict[str, str]]:
+    """A pull_request.opened for PR number `index`, as its own delivery."""
+    body = github_payload("pull_request.opened")
+    payload = json.loads(body)
+    payload["number"] = payload["pull_request"]["number"] = 10_000 + index
+    return "github", json.dumps(payload).encode(), {"event": "pull_request"}
+
+
+def _stripe(index: int) -> tuple[str, bytes, dict[str, str]]:
+    payload = json.loads((SAMPLES / "stripe" / "payment_intent.succeeded.json").read_bytes())
+    payload["id"] = f"evt_burst_{index}_{uuid.uuid4().hex[:8]}"
+    return "stripe", json.dumps(payload).encode(), {"event": "payment_intent.succeeded"}
+
+
+def _limits(per_minute: int, kind: str, tokens_per_event: int) -> dict[str, int]:
+    """A model limited by requests, or by input tokens (at `per_minute` events' worth)."""
+    if kind == "requests":
+        return {"requests_per_minute": per_minute}
+    return {
+        "requests_per_minute": per_minute * 100,
+        "input_tokens_per_minute": per_minute * tokens_per_event,
+    }
+
+
+def run(
+    events: int,
+    per_minute: int,
+    *,
+    kind: str = "requests",
+    stripe: int = 0,
+    tokens_per_event: int = 1_000,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """`events` GitHub PRs (then `stripe` Stripe payments) posted as fast as the stack takes
+    them, the offline model and the governor both limited to `per_minute` events' worth."""
+    limits = _limits(per_minute, kind, tokens_per_event)
+    folder = Path(tempfile.mkdtemp(prefix="hookwise-burst-"))
+    config_path = config_with(folder, {"requests_per_minute": 1_000_000, **limits})
+    config = load_config(str(config_path))
+    env = {
+        **PRODUCTION_QUEUE,
+        "HOOKWISE_CONFIG": str(config_path),
+        "ANTHROPIC_API_KEY": "",
+        **{f"HOOKWISE_SECRET_{name.upper()}": SECRET for name in config.sources},
+    }
+    deliveries = [_github(i) for i in range(events)] + [_stripe(i) for i in range(stripe)]
+    ideal = (events + stripe) * 60 / per_minute
+    deadline_seconds = timeout or max(60.0, 4 * ideal)
+    with dev_process(ROOT, env) as dev, httpx.Client(base_url=dev.url, timeout=60) as api:
+        httpx.post(f"{dev.model_url}/_control/faults", json={"limits": limits}).raise_for_status()
+
+        def post(delivery: tuple[str, bytes, dict[str, str]]) -> tuple[str, str]:
+            source, body, hint = delivery
+            headers = verifier_for(config.sources[source]).sign(
+                body,
+                SECRET,
+                url=f"{dev.url}/webhooks/{source}",
+                event_type=hint["event"],
+                delivery_id=str(uuid.uuid4()),
+                timestamp=int(time.time()),
+            )
+            answer = api.post(f"/webhooks/{source}", content=body, headers=headers)
+            assert answer.status_code == 202, answer.text
+            return source, str(answer.json()["event_id"])
+
+        started = time.time()
+        with ThreadPoolExecutor(POSTING_THREADS) as pool:
+            ids = list(pool.map(post, deliveries[:events]))
+            posted_github = time.time()
+            ids += list(pool.map(post, deliveries[events:]))
+        posted = time.time()
+        finished = _wait_for_all(api, dev.model_url, ids, started + deadline_seconds)
+        calls = httpx.get(f"{dev.model_url}/_control/stats").json()
+        dlq = api.post("/_local/invoke/dlq_redrive", json={"action": "summary"}).json()
+    completed = {eid: at for eid, (status, at) in finished.items() if status == "completed"}
+    by_source: dict[str, list[float]] = {}
+    for source, event_id in ids:
+        if event_id in completed:
+            by_source.setdefault(source, []).append(completed[event_id] - started)
+    drain = max(completed.values(), default=posted) - started
+    result: dict[str, Any] = {
+        "events": len(ids),
+        "limit": {"kind": kind, "events_per_minute": per_minute, **limits},
+        "completed": len(completed),
+        "dlq": int(dlq["total"]),
+        "statuses": _count(status for status, _ in finished.values()),
+        "model_calls": calls["calls"],
+        "model_429": calls["429"],
+        "calls_per_event": calls["calls"] / len(ids),
+        "posting_seconds": posted - started,
+        "drain_seconds": drain,
+        "ideal_seconds": ideal,
+        "drain_over_ideal": drain / ideal,
+    }
+    if stripe:
+        flood = by_source.get("github", [])
+        few = by_source.get("stripe", [])
+        result["fairness"] = {
+            "github_drain_seconds": max(flood, default=math.inf),
+            "stripe_posted_after_seconds": posted_github - started,
+            "stripe_p95_seconds": percentile(few, 95) if few else math.inf,
+            "stripe_p95_over_github_drain": (
+                percentile(few, 95) / max(flood) if few and flood else math.inf
+            ),
+        }
+    return result
+
+
+def _count(statuses: Any) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for status in statuses:
+        found[status] = found.get(status, 0) + 1
+    return found
+
+
+def _wait_for_all(
+    api: httpx.Client, model_url: str, ids: list[tuple[str, str]], deadline: float
+) -> dict[str, tuple[str, float]]:
+    """Each event's status and, once final, when it got there (its `updated_at`)."""
+    pending = {event_id for _, event_id in ids}
+    found: dict[str, tuple[str, float]] = {}
+    # Reading every event competes with the stack for its one ingest environment: wait on
+    # the model's answer count (cheap) until it has answered them all, then read.
+    while httpx.get(f"{model_url}/_control/stats").json()["answered"] < len(ids):
+        if time.time() > deadline:
+            break
+        time.sleep(0.5)
+    while pending and time.time() < deadline:
+        for event_id in list(pending):
+            event = api.get(f"/events/{event_id}").json()
+            at = datetime.fromisoformat(event["updated_at"]).timestamp()
+            found[event_id] = (event["status"], at)
+            if event["status"] in {"completed", "failed", "skipped"}:
+                pending.discard(event_id)
+        if pending:
+            time.sleep(1.0)
+    return found
+
+
+def measure() -> dict[str, Any]:
+    """The issue's figures: 100 events at 5/s, 500 at 10/s, an input-token limit, fairness."""
+    return {
+        "burst_100_at_5_per_s": run(100, 300),
+        "burst_500_at_10_per_s": run(500, 600),
+        "burst_100_input_tokens": run(100, 300, kind="input_tokens"),
+        "fairness_400_github_20_stripe": run(400, 600, stripe=20),
+    }
