@@ -23,6 +23,7 @@ TOKENS = RateLimits(
 )
 NOW = 1_000_000.0
 LANE = lane_for("flood", 2)
+ONE_CALL = Cost()
 
 
 def ask(
@@ -31,7 +32,7 @@ def ask(
     *,
     limits: RateLimits = FIVE_PER_SECOND,
     lane: str = LANE,
-    cost: Cost = Cost(),
+    cost: Cost = ONE_CALL,
     line_at: float | None = None,
     horizon: float = 5.0,
     burst: float = 1.0,
