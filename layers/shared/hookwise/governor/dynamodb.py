@@ -240,6 +240,12 @@ class DynamoDBBudgetLedger(BudgetLedger):
         counted: list[BudgetScope] = []
         used: dict[str, float] = {}
         for scope in scopes:
+            if (scope.daily_tokens is not None and tokens > scope.daily_tokens) or (
+                scope.daily_usd is not None and usd > scope.daily_usd
+            ):
+                # More than a whole day's budget: nothing to count, refused as it stands.
+                self.adjust(counted, -tokens, -usd, day)
+                return BudgetCheck(scope)
             conditions, values = [], {":t": tokens, ":u": _number(usd), ":x": self._expiry(day)}
             if scope.daily_tokens is not None:
                 conditions.append("(attribute_not_exists(tokens) OR tokens <= :tmax)")

@@ -1,0 +1,115 @@
+"""The governor's shared state and the budget ledger on DynamoDB (moto): every instance
+sees one state, conflicting writers retry, reconciliations ride on the next write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from hookwise.config.models import RateLimits
+from hookwise.governor.base import BudgetScope, Ticket
+from hookwise.governor.dynamodb import DynamoDBBudgetLedger, DynamoDBGovernor
+from hookwise.governor.schedule import Cost, lane_for
+from tests.conftest import Aws
+
+NOW = 2_000_000.0
+TICKET = Ticket(
+    key="anthropic:claude-test",
+    limits=RateLimits(requests_per_minute=60, output_tokens_per_minute=12_000),
+    lane=lane_for("route", 2),
+    weight=2,
+    cost=Cost(1, 100, 100),
+)
+
+
+def governor(aws: Aws, **kwargs: Any) -> DynamoDBGovernor:
+    return DynamoDBGovernor(aws.settings.table, horizon=5.0, burst=0.0, clock=lambda: NOW, **kwargs)
+
+
+def stored(aws: Aws) -> dict[str, Any]:
+    table = boto3.resource("dynamodb").Table(aws.settings.table)
+    item = table.get_item(Key={"event_id": f"governor#{TICKET.key}#0"})["Item"]
+    return dict(item)
+
+
+def test_two_instances_share_one_schedule(aws: Aws) -> None:
+    first, second = governor(aws), governor(aws)
+    starts = [(first if index % 2 else second).acquire(TICKET, NOW).start for index in range(4)]
+    # One request a second, wherever it was asked: no instance hands out capacity twice.
+    assert starts == pytest.approx([NOW, NOW + 1, NOW + 2, NOW + 3])
+    assert int(stored(aws)["version"]) == 4
+
+
+def test_a_conflicting_write_is_retried_on_the_fresh_state(aws: Aws, monkeypatch) -> None:
+    mine, other = governor(aws), governor(aws)
+    mine.acquire(TICKET, NOW)
+    table = mine._table
+    real_get = table.get_item
+    raced = []
+
+    def get_then_race(**kwargs: Any) -> Any:
+        answer = real_get(**kwargs)
+        if not raced:
+            raced.append(True)
+            other.acquire(TICKET, NOW)  # lands between this instance's read and write
+        return answer
+
+    monkeypatch.setattr(table, "get_item", get_then_race)
+    verdict = mine.acquire(TICKET, NOW)
+    # The retry saw the other instance's booking: this call comes after it.
+    assert verdict.start == pytest.approx(NOW + 2)
+    assert int(stored(aws)["version"]) == 3
+
+
+def test_reconciliation_rides_on_the_next_write_or_the_flush(aws: Aws) -> None:
+    instance = governor(aws)
+    instance.acquire(TICKET, NOW)
+    before = float(stored(aws)["tat"]["output_tokens"])
+    instance.settle(TICKET, Cost(1, 100, 10), {})
+    assert float(stored(aws)["tat"]["output_tokens"]) == before  # nothing written yet
+    instance.flush()
+    # 90 output tokens not used, at 200 tokens a second: 0.45 s of capacity back.
+    assert float(stored(aws)["tat"]["output_tokens"]) == pytest.approx(before - 0.45)
+
+
+def test_a_pause_reaches_every_instance_and_holds_the_local_batch(aws: Aws) -> None:
+    first, second = governor(aws), governor(aws)
+    first.pause(TICKET, NOW + 30, "model answered 429, retry-after")
+    held = second.acquire(TICKET, NOW)
+    assert not held.booked
+    assert held.start == NOW + 30
+    version = int(stored(aws)["version"])
+    # Known here now: the rest of the batch is held without touching the table.
+    assert not second.acquire(TICKET, NOW + 1).booked
+    assert int(stored(aws)["version"]) == version
+
+
+def test_budgets_count_until_spent_then_refuse_without_counting(aws: Aws) -> None:
+    ledger = DynamoDBBudgetLedger(aws.settings.table)
+    source = BudgetScope("source:github", daily_tokens=10_000, daily_usd=None)
+    route = BudgetScope("route:pr", daily_tokens=None, daily_usd=0.05)
+    day = "2026-11-29"
+    first = ledger.reserve([source, route], 4_000, 0.02, day)
+    assert first.exhausted is None
+    assert first.used_percent == {"source:github": 40.0, "route:pr": pytest.approx(40.0)}
+    assert ledger.reserve([source, route], 4_000, 0.02, day).exhausted is None
+    # The route's USD cap would be passed: refused, and the source's count rolled back.
+    third = ledger.reserve([source, route], 1_000, 0.02, day)
+    assert third.exhausted == route
+    assert ledger.spent(source, day) == (8_000, pytest.approx(0.04))
+    ledger.adjust([source, route], -3_000, -0.015, day)
+    assert ledger.spent(route, day) == (5_000, pytest.approx(0.025))
+    # A call larger than a whole day's budget is refused as it stands.
+    assert ledger.reserve([source], 20_000, 0.0, "2026-11-30").exhausted == source
+    # Another day starts from nothing; counters expire two days after their day.
+    assert ledger.spent(source, "2026-11-30") == (0, 0.0)
+    item = (
+        boto3.resource("dynamodb")
+        .Table(aws.settings.table)
+        .get_item(Key={"event_id": f"budget#source:github#{day}"})["Item"]
+    )
+    midnight = datetime(2026, 11, 29, tzinfo=UTC).timestamp()
+    assert int(item["expires_at"]) == midnight + 2 * 86_400

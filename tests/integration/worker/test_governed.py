@@ -1,0 +1,107 @@
+"""The worker under the governor: no capacity means a deferral (no call, no failure), a spent
+budget makes no call and says why, and a slow call keeps its lease."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bench.configs import config_with
+from hookwise import wiring
+from hookwise.domain.events import EventStatus
+from tests.integration.worker.conftest import Pipeline
+
+
+def use_config(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(path))
+    wiring.reset()
+
+
+def settle_all(pipeline: Pipeline, ids: list[str], seconds: float) -> set[EventStatus]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pipeline.poll()
+        statuses = {pipeline.record(event_id).status for event_id in ids}
+        if statuses <= {EventStatus.COMPLETED, EventStatus.FAILED}:
+            return statuses
+        time.sleep(0.2)
+    return {pipeline.record(event_id).status for event_id in ids}
+
+
+def test_without_capacity_events_are_deferred_not_called_and_all_complete(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # One request a second with a second of burst: a batch of six cannot all go at once.
+    use_config(monkeypatch, config_with(tmp_path, {"requests_per_minute": 60}))
+    ids = [pipeline.deliver(delivery=f"g-{index}") for index in range(6)]
+    pipeline.poll()
+    records = [pipeline.record(event_id) for event_id in ids]
+    deferred = [r for r in records if r.status is EventStatus.DEFERRED]
+    assert len(deferred) >= 2
+    assert pipeline.model.calls == len(ids) - len(deferred)
+    for record in deferred:
+        assert record.defer_reason is not None
+        assert record.defer_reason.startswith("rate limit: requests")
+        assert record.deferred_until is not None
+        assert record.failures == 0
+    assert settle_all(pipeline, ids, seconds=20) == {EventStatus.COMPLETED}
+    assert pipeline.model.calls == len(ids)
+    assert pipeline.model.model.stats()["429"] == 0
+    assert pipeline.dlq() == []
+
+
+@pytest.mark.parametrize("policy", ["defer", "fail"])
+def test_a_spent_budget_makes_no_call_and_says_why(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, policy: str
+) -> None:
+    text = Path(pipeline.aws.settings.config).read_text()
+    budgeted = text.replace(
+        "    output: pr_review\n",
+        f"    output: pr_review\n    budget: {{daily_tokens: 100, on_exhausted: {policy}}}\n",
+        1,
+    )
+    assert budgeted != text
+    config = tmp_path / "hookwise.yaml"
+    config.write_text(budgeted)
+    use_config(monkeypatch, config)
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    record = pipeline.record(event_id)
+    assert pipeline.model.calls == 0
+    reason = "budget: route:github-pr-review daily budget spent"
+    if policy == "defer":
+        assert record.status is EventStatus.DEFERRED
+        assert record.defer_reason == reason
+        assert record.deferred_until is not None
+        assert record.deferred_until.endswith("T00:00:00.000Z")  # the next UTC day
+        assert pipeline.dlq() == []
+    else:
+        assert record.status is EventStatus.FAILED
+        assert record.error == reason
+        assert len(pipeline.dlq()) == 1
+
+
+def test_a_slow_call_keeps_its_message_and_lease(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOKWISE_VISIBILITY_TIMEOUT", "2")
+    wiring.reset()
+    pipeline.faults(rules=[{"delay": 3.5}])
+    event_id = pipeline.deliver()
+    worker = threading.Thread(target=pipeline.poll)
+    worker.start()
+    sqs = boto3.client("sqs")
+    taken_over = 0
+    # Another worker polls all through the call: the message never shows again.
+    while worker.is_alive():
+        answer = sqs.receive_message(QueueUrl=pipeline.aws.resources.queue_url, WaitTimeSeconds=0)
+        taken_over += len(answer.get("Messages", []))
+        time.sleep(0.25)
+    worker.join()
+    assert taken_over == 0
+    assert pipeline.record(event_id).status is EventStatus.COMPLETED
+    assert pipeline.model.calls == 1
