@@ -192,6 +192,8 @@ class OfflineModel:
         self._rules: list[FaultRule] = []
         self._buckets: dict[str, Bucket] = {}
         self.rate_limited = 0
+        # Input tokens of the calls answered: what an input-token limit was spent on.
+        self.input_tokens = 0
         # The latest requests, for tests that check what the worker sent.
         self.requests: deque[dict[str, Any]] = deque(maxlen=100)
 
@@ -211,7 +213,12 @@ class OfflineModel:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"calls": self.calls, "answered": self.answered, "429": self.rate_limited}
+            return {
+                "calls": self.calls,
+                "answered": self.answered,
+                "429": self.rate_limited,
+                "input_tokens": self.input_tokens,
+            }
 
     def admit(
         self, user_text: str, costs: dict[str, float]
@@ -227,6 +234,7 @@ class OfflineModel:
                 return None, wait
             for name, bucket in self._buckets.items():
                 bucket.charge(now, costs.get(name, 0))
+            self.input_tokens += int(costs.get("input_tokens_per_minute", 0))
             for rule in self._rules:
                 if rule.applies(user_text):
                     if rule.times is not None:

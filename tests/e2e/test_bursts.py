@@ -1,0 +1,27 @@
+"""Bursts over HTTP against `hookwise dev`, the offline model at its limit and the production
+receive budget: every event completed, nothing in the DLQ, about one call per event, and a
+few Stripe events served long before a GitHub flood drains. The bounds are loose (a busy
+2-core machine); `make bench` measures the tight figures at full size."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import burst
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("kind", ["requests", "input_tokens"])
+def test_a_burst_at_the_models_limit_completes_with_nothing_in_the_dlq(kind: str) -> None:
+    result = burst.run(50, 300, kind=kind)
+    assert result["completed"] == 50, result
+    assert result["dlq"] == 0, result
+    assert result["calls_per_event"] <= 1.25, result
+    assert result["drain_over_ideal"] <= 2.0, result
+
+
+def test_a_flood_on_one_route_does_not_starve_another() -> None:
+    result = burst.run(80, 300, stripe=5)
+    assert result["completed"] == 85, result
+    assert result["fairness"]["stripe_p95_over_github_drain"] <= 0.5, result
