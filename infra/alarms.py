@@ -17,11 +17,15 @@ ONE_MINUTE = cdk.Duration.minutes(1)
 FIVE_MINUTES = cdk.Duration.minutes(5)
 
 
-def hookwise_metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+# Budgets alarm when this much of a day's cap is spent.
+BUDGET_ALARM_PERCENT = 80
+
+
+def hookwise_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace="Hookwise",
         metric_name=name,
-        dimensions_map={"service": "hookwise"},
+        dimensions_map={"service": "hookwise", **dimensions},
         statistic=statistic,
         period=ONE_MINUTE,
     )
@@ -39,6 +43,7 @@ class Alarms(Construct):
         queue: sqs.Queue,
         dlq: sqs.Queue,
         emails: list[str],
+        budget_scopes: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
@@ -97,6 +102,12 @@ class Alarms(Construct):
                 "Events stored but never enqueued: the sweeper is re-enqueueing",
             ),
         }
+        for budget in budget_scopes:
+            definitions[f"Budget-{budget.replace(':', '-')}"] = (
+                hookwise_metric("BudgetUsedPercent", "Maximum", scope=budget),
+                BUDGET_ALARM_PERCENT,
+                f"{BUDGET_ALARM_PERCENT} % of the daily budget of {budget} is spent",
+            )
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         for name, (metric, threshold, description) in definitions.items():
             alarm = cloudwatch.Alarm(

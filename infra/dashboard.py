@@ -61,6 +61,18 @@ class Dashboard(Construct):
             ),
             cloudwatch.GraphWidget(title="Model cost (USD)", left=[hookwise_metric("CostUSD")]),
             cloudwatch.GraphWidget(
+                title="Governor: deferrals and time waited",
+                left=[
+                    hookwise_metric("Deferred", reason=reason)
+                    for reason in ("rate_limit", "capacity", "budget")
+                ],
+                right=[hookwise_metric("DeferredSeconds", "p90")],
+            ),
+            cloudwatch.GraphWidget(
+                title="Governor: tokens reserved and used",
+                left=[hookwise_metric("TokensReserved"), hookwise_metric("TokensUsed")],
+            ),
+            cloudwatch.GraphWidget(
                 title="Outcomes",
                 left=[
                     hookwise_metric(name) for name in ("Processed", "Skipped", "Failed", "Retried")

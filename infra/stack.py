@@ -146,6 +146,7 @@ class HookwiseStack(cdk.Stack):
             queue=queues.queue,
             dlq=queues.dlq,
             emails=[e for e in str(self.node.try_get_context("alarm_email") or "").split(",") if e],
+            budget_scopes=list(config.budgets()),
         )
         Dashboard(self, "Dashboard", api=api, queue=queues.queue, dlq=queues.dlq)
 

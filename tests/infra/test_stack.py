@@ -20,6 +20,7 @@ from hookwise.resources import (
     SWEEPER_FUNCTION,
     WORKER_FUNCTION,
 )
+from hookwise.settings import Settings
 from tests.conftest import CONFIG_PATH
 from tests.infra.conftest import Synth
 
@@ -70,7 +71,9 @@ def test_queues_are_encrypted_tls_only_with_a_long_lived_dlq(synth: Synth) -> No
     main = next(q["Properties"] for q in queues.values() if "RedrivePolicy" in q["Properties"])
     dlq = next(q["Properties"] for q in queues.values() if "RedrivePolicy" not in q["Properties"])
     assert main["VisibilityTimeout"] >= 6 * WORKER_FUNCTION.timeout_seconds
-    assert main["RedrivePolicy"]["maxReceiveCount"] >= 5
+    # The redrive policy is only the crash backstop: above the worker's own failure budget,
+    # so real failures are parked by the worker with their reason (deferrals never count).
+    assert main["RedrivePolicy"]["maxReceiveCount"] > Settings().max_failures
     assert dlq["MessageRetentionPeriod"] > main["MessageRetentionPeriod"]
     assert main["SqsManagedSseEnabled"] is True
     assert dlq["SqsManagedSseEnabled"] is True
@@ -207,6 +210,8 @@ ALARMS = {
     "IngestThrottles": ("Throttles", 1),
     "WorkerThrottles": ("Throttles", 1),
     "StuckInReceived": ("StuckEvents", 1),
+    # Construct ids lose their punctuation in logical ids.
+    "Budgetroutegithubissuetriage": ("BudgetUsedPercent", 80),
 }
 
 
@@ -245,8 +250,26 @@ def test_dashboard_shows_ingest_queue_model_tokens_and_cost(synth: Synth) -> Non
         "CacheReadTokens",
         "CostUSD",
         "ApproximateAgeOfOldestMessage",
+        "Governor: deferrals and time waited",
+        "Deferred",
+        "DeferredSeconds",
+        "TokensReserved",
+        "TokensUsed",
     ):
         assert shown in body, shown
+
+
+def test_every_budget_alarms_at_80_percent_of_its_scope(synth: Synth) -> None:
+    scopes = set(load_config(str(CONFIG_PATH)).budgets())
+    assert scopes, "the shipped config shows a budget"
+    watched = {
+        dimension["Value"]
+        for alarm in synth.resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["MetricName"] == "BudgetUsedPercent"
+        for dimension in alarm["Properties"]["Dimensions"]
+        if dimension["Name"] == "scope"
+    }
+    assert watched == scopes
 
 
 def test_outputs_name_the_api_functions_and_queues(synth: Synth) -> None:

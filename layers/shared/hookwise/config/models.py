@@ -213,6 +213,12 @@ class HookwiseConfig(Strict):
     def route_named(self, name: str) -> Route | None:
         return next((route for route in self.routes if route.name == name), None)
 
+    def budgets(self) -> dict[str, Budget]:
+        """Every configured budget by its scope: `source:<name>` or `route:<name>`."""
+        scoped = [(f"source:{name}", source.budget) for name, source in self.sources.items()]
+        scoped += [(f"route:{route.name}", route.budget) for route in self.routes]
+        return {scope: budget for scope, budget in scoped if budget is not None}
+
     def limits_for(self, model: str) -> tuple[str, RateLimits]:
         """(the limit key shared by every caller of this model class, its limits)."""
         provider = self.defaults.provider

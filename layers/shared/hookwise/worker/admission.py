@@ -81,6 +81,7 @@ class Admission:
         self._config = config
         self._governor = governor
         self._budgets = budgets
+        self._budgets_by_scope = config.budgets()
         self._clock = clock
 
     def admit(self, record: EventRecord, route: Route, model: str, prompt: Prompt) -> Go | Deferral:
@@ -111,7 +112,8 @@ class Admission:
             start = booked
         else:
             verdict = self._governor.acquire(ticket, now)
-            metrics.add_metric(name="TokensReserved", unit="Count", value=ticket.cost.input_tokens)
+            reserved = ticket.cost.input_tokens + ticket.cost.output_tokens
+            metrics.add_metric(name="TokensReserved", unit="Count", value=reserved)
             if not verdict.booked or verdict.start - now > settings.inline_wait_seconds:
                 return Deferral(
                     verdict.start,
@@ -154,17 +156,12 @@ class Admission:
         )
 
     def scopes(self, source: str, route: Route) -> list[BudgetScope]:
-        found = []
-        source_config = self._config.source(source)
-        for name, budget in (
-            (f"source:{source}", source_config.budget if source_config else None),
-            (f"route:{route.name}", route.budget),
-        ):
-            if budget is not None:
-                found.append(
-                    BudgetScope(name, budget.daily_tokens, budget.daily_usd, budget.on_exhausted)
-                )
-        return found
+        """The budgets an event of this source and route counts against."""
+        return [
+            BudgetScope(name, budget.daily_tokens, budget.daily_usd, budget.on_exhausted)
+            for name in (f"source:{source}", f"route:{route.name}")
+            if (budget := self._budgets_by_scope.get(name)) is not None
+        ]
 
     def _price(self, model: str, cost: Cost) -> float:
         prices = self._config.models.get(model)
