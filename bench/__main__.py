@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import coldstart, cost, e2e, ingest, prompts, worker
+from bench import burst, coldstart, cost, e2e, ingest, prompts, worker
 from hookwise.observability import logger
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -26,7 +26,7 @@ def run() -> dict[str, Any]:
         "ingest": ingest.measure(),
         "cold_start": coldstart.measure(),
         "worker": worker.efficiency(),
-        "rate_limit": worker.goodput(),
+        "bursts": burst.measure(),
         "end_to_end": e2e.measure(),
     }
     footprint = cost.one_event_footprint()
@@ -82,13 +82,22 @@ def table(results: dict[str, Any]) -> Table:
         f"{wk['lambda_seconds_per_event_sequential']:.3f} (one at a time)",
         f"{wk['ratio']:.3f}",
     )
-    rl = results["rate_limit"]
-    rows.add_row(
-        f"drain {rl['events']} events at {rl['limit_per_minute']}/min, s",
-        f"{rl['drain_seconds']:.1f}",
-        f"{rl['ideal_seconds']:.1f} (N/R)",
-        f"{rl['drain_over_ideal']:.2f}",
-    )
+    for name, run in results["bursts"].items():
+        rows.add_row(
+            f"{name}: drain s ({run['completed']}/{run['events']} completed, "
+            f"{run['dlq']} in DLQ, {run['calls_per_event']:.2f} calls/event)",
+            f"{run['drain_seconds']:.1f}",
+            f"{run['ideal_seconds']:.1f} (N/R)",
+            f"{run['drain_over_ideal']:.2f}",
+        )
+        if "fairness" in run:
+            fair = run["fairness"]
+            rows.add_row(
+                "fairness: Stripe p95 s after a GitHub flood",
+                f"{fair['stripe_p95_seconds']:.1f}",
+                f"{fair['github_drain_seconds']:.1f} (flood drain)",
+                f"{fair['stripe_p95_over_github_drain']:.3f}",
+            )
     ee = results["end_to_end"]
     rows.add_row(
         f"ack ms median at {ee['offered_per_second']:.0f}/s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 from moto.server import ThreadedMotoServer
 
+from bench.configs import UNLIMITED, config_with
 from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
@@ -60,11 +62,13 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
     os.environ.update(LOCAL_ENVIRONMENT)
     os.environ.update({f"HOOKWISE_{k.upper()}": v for k, v in settings.items()})
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    os.environ["HOOKWISE_CONFIG"] = str(CONFIG_PATH)
+    # Model limits out of the way: these measurements are not about the governor.
+    config_path = config_with(Path(tempfile.mkdtemp(prefix="hookwise-bench-")), UNLIMITED)
+    os.environ["HOOKWISE_CONFIG"] = str(config_path)
     os.environ["HOOKWISE_SECRET_GITHUB"] = SECRET
     wiring.reset()
     try:
-        config = load_config(str(CONFIG_PATH))
+        config = load_config(str(config_path))
         resources = provision(Settings(), config, lambda _name: [SECRET])
         os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
         os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url

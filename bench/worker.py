@@ -1,5 +1,5 @@
 """Worker efficiency: Lambda-seconds per event for a batch of 10 against a model taking 1 s
-per call, concurrent against one at a time; and goodput against a rate-limited model."""
+per call, concurrent against one at a time. (Bursts against a rate-limited model: bench.burst.)"""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import httpx
 
 from bench.support import github_payload, moto_stack, signed_github
 from hookwise import wiring
-from hookwise.local.event_source import EventSourceMapping, LambdaContext
+from hookwise.local.event_source import LambdaContext
 from hookwise.local.offline_model import OfflineModelServer
-from hookwise.settings import Settings
 from hookwise.verifiers import WebhookRequest
 
 
@@ -79,62 +78,3 @@ def efficiency(model_delay: float = 1.0) -> dict[str, Any]:
         "lambda_seconds_per_event_sequential": sequential / 10,
         "ratio": concurrent / sequential,
     }
-
-
-def goodput(events: int = 60, per_minute: int = 600) -> dict[str, Any]:
-    """N events against a model allowing R requests a minute: drain time over N/R."""
-    from functions.worker.handler import handler
-
-    model = OfflineModelServer().start()
-    try:
-        with moto_stack(max_backoff="1", max_receive_count="50", visibility_timeout="30") as (
-            config,
-            resources,
-        ):
-            import os
-
-            os.environ.update(ANTHROPIC_BASE_URL=model.url, ANTHROPIC_API_KEY="bench")
-            wiring.reset()
-            _ingest(config, events)
-            httpx.post(
-                f"{model.url}/_control/faults",
-                json={"rules": [], "rate_limit_per_minute": per_minute},
-            ).raise_for_status()
-            mapping = EventSourceMapping(
-                boto3.client("sqs"),
-                resources.queue_url,
-                handler,
-                batch_size=10,
-                function_timeout=60,
-                wait_seconds=0,
-            )
-            store = wiring.store()
-            started = time.perf_counter()
-            deadline = started + 10 * events * 60 / per_minute
-            while time.perf_counter() < deadline:
-                mapping.poll_once()
-                if (
-                    sum(1 for r in store.list_recent(events) if r.status.value == "completed")
-                    == events
-                ):
-                    break
-            elapsed = time.perf_counter() - started
-            completed = sum(1 for r in store.list_recent(events) if r.status.value == "completed")
-            dlq = boto3.client("sqs").get_queue_attributes(
-                QueueUrl=resources.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
-            )
-            ideal = events * 60 / per_minute
-            return {
-                "events": events,
-                "limit_per_minute": per_minute,
-                "completed": completed,
-                "dlq": int(dlq["Attributes"]["ApproximateNumberOfMessages"]),
-                "drain_seconds": elapsed,
-                "ideal_seconds": ideal,
-                "drain_over_ideal": elapsed / ideal,
-                "goodput_fraction_of_limit": (completed / elapsed) / (per_minute / 60),
-                "model_calls": model.calls,
-                "settings_visibility": Settings().visibility_timeout,
-            }
-    finally:
-        model.stop()
