@@ -24,15 +24,7 @@ from hookwise.verifiers import verifier_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "hookwise.yaml"
-SAMPLES = ROOT / "layers" / "shared" / "hookwise" / "samples"
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "github"
 SECRET = "bench-secret"
-
-
-def github_payload(name: str) -> bytes:
-    """GitHub's own published example when present, else the project's sample."""
-    published = FIXTURES / f"{name}.json"
-    return (published if published.exists() else SAMPLES / "github" / f"{name}.json").read_bytes()
 
 
 def signed_github(config: HookwiseConfig, body: bytes, event: str) -> dict[str, str]:

@@ -9,16 +9,17 @@ from typing import Any
 import boto3
 import httpx
 
-from bench.support import github_payload, moto_stack, signed_github
+from bench.support import moto_stack, signed_github
 from hookwise import wiring
 from hookwise.local.event_source import EventSourceMapping, LambdaContext
 from hookwise.local.offline_model import OfflineModelServer
+from hookwise.samples import sample_bytes
 from hookwise.settings import Settings
 from hookwise.verifiers import WebhookRequest
 
 
 def _ingest(config: Any, count: int) -> None:
-    body = github_payload("pull_request.opened")
+    body = sample_bytes("github", "pull_request.opened")
     for _ in range(count):
         reply = wiring.ingest_service().receive(
             WebhookRequest(

@@ -7,7 +7,6 @@ import copy
 import json
 import time
 import uuid
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,19 +17,8 @@ import httpx
 from hookwise.adapters.secrets.base import env_override
 from hookwise.cli.common import DEFAULT_PORT
 from hookwise.config import ConfigError, SourceConfig, load_config
+from hookwise.samples import samples
 from hookwise.verifiers import Verifier, verifier_for
-
-
-def samples(source: str) -> dict[str, Any]:
-    """The samples shipped for a source, by event name."""
-    folder = resources.files("hookwise") / "samples" / source
-    if not folder.is_dir():
-        return {}
-    return {
-        entry.name.removesuffix(".json"): entry
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".json")
-    }
 
 
 def encode(verifier: Verifier, payload: Any) -> bytes:
