@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import click
 import httpx
@@ -18,7 +18,12 @@ from hookwise.adapters.secrets.base import env_override
 from hookwise.cli.common import DEFAULT_PORT
 from hookwise.config import ConfigError, SourceConfig, load_config
 from hookwise.samples import samples
+from hookwise.settings import Settings
 from hookwise.verifiers import Verifier, verifier_for
+
+WEBHOOKS_PATH = "/webhooks/"
+# The ingest function's default body limit (API Gateway's own is 10 MB).
+INGEST_BODY_LIMIT: int = Settings.model_fields["max_body_bytes"].default
 
 
 def encode(verifier: Verifier, payload: Any) -> bytes:
@@ -26,6 +31,35 @@ def encode(verifier: Verifier, payload: Any) -> bytes:
     if verifier.json_body:
         return json.dumps(payload).encode()
     return urlencode(payload).encode()
+
+
+def webhook_url(url: str | None, port: int, source: str) -> str:
+    """Where to POST: `url` as given when it names a webhook path, else `/webhooks/<source>` under
+    it, so the stack's base URL (a deployed API's, stage included) works as well."""
+    parts = urlsplit(url or f"http://127.0.0.1:{port}")
+    prefix, found, rest = parts.path.partition(WEBHOOKS_PATH)
+    if found and rest.strip("/"):
+        return urlunsplit(parts)
+    base = prefix.rstrip("/").removesuffix(WEBHOOKS_PATH.rstrip("/"))
+    path = f"{base}{WEBHOOKS_PATH}{source}"
+    return urlunsplit(parts._replace(path=path))
+
+
+def unanswered(target: str, body: bytes, error: httpx.TransportError) -> click.ClickException:
+    """A clear message for a request that got no HTTP answer."""
+    if isinstance(error, httpx.ConnectError):
+        return click.ClickException(f"cannot reach {target} ({error}); is `hookwise dev` running?")
+    if isinstance(error, httpx.TimeoutException):
+        return click.ClickException(f"{target} did not answer in time ({error})")
+    message = f"{target} closed the connection without an answer ({error})"
+    if len(body) > INGEST_BODY_LIMIT:
+        # A server refusing a body with 413 may close before reading it all: the client then
+        # sees a reset instead of the answer.
+        message += (
+            f": the body is {len(body):,} bytes, over what hookwise accepts by default "
+            f"({INGEST_BODY_LIMIT:,} bytes), so it was most likely refused as too large (413)"
+        )
+    return click.ClickException(message)
 
 
 def secret_for(source: SourceConfig, verifier: Verifier, given: str | None) -> str:
@@ -97,7 +131,7 @@ def send(
     else:
         event = event or "unknown"
         raw = file.read_bytes()
-    target = url or f"http://127.0.0.1:{port}/webhooks/{source}"
+    target = webhook_url(url, port, source)
     key = secret_for(source_config, verifier, secret)
     with httpx.Client(timeout=30) as client:
         for _ in range(repeat):
@@ -119,7 +153,13 @@ def send(
             try:
                 answer = client.post(target, content=body, headers=headers)
             except httpx.TransportError as error:
-                raise click.ClickException(
-                    f"cannot reach {target} ({error}); is `hookwise dev` running?"
-                ) from error
+                raise unanswered(target, body, error) from error
             click.echo(f"{answer.status_code} {answer.text}")
+            if answer.status_code == 404:
+                click.echo(
+                    f"hint: nothing at {target}; is {source!r} a source of that stack? --url "
+                    "takes the stack's base URL or a full .../webhooks/<source> URL",
+                    err=True,
+                )
+            elif answer.status_code == 413:
+                click.echo(f"hint: the body ({len(body):,} bytes) is over the limit", err=True)
