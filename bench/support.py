@@ -8,7 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
 from hookwise.local.stack import LOCAL_ENVIRONMENT, free_port
+from hookwise.observability import metrics
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
 
@@ -41,7 +42,13 @@ def signed_github(config: HookwiseConfig, body: bytes, event: str) -> dict[str, 
 
 @contextmanager
 def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
-    """moto's server on loopback, provisioned like the local stack, env pointing at it."""
+    """moto's server on loopback, provisioned like the local stack, env pointing at it.
+
+    The handlers run in this process, and their only stdout is Powertools' metric JSON: even
+    with metrics disabled, Powertools keeps every value and prints the whole set each time a
+    metric reaches 100 values. It would bury the bench's table, so it goes nowhere, and the
+    set is emptied on the way out so it cannot leak into the next measurement's figures.
+    """
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
@@ -55,15 +62,18 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
     os.environ["HOOKWISE_CONFIG"] = str(CONFIG_PATH)
     os.environ["HOOKWISE_SECRET_GITHUB"] = SECRET
     wiring.reset()
+    metrics.clear_metrics()
     try:
-        config = load_config(str(CONFIG_PATH))
-        resources = provision(Settings(), config, lambda _name: [SECRET])
-        os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
-        os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url
-        os.environ["HOOKWISE_BUCKET"] = resources.bucket
-        wiring.reset()
-        yield config, resources
+        with open(os.devnull, "w") as nowhere, redirect_stdout(nowhere):
+            config = load_config(str(CONFIG_PATH))
+            resources = provision(Settings(), config, lambda _name: [SECRET])
+            os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
+            os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url
+            os.environ["HOOKWISE_BUCKET"] = resources.bucket
+            wiring.reset()
+            yield config, resources
     finally:
+        metrics.clear_metrics()
         os.environ.clear()
         os.environ.update(saved)
         wiring.reset()
