@@ -4,7 +4,7 @@ per call, concurrent against one at a time; and goodput against a rate-limited m
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
@@ -16,6 +16,9 @@ from hookwise.local.offline_model import OfflineModelServer
 from hookwise.samples import sample_bytes
 from hookwise.settings import Settings
 from hookwise.verifiers import WebhookRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 
 def _ingest(config: Any, count: int) -> None:
@@ -52,14 +55,15 @@ def _batch_seconds(concurrency: int, model_delay: float) -> float:
             sqs = boto3.client("sqs")
             from hookwise.local.event_source import lambda_record
 
-            messages: list[dict[str, Any]] = []
+            messages: list[MessageTypeDef] = []
             while len(messages) < 10:
                 messages += sqs.receive_message(
                     QueueUrl=res.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
                 ).get("Messages", [])
             event = {
                 "Records": [
-                    lambda_record(m, "arn:aws:sqs:us-east-1:0:q", "us-east-1") for m in messages
+                    lambda_record(dict(m), "arn:aws:sqs:us-east-1:0:q", "us-east-1")
+                    for m in messages
                 ]
             }
             started = time.perf_counter()
