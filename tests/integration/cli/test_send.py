@@ -3,6 +3,7 @@ server refuses a body or resets the connection."""
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import threading
@@ -15,17 +16,21 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hookwise.cli.send import INGEST_BODY_LIMIT, send
+from hookwise.config import load_config
+from hookwise.worker.routing import route_for
 from tests.conftest import CONFIG_PATH
 
 
 class Recorder(BaseHTTPRequestHandler):
-    """Answers 202 to every POST and remembers the paths it was sent to."""
+    """Answers 202 to every POST and remembers where each went and what it carried."""
 
     paths: list[str] = []  # noqa: RUF012 - reset by the fixture
+    received: list[tuple[dict[str, str], bytes]] = []  # noqa: RUF012 - reset by the fixture
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
+        body = self.rfile.read(int(self.headers["Content-Length"]))
         self.paths.append(self.path)
+        self.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
         body = b'{"status": "accepted"}'
         self.send_response(202)
         self.send_header("Content-Length", str(len(body)))
@@ -39,6 +44,7 @@ class Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def recorder() -> Iterator[str]:
     Recorder.paths = []
+    Recorder.received = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -93,6 +99,16 @@ def test_a_base_url_gets_the_webhook_path_of_the_source(
     assert result.exit_code == 0, result.output
     assert result.output.startswith("202 ")
     assert Recorder.paths == [posted_to]
+
+
+def test_without_an_event_the_first_sample_a_route_handles_is_sent(recorder: str) -> None:
+    # The first GitHub sample by name (issue_comment.created) has no route: it would be skipped.
+    result = run("github", "--url", recorder)
+    assert result.exit_code == 0, result.output
+    [(headers, body)] = Recorder.received
+    payload = json.loads(body)
+    event_type = f"{headers['x-github-event']}.{payload['action']}"
+    assert route_for(load_config(str(CONFIG_PATH)), "github", event_type, payload) is not None
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ import httpx
 
 from hookwise.adapters.secrets.base import env_override
 from hookwise.cli.common import DEFAULT_PORT
-from hookwise.config import ConfigError, SourceConfig, load_config
+from hookwise.config import ConfigError, HookwiseConfig, SourceConfig, load_config
 from hookwise.samples import samples
 from hookwise.settings import Settings
 from hookwise.verifiers import Verifier, verifier_for
+from hookwise.worker.routing import route_for
 
 WEBHOOKS_PATH = "/webhooks/"
 # The ingest function's default body limit (API Gateway's own is 10 MB).
@@ -31,6 +32,15 @@ def encode(verifier: Verifier, payload: Any) -> bytes:
     if verifier.json_body:
         return json.dumps(payload).encode()
     return urlencode(payload).encode()
+
+
+def default_event(config: HookwiseConfig, source: str, available: dict[str, Any]) -> str:
+    """The first sample a route handles, so that a bare `hookwise send SOURCE` runs the whole
+    pipeline; else the first sample."""
+    for name, entry in available.items():
+        if route_for(config, source, name, json.loads(entry.read_text())) is not None:
+            return name
+    return next(iter(available))
 
 
 def webhook_url(url: str | None, port: int, source: str) -> str:
@@ -122,7 +132,7 @@ def send(
     if file is None:
         if not available:
             raise click.ClickException(f"no samples for {source!r}; use --file")
-        event = event or next(iter(available))
+        event = event or default_event(config, source, available)
         if event not in available:
             raise click.ClickException(
                 f"no sample {event!r} for {source!r}; samples: {', '.join(available)}"
@@ -157,8 +167,9 @@ def send(
             click.echo(f"{answer.status_code} {answer.text}")
             if answer.status_code == 404:
                 click.echo(
-                    f"hint: nothing at {target}; is {source!r} a source of that stack? --url "
-                    "takes the stack's base URL or a full .../webhooks/<source> URL",
+                    f"hint: nothing at {target}; --url takes the stack's base URL (to which "
+                    "/webhooks/<source> is added) or a full .../webhooks/<source> URL, for a "
+                    "source that stack has",
                     err=True,
                 )
             elif answer.status_code == 413:
