@@ -7,6 +7,8 @@ import copy
 import json
 import time
 import uuid
+from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -34,7 +36,7 @@ def encode(verifier: Verifier, payload: Any) -> bytes:
     return urlencode(payload).encode()
 
 
-def default_event(config: HookwiseConfig, source: str, available: dict[str, Any]) -> str:
+def default_event(config: HookwiseConfig, source: str, available: Mapping[str, Traversable]) -> str:
     """The first sample a route handles, so that a bare `hookwise send SOURCE` runs the whole
     pipeline; else the first sample."""
     for name, entry in available.items():
@@ -86,7 +88,11 @@ def secret_for(source: SourceConfig, verifier: Verifier, given: str | None) -> s
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="send this body instead of a sample (EVENT then names its type)",
 )
-@click.option("--url", default=None, help="where to POST (default: the local stack)")
+@click.option(
+    "--url",
+    default=None,
+    help="the stack's base URL, or a full .../webhooks/<source> URL (default: the local stack)",
+)
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
 @click.option(
     "--repeat",
