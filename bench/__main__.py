@@ -6,6 +6,7 @@ import json
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,10 @@ def table(results: dict[str, Any]) -> Table:
 
 
 def main() -> None:
-    # The handlers' INFO logs would bury the table; the measurements do not need them.
+    # The handlers' INFO logs and Powertools' empty-flush warnings would bury the table; the
+    # measurements do not need them.
     logger.setLevel("WARNING")
+    warnings.filterwarnings("ignore", "No application metrics to publish")
     results = run()
     Console().print(table(results))
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

@@ -19,9 +19,10 @@ import httpx
 
 from bench.configs import config_with
 from bench.stats import percentile
-from bench.support import ROOT, SAMPLES, SECRET, github_payload
+from bench.support import ROOT, SECRET
 from hookwise.config import load_config
 from hookwise.local.process import dev_process
+from hookwise.samples import sample_bytes
 from hookwise.verifiers import verifier_for
 
 # The receive budget and timings a production deployment uses.
@@ -35,14 +36,13 @@ POSTING_THREADS = 16
 
 def _github(index: int) -> tuple[str, bytes, dict[str, str]]:
     """A pull_request.opened for PR number `index`, as its own delivery."""
-    body = github_payload("pull_request.opened")
-    payload = json.loads(body)
+    payload = json.loads(sample_bytes("github", "pull_request.opened"))
     payload["number"] = payload["pull_request"]["number"] = 10_000 + index
     return "github", json.dumps(payload).encode(), {"event": "pull_request"}
 
 
 def _stripe(index: int) -> tuple[str, bytes, dict[str, str]]:
-    payload = json.loads((SAMPLES / "stripe" / "payment_intent.succeeded.json").read_bytes())
+    payload = json.loads(sample_bytes("stripe", "payment_intent.succeeded"))
     payload["id"] = f"evt_burst_{index}_{uuid.uuid4().hex[:8]}"
     return "stripe", json.dumps(payload).encode(), {"event": "payment_intent.succeeded"}
 

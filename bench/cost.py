@@ -10,7 +10,7 @@ from contextlib import redirect_stdout
 from typing import Any
 
 from bench import prices
-from bench.support import CONFIG_PATH, github_payload, moto_stack, signed_github
+from bench.support import CONFIG_PATH, moto_stack, signed_github
 from hookwise import wiring
 from hookwise.config import load_config
 from hookwise.local.event_source import EventSourceMapping, LambdaContext
@@ -18,6 +18,7 @@ from hookwise.local.gateway import gateway_event
 from hookwise.local.offline_model import OfflineModelServer
 from hookwise.observability import logger
 from hookwise.resources import INGEST_FUNCTION, QUEUES, WORKER_FUNCTION
+from hookwise.samples import sample_bytes
 
 MILLION = 1_000_000
 
@@ -31,7 +32,7 @@ def one_event_footprint() -> dict[str, Any]:
     from functions.ingest.handler import handler as ingest
     from functions.worker.handler import handler as worker
 
-    body = github_payload("pull_request.opened")
+    body = sample_bytes("github", "pull_request.opened")
     model = OfflineModelServer().start()
     try:
         with moto_stack() as (config, resources):

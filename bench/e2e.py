@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 
 from bench.stats import median, percentile, ratio
-from bench.support import ROOT, SECRET, github_payload, signed_github
+from bench.support import ROOT, SECRET, signed_github
 from hookwise.config import load_config
 from hookwise.local.gateway import LoopbackServer
 from hookwise.local.process import dev_process
 from hookwise.local.stack import free_port
+from hookwise.samples import sample_bytes
 
 
 class Trivial(BaseHTTPRequestHandler):
@@ -76,7 +77,7 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
 
 def measure(requests: int = 150, rate: float = 10.0) -> dict[str, Any]:
     config = load_config(str(ROOT / "hookwise.yaml"))
-    body = github_payload("pull_request.opened")
+    body = sample_bytes("github", "pull_request.opened")
     deliveries = [(body, signed_github(config, body, "pull_request")) for _ in range(requests)]
     env = {f"HOOKWISE_SECRET_{name.upper()}": SECRET for name in config.sources}
     env["ANTHROPIC_API_KEY"] = ""

@@ -9,16 +9,17 @@ from typing import Any
 import boto3
 
 from bench.stats import median, percentile, ratio
-from bench.support import github_payload, moto_stack, signed_github, timed
+from bench.support import moto_stack, signed_github, timed
 from hookwise.local.event_source import LambdaContext
 from hookwise.local.gateway import gateway_event
+from hookwise.samples import sample_bytes
 from hookwise.settings import Settings
 
 
 def measure(requests: int = 500) -> dict[str, Any]:
     from functions.ingest.handler import handler
 
-    body = github_payload("pull_request.opened")
+    body = sample_bytes("github", "pull_request.opened")
     with moto_stack() as (config, resources):
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         table = Settings().table

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.support import CONFIG_PATH, github_payload
+from bench.support import CONFIG_PATH
 from hookwise.config import load_config
+from hookwise.samples import sample_bytes
 from hookwise.worker.prompt import build_prompt, whole_payload_bytes
 from hookwise.worker.routing import route_for
 from hookwise.worker.schemas import OutputSchemas
@@ -21,7 +22,7 @@ def measure() -> dict[str, Any]:
     fallback = config.route_named("standard-summary")
     results: dict[str, Any] = {}
     for name in EVENTS:
-        payload = json.loads(github_payload(name))
+        payload = json.loads(sample_bytes("github", name))
         route = route_for(config, "github", name, payload) or fallback
         assert route is not None
         prompt = build_prompt(

@@ -9,7 +9,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +21,13 @@ from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
 from hookwise.local.stack import LOCAL_ENVIRONMENT, free_port
+from hookwise.observability import metrics
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "hookwise.yaml"
-SAMPLES = ROOT / "layers" / "shared" / "hookwise" / "samples"
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "github"
 SECRET = "bench-secret"
-
-
-def github_payload(name: str) -> bytes:
-    """GitHub's own published example when present, else the project's sample."""
-    published = FIXTURES / f"{name}.json"
-    return (published if published.exists() else SAMPLES / "github" / f"{name}.json").read_bytes()
 
 
 def signed_github(config: HookwiseConfig, body: bytes, event: str) -> dict[str, str]:
@@ -51,7 +44,13 @@ def signed_github(config: HookwiseConfig, body: bytes, event: str) -> dict[str, 
 
 @contextmanager
 def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
-    """moto's server on loopback, provisioned like the local stack, env pointing at it."""
+    """moto's server on loopback, provisioned like the local stack, env pointing at it.
+
+    The handlers run in this process, and their only stdout is Powertools' metric JSON: even
+    with metrics disabled, Powertools keeps every value and prints the whole set each time a
+    metric reaches 100 values. It would bury the bench's table, so it goes nowhere, and the
+    set is emptied on the way out so it cannot leak into the next measurement's figures.
+    """
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
@@ -67,15 +66,18 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
     os.environ["HOOKWISE_CONFIG"] = str(config_path)
     os.environ["HOOKWISE_SECRET_GITHUB"] = SECRET
     wiring.reset()
+    metrics.clear_metrics()
     try:
-        config = load_config(str(config_path))
-        resources = provision(Settings(), config, lambda _name: [SECRET])
-        os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
-        os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url
-        os.environ["HOOKWISE_BUCKET"] = resources.bucket
-        wiring.reset()
-        yield config, resources
+        with open(os.devnull, "w") as nowhere, redirect_stdout(nowhere):
+            config = load_config(str(config_path))
+            resources = provision(Settings(), config, lambda _name: [SECRET])
+            os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
+            os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url
+            os.environ["HOOKWISE_BUCKET"] = resources.bucket
+            wiring.reset()
+            yield config, resources
     finally:
+        metrics.clear_metrics()
         os.environ.clear()
         os.environ.update(saved)
         wiring.reset()

@@ -4,20 +4,24 @@ per call, concurrent against one at a time. (Bursts against a rate-limited model
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
 
-from bench.support import github_payload, moto_stack, signed_github
+from bench.support import moto_stack, signed_github
 from hookwise import wiring
 from hookwise.local.event_source import LambdaContext
 from hookwise.local.offline_model import OfflineModelServer
+from hookwise.samples import sample_bytes
 from hookwise.verifiers import WebhookRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 
 def _ingest(config: Any, count: int) -> None:
-    body = github_payload("pull_request.opened")
+    body = sample_bytes("github", "pull_request.opened")
     for _ in range(count):
         reply = wiring.ingest_service().receive(
             WebhookRequest(
@@ -50,14 +54,15 @@ def _batch_seconds(concurrency: int, model_delay: float) -> float:
             sqs = boto3.client("sqs")
             from hookwise.local.event_source import lambda_record
 
-            messages: list[dict[str, Any]] = []
+            messages: list[MessageTypeDef] = []
             while len(messages) < 10:
                 messages += sqs.receive_message(
                     QueueUrl=res.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
                 ).get("Messages", [])
             event = {
                 "Records": [
-                    lambda_record(m, "arn:aws:sqs:us-east-1:0:q", "us-east-1") for m in messages
+                    lambda_record(dict(m), "arn:aws:sqs:us-east-1:0:q", "us-east-1")
+                    for m in messages
                 ]
             }
             started = time.perf_counter()

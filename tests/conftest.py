@@ -19,7 +19,6 @@ from hookwise.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "hookwise.yaml"
-FIXTURES = ROOT.parent / "shared" / "fixtures"
 TEST_SECRET = "it's a secret to everybody"
 
 

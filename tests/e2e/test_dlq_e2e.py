@@ -19,8 +19,9 @@ import pytest
 from hookwise.config import load_config
 from hookwise.local.process import dev_process
 from hookwise.redrive.service import GROUP_REASON_CHARS
+from hookwise.samples import sample_bytes
 from hookwise.verifiers import verifier_for
-from tests.conftest import CONFIG_PATH, FIXTURES, ROOT
+from tests.conftest import CONFIG_PATH, ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +48,7 @@ class Stack:
         self.model = httpx.Client(base_url=f"http://127.0.0.1:{model_port}", timeout=30)
 
     def send_pr(self, title: str) -> str:
-        payload = json.loads((FIXTURES / "github" / "pull_request.opened.json").read_text())
+        payload = json.loads(sample_bytes("github", "pull_request.opened"))
         payload["number"] = int(uuid.uuid4().int % 100_000)
         payload["pull_request"]["title"] = title
         body = json.dumps(payload).encode()

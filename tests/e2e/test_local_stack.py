@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.conftest import FIXTURES
+from hookwise.samples import sample_bytes
 from tests.e2e.conftest import LocalStack
 
 pytestmark = pytest.mark.e2e
 
-PR = (FIXTURES / "github" / "pull_request.opened.json").read_bytes()
-PUSH = (FIXTURES / "github" / "push.json").read_bytes()
+PR = sample_bytes("github", "pull_request.opened")
+PUSH = sample_bytes("github", "push")
 TITLE = json.loads(PR)["pull_request"]["title"]
 
 

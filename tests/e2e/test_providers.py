@@ -26,7 +26,7 @@ SAMPLED = [
     (source, name) for source in load_config(str(CONFIG_PATH)).sources for name in samples(source)
 ]
 # Samples that no route handles, or that are answered at the door.
-NOT_ROUTED = {("github", "push"), ("github", "ping")}
+NOT_ROUTED = {("github", "push"), ("github", "ping"), ("github", "issue_comment.created")}
 TIMESTAMPED = ("stripe", "slack", "standard", "svix", "paddle", "zoom")
 
 

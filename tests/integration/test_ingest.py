@@ -22,10 +22,11 @@ from hookwise.domain.events import EventStatus
 from hookwise.ingest.dispatch import Dispatcher
 from hookwise.ingest.service import IngestService, Reply
 from hookwise.ingest.sweeper import Sweeper
+from hookwise.samples import sample_bytes
 from hookwise.verifiers import WebhookRequest, verifier_for
-from tests.conftest import CONFIG_PATH, FIXTURES, TEST_SECRET, Aws
+from tests.conftest import CONFIG_PATH, TEST_SECRET, Aws
 
-PR_BODY = (FIXTURES / "github" / "pull_request.opened.json").read_bytes()
+PR_BODY = sample_bytes("github", "pull_request.opened")
 
 
 def github_request(
@@ -138,7 +139,7 @@ def test_unknown_source_is_looked_up_before_any_secret(aws: Aws) -> None:
 def test_ping_is_answered_and_not_stored(aws: Aws) -> None:
     harness = Harness(aws)
     reply = harness.service.receive(
-        github_request(body=(FIXTURES / "github" / "ping.json").read_bytes(), event="ping")
+        github_request(body=sample_bytes("github", "ping"), event="ping")
     )
     assert reply.status == 200
     assert harness.stored() == 0

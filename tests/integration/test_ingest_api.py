@@ -9,10 +9,11 @@ from typing import Any
 
 from functions.ingest.handler import handler
 from hookwise.config import load_config
+from hookwise.samples import sample_bytes
 from hookwise.verifiers import verifier_for
-from tests.conftest import CONFIG_PATH, FIXTURES, TEST_SECRET, Aws
+from tests.conftest import CONFIG_PATH, TEST_SECRET, Aws
 
-PR_BODY = (FIXTURES / "github" / "pull_request.opened.json").read_bytes()
+PR_BODY = sample_bytes("github", "pull_request.opened")
 
 
 @dataclass

@@ -17,8 +17,9 @@ from hookwise.adapters.store.dynamodb import DynamoDBEventStore
 from hookwise.domain.events import EventRecord
 from hookwise.local.event_source import EventSourceMapping, LambdaContext
 from hookwise.local.offline_model import OfflineModelServer
+from hookwise.samples import sample_bytes
 from hookwise.verifiers import WebhookRequest, verifier_for
-from tests.conftest import FIXTURES, TEST_SECRET, Aws
+from tests.conftest import TEST_SECRET, Aws
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Pipeline:
     ) -> str:
         """Sign and ingest a GitHub delivery; return its event id."""
         event = fixture.split(".")[0]
-        raw = body if body is not None else (FIXTURES / "github" / f"{fixture}.json").read_bytes()
+        raw = body if body is not None else sample_bytes("github", fixture)
         source = self.aws.config.sources["github"]
         headers = verifier_for(source).sign(
             raw, TEST_SECRET, url="", event_type=event, delivery_id=delivery, timestamp=0

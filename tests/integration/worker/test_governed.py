@@ -88,9 +88,10 @@ def test_a_spent_budget_makes_no_call_and_says_why(
 def test_a_slow_call_keeps_its_message_and_lease(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOOKWISE_VISIBILITY_TIMEOUT", "2")
+    # A lease shorter than the call: without the heartbeat the message shows again at 3 s.
+    monkeypatch.setenv("HOOKWISE_VISIBILITY_TIMEOUT", "3")
     wiring.reset()
-    pipeline.faults(rules=[{"delay": 3.5}])
+    pipeline.faults(rules=[{"delay": 5.0}])
     event_id = pipeline.deliver()
     worker = threading.Thread(target=pipeline.poll)
     worker.start()

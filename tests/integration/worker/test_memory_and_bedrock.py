@@ -9,7 +9,7 @@ import pytest
 
 from hookwise import wiring
 from hookwise.domain.events import EventStatus
-from tests.conftest import FIXTURES
+from hookwise.samples import sample_bytes
 from tests.integration.worker.conftest import Pipeline
 
 
@@ -32,7 +32,7 @@ def test_a_later_event_of_the_same_pull_request_sees_the_earlier_review(
 def test_a_different_pull_request_does_not_see_it(pipeline: Pipeline) -> None:
     pipeline.deliver(delivery="m-1")
     pipeline.poll()
-    other = json.loads((FIXTURES / "github" / "pull_request.opened.json").read_text())
+    other = json.loads(sample_bytes("github", "pull_request.opened"))
     other["number"] = 99
     pipeline.deliver(delivery="m-3", body=json.dumps(other).encode())
     pipeline.poll()

@@ -10,10 +10,10 @@ import pytest
 
 from hookwise.domain.events import EventStatus
 from hookwise.local.event_source import lambda_record
-from tests.conftest import FIXTURES
+from hookwise.samples import sample_bytes
 from tests.integration.worker.conftest import Pipeline, run_batch
 
-PR = json.loads((FIXTURES / "github" / "pull_request.opened.json").read_text())
+PR = json.loads(sample_bytes("github", "pull_request.opened"))
 
 
 def poll_until_settled(pipeline: Pipeline, event_id: str, seconds: float = 5.0) -> EventStatus:

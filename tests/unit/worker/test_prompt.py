@@ -7,17 +7,18 @@ import json
 import pytest
 
 from hookwise.config import load_config
+from hookwise.samples import sample_bytes
 from hookwise.worker.prompt import build_prompt, project, subject_of, whole_payload_bytes
 from hookwise.worker.routing import route_for
 from hookwise.worker.schemas import OutputSchemas
-from tests.conftest import CONFIG_PATH, FIXTURES
+from tests.conftest import CONFIG_PATH
 
 CONFIG = load_config(str(CONFIG_PATH))
 SCHEMAS = OutputSchemas(CONFIG)
 
 
 def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / "github" / f"{name}.json").read_text())
+    return json.loads(sample_bytes("github", name))
 
 
 def prompt_for(name: str, max_bytes: int | None = None, history=None):
@@ -41,7 +42,7 @@ def test_pull_request_prompt_is_a_tenth_of_the_payload_and_keeps_what_matters() 
     pr = payload["pull_request"]
     for needed in (
         pr["title"],
-        pr["body"][:40],
+        json.dumps(pr["body"], ensure_ascii=False)[:40],  # as the prompt encodes it
         pr["user"]["login"],
         payload["repository"]["full_name"],
         pr["base"]["ref"],
@@ -99,7 +100,7 @@ def test_earlier_results_are_included_and_forgotten_first_under_the_cap() -> Non
 @pytest.mark.parametrize(
     ("template", "expected"),
     [
-        ("{repository.full_name}#{number}", "Codertocat/Hello-World#2"),
+        ("{repository.full_name}#{number}", "harbor-labs/ledger-api#418"),
         ("{repository.missing}", None),
     ],
 )

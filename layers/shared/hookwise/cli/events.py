@@ -3,15 +3,62 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import click
+import httpx
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from hookwise.cli.common import api, get_json, target_options
+from hookwise.domain.events import make_event_id
 
 out = Console()
+
+ID_PREFIX = "evt_"
+FULL_ID_CHARS = len(make_event_id("", ""))
+# Enough to tell apart the events a list shows; `events show` accepts it back.
+SHORT_ID_CHARS = 12
+# The most the API lists, so `events show` can find a shortened id among them.
+RECENT_LIMIT = 100
+
+
+def short_id(event_id: str) -> str:
+    return event_id[: len(ID_PREFIX) + SHORT_ID_CHARS]
+
+
+def compact_time(timestamp: str) -> str:
+    """`2026-11-29T12:34:16.123Z` -> `11-29 12:34:16` (UTC, like the stored times)."""
+    try:
+        return datetime.fromisoformat(timestamp).strftime("%m-%d %H:%M:%S")
+    except ValueError:
+        return timestamp
+
+
+def events_table(events: Iterable[Mapping[str, Any]], title: str) -> Table:
+    """Fits 80 columns: ids and times are shortened, a long type wraps, a status never does."""
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True, pad_edge=False
+    )
+    table.add_column("event id", no_wrap=True)
+    table.add_column("source", no_wrap=True)
+    table.add_column("type", overflow="fold")
+    table.add_column("status", no_wrap=True, min_width=len("processing"))
+    table.add_column("tries", justify="right", no_wrap=True)
+    table.add_column("received (UTC)", no_wrap=True)
+    for event in events:
+        table.add_row(
+            short_id(event["event_id"]),
+            event["source"],
+            event["event_type"],
+            event["status"],
+            str(event["attempts"]),
+            compact_time(event["received_at"]),
+        )
+    return table
 
 
 @click.group()
@@ -21,34 +68,40 @@ def events() -> None:
 
 @events.command("list")
 @target_options
-@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, RECENT_LIMIT), default=20, show_default=True)
 def list_(port: int, stack: str | None, as_json: bool, limit: int) -> None:
-    """The most recent events, newest first."""
+    """The most recent events, newest first (ids shortened; `--json` for full ones)."""
     answer = get_json(api(port, stack), f"/events?limit={limit}")
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
-    table = Table(title=f"{len(answer['events'])} recent events")
-    for column in ("event id", "source", "type", "status", "attempts", "received"):
-        table.add_column(column, no_wrap=column == "event id")
-    for event in answer["events"]:
-        table.add_row(
-            event["event_id"],
-            event["source"],
-            event["event_type"],
-            event["status"],
-            str(event["attempts"]),
-            event["received_at"],
+    out.print(events_table(answer["events"], f"{len(answer['events'])} recent events"))
+
+
+def full_id(client: httpx.Client, event_id: str) -> str:
+    """The full id of a shortened one (as `events list` prints it), among the recent events."""
+    if len(event_id) >= FULL_ID_CHARS:
+        return event_id
+    recent = get_json(client, f"/events?limit={RECENT_LIMIT}")["events"]
+    matches = sorted({e["event_id"] for e in recent if e["event_id"].startswith(event_id)})
+    if len(matches) > 1:
+        raise click.ClickException(f"{event_id} is ambiguous: {', '.join(matches)}")
+    if not matches:
+        raise click.ClickException(
+            f"no event {event_id} among the {RECENT_LIMIT} most recent; give the full id"
         )
-    out.print(table)
+    return matches[0]
 
 
 @events.command("show")
 @click.argument("event_id")
 @target_options
 def show(event_id: str, port: int, stack: str | None, as_json: bool) -> None:
-    """One event: status, attempts, result, error, usage."""
-    event: dict[str, Any] = get_json(api(port, stack), f"/events/{event_id}")
+    """One event (full id, or the short one `events list` prints): status, attempts, result,
+    error, usage."""
+    client = api(port, stack)
+    event_id = full_id(client, event_id)
+    event: dict[str, Any] = get_json(client, f"/events/{event_id}")
     if as_json:
         click.echo(json.dumps(event, indent=2))
         return

@@ -7,30 +7,26 @@ import copy
 import json
 import time
 import uuid
-from importlib import resources
+from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import click
 import httpx
 
 from hookwise.adapters.secrets.base import env_override
 from hookwise.cli.common import DEFAULT_PORT
-from hookwise.config import ConfigError, SourceConfig, load_config
+from hookwise.config import ConfigError, HookwiseConfig, SourceConfig, load_config
+from hookwise.samples import samples
+from hookwise.settings import Settings
 from hookwise.verifiers import Verifier, verifier_for
+from hookwise.worker.routing import route_for
 
-
-def samples(source: str) -> dict[str, Any]:
-    """The samples shipped for a source, by event name."""
-    folder = resources.files("hookwise") / "samples" / source
-    if not folder.is_dir():
-        return {}
-    return {
-        entry.name.removesuffix(".json"): entry
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".json")
-    }
+WEBHOOKS_PATH = "/webhooks/"
+# The ingest function's default body limit (API Gateway's own is 10 MB).
+INGEST_BODY_LIMIT: int = Settings.model_fields["max_body_bytes"].default
 
 
 def encode(verifier: Verifier, payload: Any) -> bytes:
@@ -38,6 +34,44 @@ def encode(verifier: Verifier, payload: Any) -> bytes:
     if verifier.json_body:
         return json.dumps(payload).encode()
     return urlencode(payload).encode()
+
+
+def default_event(config: HookwiseConfig, source: str, available: Mapping[str, Traversable]) -> str:
+    """The first sample a route handles, so that a bare `hookwise send SOURCE` runs the whole
+    pipeline; else the first sample."""
+    for name, entry in available.items():
+        if route_for(config, source, name, json.loads(entry.read_text())) is not None:
+            return name
+    return next(iter(available))
+
+
+def webhook_url(url: str | None, port: int, source: str) -> str:
+    """Where to POST: `url` as given when it names a webhook path, else `/webhooks/<source>` under
+    it, so the stack's base URL (a deployed API's, stage included) works as well."""
+    parts = urlsplit(url or f"http://127.0.0.1:{port}")
+    prefix, found, rest = parts.path.partition(WEBHOOKS_PATH)
+    if found and rest.strip("/"):
+        return urlunsplit(parts)
+    base = prefix.rstrip("/").removesuffix(WEBHOOKS_PATH.rstrip("/"))
+    path = f"{base}{WEBHOOKS_PATH}{source}"
+    return urlunsplit(parts._replace(path=path))
+
+
+def unanswered(target: str, body: bytes, error: httpx.TransportError) -> click.ClickException:
+    """A clear message for a request that got no HTTP answer."""
+    if isinstance(error, httpx.ConnectError):
+        return click.ClickException(f"cannot reach {target} ({error}); is `hookwise dev` running?")
+    if isinstance(error, httpx.TimeoutException):
+        return click.ClickException(f"{target} did not answer in time ({error})")
+    message = f"{target} closed the connection without an answer ({error})"
+    if len(body) > INGEST_BODY_LIMIT:
+        # A server refusing a body with 413 may close before reading it all: the client then
+        # sees a reset instead of the answer.
+        message += (
+            f": the body is {len(body):,} bytes, over what hookwise accepts by default "
+            f"({INGEST_BODY_LIMIT:,} bytes), so it was most likely refused as too large (413)"
+        )
+    return click.ClickException(message)
 
 
 def secret_for(source: SourceConfig, verifier: Verifier, given: str | None) -> str:
@@ -54,7 +88,11 @@ def secret_for(source: SourceConfig, verifier: Verifier, given: str | None) -> s
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="send this body instead of a sample (EVENT then names its type)",
 )
-@click.option("--url", default=None, help="where to POST (default: the local stack)")
+@click.option(
+    "--url",
+    default=None,
+    help="the stack's base URL, or a full .../webhooks/<source> URL (default: the local stack)",
+)
 @click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
 @click.option(
     "--repeat",
@@ -100,7 +138,7 @@ def send(
     if file is None:
         if not available:
             raise click.ClickException(f"no samples for {source!r}; use --file")
-        event = event or next(iter(available))
+        event = event or default_event(config, source, available)
         if event not in available:
             raise click.ClickException(
                 f"no sample {event!r} for {source!r}; samples: {', '.join(available)}"
@@ -109,7 +147,7 @@ def send(
     else:
         event = event or "unknown"
         raw = file.read_bytes()
-    target = url or f"http://127.0.0.1:{port}/webhooks/{source}"
+    target = webhook_url(url, port, source)
     key = secret_for(source_config, verifier, secret)
     with httpx.Client(timeout=30) as client:
         for _ in range(repeat):
@@ -131,7 +169,14 @@ def send(
             try:
                 answer = client.post(target, content=body, headers=headers)
             except httpx.TransportError as error:
-                raise click.ClickException(
-                    f"cannot reach {target} ({error}); is `hookwise dev` running?"
-                ) from error
+                raise unanswered(target, body, error) from error
             click.echo(f"{answer.status_code} {answer.text}")
+            if answer.status_code == 404:
+                click.echo(
+                    f"hint: nothing at {target}; --url takes the stack's base URL (to which "
+                    "/webhooks/<source> is added) or a full .../webhooks/<source> URL, for a "
+                    "source that stack has",
+                    err=True,
+                )
+            elif answer.status_code == 413:
+                click.echo(f"hint: the body ({len(body):,} bytes) is over the limit", err=True)

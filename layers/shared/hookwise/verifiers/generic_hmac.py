@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -28,8 +28,9 @@ class HmacOptions(BaseModel):
 
     header: str = "X-Signature"
     prefix: str = ""
-    encoding: str = "hex"
-    algorithm: str = "sha256"
+    # Anything else is refused, never read as hex or handed to hashlib at the first delivery.
+    encoding: Literal["hex", "base64"] = "hex"
+    algorithm: Literal["sha256", "sha1", "sha512"] = "sha256"
     id_header: str | None = None
     id_field: str | None = "id"
     type_header: str | None = None

@@ -123,6 +123,18 @@ class WorkerService:
         record = self._claim(delivery)
         if record is None:
             return Outcome("acknowledged")
+        # Held from the claim on: a slow step (the model, a busy table) never lets another
+        # worker take the event over.
+        with Heartbeat(
+            self._settings.visibility_timeout / 3,
+            lambda: self._keep_lease(delivery, record.event_id),
+        ):
+            return self._work(record, delivery, time_left)
+
+    def _work(
+        self, record: EventRecord, delivery: Delivery, time_left: Callable[[], float]
+    ) -> Outcome:
+        message = delivery.message
         payload = self._payload(record)
         route = route_for(self._config, record.source, record.event_type, payload)
         if route is None:
@@ -138,13 +150,9 @@ class WorkerService:
             return self._defer(record, delivery, decision)
         self._sleep(max(0.0, decision.start - self._clock()))
         try:
-            with Heartbeat(
-                self._settings.visibility_timeout / 3,
-                lambda: self._keep_lease(delivery, record.event_id),
-            ):
-                result, usage, latency_ms, calls = self._ask(
-                    route, prompt, name, model_id, decision, time_left
-                )
+            result, usage, latency_ms, calls = self._ask(
+                route, prompt, name, model_id, decision, time_left
+            )
         except ModelError as error:
             if error.capacity:
                 return self._defer(record, delivery, self._admission.no_capacity(decision, error))
@@ -407,8 +415,7 @@ class WorkerService:
         return Outcome("deferred")
 
     def _keep_lease(self, delivery: Delivery, event_id: str) -> None:
-        """A long model call keeps its message invisible and its lease on the event, so no
-        other worker takes the event over mid-call."""
+        """Keep the message invisible and the lease on the event while the record works."""
         visibility = self._settings.visibility_timeout
         self._queue.change_visibility(delivery.receipt_handle, visibility)
         if not self._store.extend_lease(event_id, self._clock() + visibility):
