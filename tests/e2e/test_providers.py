@@ -226,6 +226,12 @@ MALFORMED = [
         ("not JSON", b"hello, world"),
         ("empty body", b""),
         ("invalid UTF-8", b'{"a": "\xff\xfe"}'),
+        # Signed, yet fatal to a naive parse: nesting past the recursion limit, an integer
+        # longer than int() parses from text, and tokens that are not JSON.
+        ("nested 50,000 deep", b"[" * 50_000),
+        ("100,000-digit integer", b'{"a": ' + b"9" * 100_000 + b"}"),
+        ("NaN", b'{"a": NaN}'),
+        ("Infinity", b'{"a": Infinity}'),
     )
 ]
 OTHER = [

@@ -64,11 +64,15 @@ def gateway_event(
     }
 
 
-def signed_pr(delivery: str = "api-1") -> dict[str, str]:
+def signed_pr_body(body: bytes, delivery: str = "api-1") -> dict[str, str]:
     signer = verifier_for(load_config(str(CONFIG_PATH)).sources["github"])
     return signer.sign(
-        PR_BODY, TEST_SECRET, url="", event_type="pull_request", delivery_id=delivery, timestamp=0
+        body, TEST_SECRET, url="", event_type="pull_request", delivery_id=delivery, timestamp=0
     )
+
+
+def signed_pr(delivery: str = "api-1") -> dict[str, str]:
+    return signed_pr_body(PR_BODY, delivery)
 
 
 def call(event: dict[str, Any]) -> tuple[int, Any]:
@@ -110,3 +114,19 @@ def test_unknown_event_is_404_and_health_is_200(aws: Aws) -> None:
     assert call(gateway_event("GET", "/events/evt_nope"))[0] == 404
     assert call(gateway_event("GET", "/health")) == (200, {"status": "ok"})
     assert call(gateway_event("GET", "/events", query="limit=x"))[0] == 400
+
+
+def test_signed_body_nested_past_the_recursion_limit_is_400_and_stores_nothing(aws: Aws) -> None:
+    deep = b"[" * 50_000
+    status, body = call(gateway_event("POST", "/webhooks/github", deep, signed_pr_body(deep)))
+    assert (status, body) == (400, {"error": "malformed request"})
+    assert aws.client("dynamodb").scan(TableName=aws.settings.table)["Count"] == 0
+    assert aws.messages() == []
+
+
+def test_text_body_with_a_lone_surrogate_is_400(aws: Aws) -> None:
+    event = gateway_event("POST", "/webhooks/github", b"{}", signed_pr())
+    # What the runtime makes of a `\ud800` escape in the event JSON: no UTF-8 encodes it.
+    event["body"] = '{"a": "\ud800"}'
+    assert call(event)[0] == 400
+    assert aws.client("dynamodb").scan(TableName=aws.settings.table)["Count"] == 0

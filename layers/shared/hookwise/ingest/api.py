@@ -19,11 +19,12 @@ MAX_LIST = 100
 
 
 def raw_body(event: APIGatewayProxyEventV2) -> bytes | None:
-    """The exact bytes the provider sent; None when a base64 body does not decode."""
+    """The exact bytes the provider sent; None when they cannot be recovered (a base64 body
+    that does not decode, or text holding a lone surrogate from a `\\ud800` escape)."""
     body = event.body or ""
-    if not event.is_base64_encoded:
-        return body.encode("utf-8", errors="surrogateescape")
     try:
+        if not event.is_base64_encoded:
+            return body.encode("utf-8", errors="surrogateescape")
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         return None
