@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from functions.ingest.handler import handler
 from hookwise.config import load_config
 from hookwise.verifiers import verifier_for
@@ -130,3 +132,32 @@ def test_text_body_with_a_lone_surrogate_is_400(aws: Aws) -> None:
     event["body"] = '{"a": "\ud800"}'
     assert call(event)[0] == 400
     assert aws.client("dynamodb").scan(TableName=aws.settings.table)["Count"] == 0
+
+
+def emf_records(printed: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded-metric records Powertools printed (one JSON object a line)."""
+    records = []
+    for line in printed.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def test_a_rejection_is_one_rejected_metric_with_its_reason_as_a_dimension(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    headers = {**signed_pr(), "X-Hub-Signature-256": "sha256=" + "00" * 32}
+    capsys.readouterr()
+    assert call(gateway_event("POST", "/webhooks/github", PR_BODY, headers))[0] == 401
+    rejected = [r for r in emf_records(capsys.readouterr().out) if "Rejected" in r]
+    assert len(rejected) == 1, rejected
+    record = rejected[0]
+    [directive] = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "Hookwise"
+    assert directive["Metrics"] == [{"Name": "Rejected", "Unit": "Count"}]
+    assert sorted(directive["Dimensions"][0]) == ["reason", "service"]
+    assert (record["reason"], record["service"], record["Rejected"]) == (
+        "signature_invalid",
+        "hookwise",
+        [1.0],
+    )
