@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match
 
@@ -20,6 +21,8 @@ from hookwise.resources import (
     SWEEPER_FUNCTION,
     WORKER_FUNCTION,
 )
+from infra.alarms import REJECTED_BY_REASON, REJECTED_TOTAL, REJECTIONS_THRESHOLD
+from infra.limits import FloodLimits
 from tests.conftest import CONFIG_PATH
 from tests.infra.conftest import Synth
 
@@ -158,6 +161,42 @@ def test_webhooks_are_open_and_events_are_iam_authorised(synth: Synth) -> None:
     assert all("AccessLogSettings" in s["Properties"] for s in stages.values())
 
 
+def test_the_webhook_stage_is_throttled_at_the_flood_limits(synth: Synth) -> None:
+    limits = FloodLimits()
+    stages = list(synth.resources("AWS::ApiGatewayV2::Stage").values())
+    assert len(stages) == 1
+    props = stages[0]["Properties"]
+    assert props["StageName"] == "$default"
+    assert props["AutoDeploy"] is True
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": limits.api_rate,
+        "ThrottlingBurstLimit": limits.api_burst,
+    }
+    assert "$context.requestId" in props["AccessLogSettings"]["Format"]
+
+
+def test_ingest_has_a_concurrency_ceiling_and_the_worker_a_bounded_share(synth: Synth) -> None:
+    reserved = {
+        name: f["Properties"].get("ReservedConcurrentExecutions")
+        for name, f in synth.resources("AWS::Lambda::Function").items()
+    }
+    ingest = function_named(synth, "IngestFunction")[0]
+    assert reserved.pop(ingest) == FloodLimits().ingest_concurrency
+    # The others draw on the unreserved pool that ingest can no longer exhaust; the worker
+    # never takes more than its event source's maximum concurrency from it.
+    assert set(reserved.values()) == {None}
+    assert QUEUES.max_concurrency < FloodLimits().ingest_concurrency
+
+
+def test_flood_limits_come_from_context_as_cdk_passes_them() -> None:
+    app = cdk.App(context={"api_rate": "7.5", "api_burst": "15", "ingest_concurrency": 3})
+    assert FloodLimits.from_context(app.node) == FloodLimits(7.5, 15, 3)
+    assert FloodLimits.from_context(cdk.App().node) == FloodLimits()
+    for wrong in ({"api_rate": "fast"}, {"api_burst": "0"}, {"ingest_concurrency": "-1"}):
+        with pytest.raises(ValueError, match=next(iter(wrong))):
+            FloodLimits.from_context(cdk.App(context=wrong).node)
+
+
 def test_sweeper_runs_every_minute(synth: Synth) -> None:
     sweeper, _ = function_named(synth, "SweeperFunction")
     synth.template.has_resource_properties(
@@ -227,6 +266,23 @@ def test_alarm_watches_its_metric_and_pages_the_topic(synth: Synth, name: str) -
     assert props["AlarmActions"] == [{"Ref": topic}]
 
 
+def test_rejections_alarm_sums_the_rejected_metric_over_every_reason(synth: Synth) -> None:
+    alarms = [
+        a["Properties"]
+        for n, a in synth.resources("AWS::CloudWatch::Alarm").items()
+        if n.startswith("AlarmsRejections")
+    ]
+    assert len(alarms) == 1
+    [query] = alarms[0]["Metrics"]
+    assert query["Expression"] == REJECTED_TOTAL
+    assert "SUM(Rejected)" in query["Expression"]
+    assert "reason" in query["Expression"]
+    assert query["Period"] == 300
+    assert alarms[0]["Threshold"] == REJECTIONS_THRESHOLD
+    topic = next(iter(synth.resources("AWS::SNS::Topic")))
+    assert alarms[0]["AlarmActions"] == [{"Ref": topic}]
+
+
 def test_alarm_topic_has_the_subscription_from_context(synth: Synth) -> None:
     synth.template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
@@ -245,8 +301,11 @@ def test_dashboard_shows_ingest_queue_model_tokens_and_cost(synth: Synth) -> Non
         "CacheReadTokens",
         "CostUSD",
         "ApproximateAgeOfOldestMessage",
+        "Rejected by reason",
     ):
         assert shown in body, shown
+    # The dashboard body is JSON inside a CloudFormation string: quotes arrive escaped twice.
+    assert json.dumps(json.dumps(REJECTED_BY_REASON))[2:-2] in body
 
 
 def test_outputs_name_the_api_functions_and_queues(synth: Synth) -> None:
@@ -296,8 +355,25 @@ def test_layers_hold_the_package_config_and_arm64_dependencies(synth: Synth) -> 
     assert len(staged) == 2
     shared = next(p for p in staged if (p / "hookwise.yaml").exists())
     deps = next(p for p in staged if p != shared)
-    assert (shared / "python" / "hookwise" / "__init__.py").exists()
     assert (shared / "python" / "hookwise" / "ingest" / "service.py").exists()
+    # Development-only subpackages (cli, local, samples) stay out of the layer.
+    assert {p.name for p in (shared / "python" / "hookwise").iterdir()} == {
+        "__init__.py",
+        "py.typed",
+        "adapters",
+        "config",
+        "deliveries",
+        "domain",
+        "ingest",
+        "llm",
+        "observability.py",
+        "redrive",
+        "resources.py",
+        "settings.py",
+        "verifiers",
+        "wiring.py",
+        "worker",
+    }
     cores = list((deps / "python" / "pydantic_core").glob("*.so"))
     assert cores
     assert all("aarch64" in core.name for core in cores)
