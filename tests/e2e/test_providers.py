@@ -194,6 +194,13 @@ def hostile_cases() -> list[Case]:
                 401,
                 signed_case(source, lambda b, h: (b, h), timestamp=int(time.time()) + 10**6),
             ),
+            Case(
+                # Parses as an int, but no float holds it: the tolerance check must not crash.
+                f"{source}: 401-digit timestamp",
+                source,
+                401,
+                signed_case(source, lambda b, h: (b, h), timestamp=10**400),
+            ),
         ]
     return cases
 
@@ -213,6 +220,7 @@ MALFORMED = [
     Case(f"{source}: {label}", source, 400, signed_raw(source, body))
     for source in (
         "github",
+        "linear",
         "stripe",
         "slack",
         "shopify",

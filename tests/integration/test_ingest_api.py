@@ -118,6 +118,13 @@ def test_unknown_event_is_404_and_health_is_200(aws: Aws) -> None:
     assert call(gateway_event("GET", "/events", query="limit=x"))[0] == 400
 
 
+def rejected_records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The `Rejected` embedded-metric records Powertools printed (one JSON object a line)."""
+    lines = capsys.readouterr().out.splitlines()
+    records = [json.loads(line) for line in lines if line.startswith('{"_aws"')]
+    return [record for record in records if "Rejected" in record]
+
+
 def test_signed_body_nested_past_the_recursion_limit_is_400_and_stores_nothing(aws: Aws) -> None:
     deep = b"[" * 50_000
     status, body = call(gateway_event("POST", "/webhooks/github", deep, signed_pr_body(deep)))
@@ -126,21 +133,16 @@ def test_signed_body_nested_past_the_recursion_limit_is_400_and_stores_nothing(a
     assert aws.messages() == []
 
 
-def test_text_body_with_a_lone_surrogate_is_400(aws: Aws) -> None:
+def test_text_body_with_a_lone_surrogate_is_400_and_counted(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
     event = gateway_event("POST", "/webhooks/github", b"{}", signed_pr())
     # What the runtime makes of a `\ud800` escape in the event JSON: no UTF-8 encodes it.
     event["body"] = '{"a": "\ud800"}'
+    capsys.readouterr()
     assert call(event)[0] == 400
     assert aws.client("dynamodb").scan(TableName=aws.settings.table)["Count"] == 0
-
-
-def emf_records(printed: str) -> list[dict[str, Any]]:
-    """The CloudWatch embedded-metric records Powertools printed (one JSON object a line)."""
-    records = []
-    for line in printed.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            records.append(json.loads(line))
-    return records
+    assert [r["reason"] for r in rejected_records(capsys)] == ["body_undecodable"]
 
 
 def test_a_rejection_is_one_rejected_metric_with_its_reason_as_a_dimension(
@@ -149,9 +151,7 @@ def test_a_rejection_is_one_rejected_metric_with_its_reason_as_a_dimension(
     headers = {**signed_pr(), "X-Hub-Signature-256": "sha256=" + "00" * 32}
     capsys.readouterr()
     assert call(gateway_event("POST", "/webhooks/github", PR_BODY, headers))[0] == 401
-    rejected = [r for r in emf_records(capsys.readouterr().out) if "Rejected" in r]
-    assert len(rejected) == 1, rejected
-    record = rejected[0]
+    [record] = rejected_records(capsys)
     [directive] = record["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "Hookwise"
     assert directive["Metrics"] == [{"Name": "Rejected", "Unit": "Count"}]

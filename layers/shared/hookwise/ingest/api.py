@@ -55,9 +55,10 @@ def _response(reply: Reply) -> Response:
 def receive_webhook(source: str) -> Response:
     event = app.current_event
     body = raw_body(event)
+    service = wiring.ingest_service()
     if body is None:
-        return _response(rejection(400))
-    return _response(wiring.ingest_service().receive(webhook_request(event, source, body)))
+        return _response(service.reject(source, 400, "body_undecodable"))
+    return _response(service.receive(webhook_request(event, source, body)))
 
 
 @app.get("/events/<event_id>")
