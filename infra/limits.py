@@ -19,31 +19,42 @@ Why these defaults:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from constructs import Node
+
+Number = TypeVar("Number", int, float)
+
+
+def _positive(node: Node, name: str, kind: Callable[[Any], Number], default: Number) -> Number:
+    """A context value (`-c` passes strings) as a positive number, or the default."""
+    given = node.try_get_context(name)
+    if given is None:
+        return default
+    try:
+        value = kind(given)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"context {name}={given!r}: not a number") from error
+    if value <= 0:
+        raise ValueError(f"context {name}={given!r}: must be positive")
+    return value
 
 
 @dataclass(frozen=True)
 class FloodLimits:
-    api_rate: float = 50
+    api_rate: float = 50.0
     api_burst: int = 100
     ingest_concurrency: int = 20
 
     @classmethod
     def from_context(cls, node: Node) -> FloodLimits:
-        """Defaults, overridden by any context value set (`-c` passes strings)."""
-        values: dict[str, float | int] = {}
-        for spec in fields(cls):
-            given = node.try_get_context(spec.name)
-            if given is None:
-                continue
-            kind = float if spec.type == "float" else int
-            try:
-                value = kind(given)
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"context {spec.name}={given!r}: not a number") from error
-            if value <= 0:
-                raise ValueError(f"context {spec.name}={given!r}: must be positive")
-            values[spec.name] = value
-        return cls(**values)  # type: ignore[arg-type]
+        defaults = cls()
+        return cls(
+            api_rate=_positive(node, "api_rate", float, defaults.api_rate),
+            api_burst=_positive(node, "api_burst", int, defaults.api_burst),
+            ingest_concurrency=_positive(
+                node, "ingest_concurrency", int, defaults.ingest_concurrency
+            ),
+        )
