@@ -23,8 +23,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
 JSON = {"content-type": "application/json"}
 CONTENT_LENGTH = re.compile(r"[0-9]{1,15}")
-# An over-limit upload is read and thrown away (up to this much, for at most this long) after
-# the 413 is sent: closing with unread bytes makes the kernel reset the connection, and the
+# After a 413, the upload is read and thrown away (up to this much, waiting at most this long
+# for each chunk): closing with unread bytes makes the kernel reset the connection, and the
 # client sees "connection reset" or "broken pipe" instead of the answer.
 DISCARD_BYTES = 64 * 1024 * 1024
 DISCARD_SECONDS = 10.0
