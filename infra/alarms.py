@@ -15,6 +15,9 @@ from constructs import Construct
 
 ONE_MINUTE = cdk.Duration.minutes(1)
 FIVE_MINUTES = cdk.Duration.minutes(5)
+# Rejections per five minutes worth waking someone: a provider whose secret was rotated on one
+# side only is rejected on every delivery, and a forger sends many.
+REJECTIONS_THRESHOLD = 25
 
 
 # Budgets alarm when this much of a day's cap is spent.
@@ -29,6 +32,18 @@ def hookwise_metric(name: str, statistic: str = "Sum", **dimensions: str) -> clo
         statistic=statistic,
         period=ONE_MINUTE,
     )
+
+
+# Ingest counts each rejected request as `Rejected` with dimensions `reason` and `service`.
+# Every reason, including reasons added later: a Metrics Insights query, which an alarm can
+# watch (an alarm cannot watch a SEARCH expression).
+REJECTED_TOTAL = 'SELECT SUM(Rejected) FROM SCHEMA("Hookwise", reason, service)'
+# One line per reason, for graphs.
+REJECTED_BY_REASON = "SEARCH('{Hookwise,reason,service} MetricName=\"Rejected\"', 'Sum', 60)"
+
+
+def rejected(expression: str, period: cdk.Duration) -> cloudwatch.MathExpression:
+    return cloudwatch.MathExpression(expression=expression, label="Rejected", period=period)
 
 
 class Alarms(Construct):
@@ -95,6 +110,12 @@ class Alarms(Construct):
                 worker.metric_throttles(period=FIVE_MINUTES),
                 1,
                 "The worker function was throttled",
+            ),
+            "Rejections": (
+                rejected(REJECTED_TOTAL, FIVE_MINUTES),
+                REJECTIONS_THRESHOLD,
+                "Many webhooks rejected (bad signatures, stale timestamps, malformed bodies): "
+                "a forged flood or a secret out of step with its provider; see docs/runbook.md",
             ),
             "StuckInReceived": (
                 hookwise_metric("StuckEvents", "Maximum"),

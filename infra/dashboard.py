@@ -7,7 +7,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.alarms import hookwise_metric
+from infra.alarms import ONE_MINUTE, REJECTED_BY_REASON, hookwise_metric, rejected
 
 
 class Dashboard(Construct):
@@ -25,6 +25,9 @@ class Dashboard(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Ingest rate", left=[api.metric_count(), hookwise_metric("Received")]
+            ),
+            cloudwatch.GraphWidget(
+                title="Rejected by reason", left=[rejected(REJECTED_BY_REASON, ONE_MINUTE)]
             ),
             cloudwatch.GraphWidget(
                 title="Ingest latency",

@@ -25,6 +25,7 @@ class HookwiseFunction(Construct):
         layers: HookwiseLayers,
         environment: Mapping[str, str],
         description: str,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(
@@ -53,4 +54,5 @@ class HookwiseFunction(Construct):
                 **environment,
             },
             description=description,
+            reserved_concurrent_executions=reserved_concurrency,
         )

@@ -35,11 +35,21 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 @jsii.implements(cdk.ILocalBundling)
 class SharedLayerBundler:
+    # Development-only subpackages of `hookwise` (the CLI, the local stack with its offline
+    # model, the sample payloads): no function imports them, so Lambda never needs them.
+    DEVELOPMENT_ONLY = frozenset({"cli", "local", "samples"})
+
+    def _ignore(self, directory: str, names: list[str]) -> set[str]:
+        ignored = set(IGNORED(directory, names))
+        if Path(directory) == SHARED_PACKAGE:
+            ignored |= self.DEVELOPMENT_ONLY & set(names)
+        return ignored
+
     def try_bundle(self, output_dir: str, _options: Any = None) -> bool:
         shutil.copytree(
             SHARED_PACKAGE,
             Path(output_dir) / "python" / "hookwise",
-            ignore=IGNORED,
+            ignore=self._ignore,
             dirs_exist_ok=True,
         )
         shutil.copy(CONFIG, Path(output_dir) / "hookwise.yaml")

@@ -23,6 +23,7 @@ from infra.event_queues import VISIBILITY, EventQueues
 from infra.events_table import EventsTable
 from infra.function import HookwiseFunction
 from infra.layers import HookwiseLayers
+from infra.limits import FloodLimits
 from infra.nag import acknowledge
 from infra.paths import CONFIG
 from infra.payload_bucket import PayloadBucket
@@ -43,6 +44,7 @@ class HookwiseStack(cdk.Stack):
         bus = events.EventBus(self, "Bus", event_bus_name=BUS_NAME)
         secrets = SourceSecrets(self, "Secrets", config=config, prefix=SECRETS_PREFIX)
         layers = HookwiseLayers(self, "Layers")
+        limits = FloodLimits.from_context(self.node)
 
         common = {
             "HOOKWISE_TABLE": table.table_name,
@@ -54,7 +56,12 @@ class HookwiseStack(cdk.Stack):
         }
 
         def function(
-            name: str, folder: str, spec: object, description: str, **extra: str
+            name: str,
+            folder: str,
+            spec: object,
+            description: str,
+            reserved_concurrency: int | None = None,
+            **extra: str,
         ) -> HookwiseFunction:
             return HookwiseFunction(
                 self,
@@ -64,6 +71,7 @@ class HookwiseStack(cdk.Stack):
                 layers=layers,
                 environment={**common, **extra},
                 description=description,
+                reserved_concurrency=reserved_concurrency,
             )
 
         ingest = function(
@@ -71,6 +79,8 @@ class HookwiseStack(cdk.Stack):
             "ingest",
             INGEST_FUNCTION,
             "Verify, store and enqueue webhooks; serve events",
+            # A ceiling on what a flood at the door can take from the account (infra/limits.py).
+            reserved_concurrency=limits.ingest_concurrency,
             HOOKWISE_BUCKET=bucket.bucket_name,
         ).function
         worker = function(
@@ -136,7 +146,7 @@ class HookwiseStack(cdk.Stack):
             targets=[targets.LambdaFunction(sweeper)],
         )
 
-        api = WebhookApi(self, "Http", ingest=ingest).api
+        api = WebhookApi(self, "Http", ingest=ingest, limits=limits).api
         alarms = Alarms(
             self,
             "Alarms",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from infra.limits import FloodLimits
 
 ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
@@ -18,10 +22,54 @@ ACCESS_LOG_FORMAT = (
 )
 
 
+@jsii.implements(apigw.IAccessLogSettings)
+class AccessLogs:
+    """JSON access logs to a log group (a jsii interface: the class states what it provides)."""
+
+    def __init__(self, group: logs.ILogGroup) -> None:
+        self._group = group
+
+    @property
+    def destination(self) -> apigw.IAccessLogDestination:
+        return apigw.LogGroupLogDestination(self._group)
+
+    @property
+    def format(self) -> apigateway.AccessLogFormat:
+        return apigateway.AccessLogFormat.custom(ACCESS_LOG_FORMAT)
+
+
 class WebhookApi(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, ingest: lambda_.IFunction) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        ingest: lambda_.IFunction,
+        limits: FloodLimits,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.api = apigw.HttpApi(self, "Api", description="hookwise webhooks and events")
+        self.api = apigw.HttpApi(
+            self, "Api", description="hookwise webhooks and events", create_default_stage=False
+        )
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        # The `$default` stage HttpApi would create (same construct id, so the same logical id),
+        # with the flood limits: above them API Gateway answers 429 without calling ingest.
+        self.stage = apigw.HttpStage(
+            self.api,
+            "DefaultStage",
+            http_api=self.api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigw.ThrottleSettings(
+                rate_limit=limits.api_rate, burst_limit=limits.api_burst
+            ),
+            access_log_settings=AccessLogs(access_logs),
+        )
         integration = integrations.HttpLambdaIntegration("Ingest", ingest)
         self.api.add_routes(
             path="/webhooks/{source}", methods=[apigw.HttpMethod.POST], integration=integration
@@ -31,16 +79,3 @@ class WebhookApi(Construct):
             self.api.add_routes(
                 path=path, methods=[apigw.HttpMethod.GET], integration=integration, authorizer=iam
             )
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        stage = self.api.default_stage
-        assert stage is not None
-        cfn_stage = stage.node.default_child
-        assert isinstance(cfn_stage, apigw.CfnStage)
-        cfn_stage.access_log_settings = apigw.CfnStage.AccessLogSettingsProperty(
-            destination_arn=access_logs.log_group_arn, format=ACCESS_LOG_FORMAT
-        )

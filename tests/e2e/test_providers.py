@@ -194,6 +194,13 @@ def hostile_cases() -> list[Case]:
                 401,
                 signed_case(source, lambda b, h: (b, h), timestamp=int(time.time()) + 10**6),
             ),
+            Case(
+                # Parses as an int, but no float holds it: the tolerance check must not crash.
+                f"{source}: 401-digit timestamp",
+                source,
+                401,
+                signed_case(source, lambda b, h: (b, h), timestamp=10**400),
+            ),
         ]
     return cases
 
@@ -213,6 +220,7 @@ MALFORMED = [
     Case(f"{source}: {label}", source, 400, signed_raw(source, body))
     for source in (
         "github",
+        "linear",
         "stripe",
         "slack",
         "shopify",
@@ -226,6 +234,12 @@ MALFORMED = [
         ("not JSON", b"hello, world"),
         ("empty body", b""),
         ("invalid UTF-8", b'{"a": "\xff\xfe"}'),
+        # Signed, yet fatal to a naive parse: nesting past the recursion limit, an integer
+        # longer than int() parses from text, and tokens that are not JSON.
+        ("nested 50,000 deep", b"[" * 50_000),
+        ("100,000-digit integer", b'{"a": ' + b"9" * 100_000 + b"}"),
+        ("NaN", b'{"a": NaN}'),
+        ("Infinity", b'{"a": Infinity}'),
     )
 ]
 OTHER = [

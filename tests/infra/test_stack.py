@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match
 
@@ -21,6 +22,8 @@ from hookwise.resources import (
     WORKER_FUNCTION,
 )
 from hookwise.settings import Settings
+from infra.alarms import REJECTED_BY_REASON, REJECTED_TOTAL, REJECTIONS_THRESHOLD
+from infra.limits import FloodLimits
 from tests.conftest import CONFIG_PATH
 from tests.infra.conftest import Synth
 
@@ -161,6 +164,41 @@ def test_webhooks_are_open_and_events_are_iam_authorised(synth: Synth) -> None:
     assert all("AccessLogSettings" in s["Properties"] for s in stages.values())
 
 
+def test_the_webhook_stage_is_throttled_at_the_flood_limits(synth: Synth) -> None:
+    limits = FloodLimits()
+    stages = list(synth.resources("AWS::ApiGatewayV2::Stage").values())
+    assert len(stages) == 1
+    props = stages[0]["Properties"]
+    assert props["StageName"] == "$default"
+    assert props["AutoDeploy"] is True
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": limits.api_rate,
+        "ThrottlingBurstLimit": limits.api_burst,
+    }
+    assert "$context.requestId" in props["AccessLogSettings"]["Format"]
+
+
+def test_ingest_alone_has_a_concurrency_ceiling(synth: Synth) -> None:
+    reserved = {
+        name: f["Properties"].get("ReservedConcurrentExecutions")
+        for name, f in synth.resources("AWS::Lambda::Function").items()
+    }
+    ingest = function_named(synth, "IngestFunction")[0]
+    assert reserved.pop(ingest) == FloodLimits().ingest_concurrency
+    # The others draw on the unreserved pool that ingest can no longer exhaust (the worker
+    # takes at most its event source's maximum concurrency from it).
+    assert set(reserved.values()) == {None}
+
+
+def test_flood_limits_come_from_context_as_cdk_passes_them() -> None:
+    app = cdk.App(context={"api_rate": "7.5", "api_burst": "15", "ingest_concurrency": 3})
+    assert FloodLimits.from_context(app.node) == FloodLimits(7.5, 15, 3)
+    assert FloodLimits.from_context(cdk.App().node) == FloodLimits()
+    for wrong in ({"api_rate": "fast"}, {"api_burst": "0"}, {"ingest_concurrency": "-1"}):
+        with pytest.raises(ValueError, match=next(iter(wrong))):
+            FloodLimits.from_context(cdk.App(context=wrong).node)
+
+
 def test_sweeper_runs_every_minute(synth: Synth) -> None:
     sweeper, _ = function_named(synth, "SweeperFunction")
     synth.template.has_resource_properties(
@@ -232,6 +270,23 @@ def test_alarm_watches_its_metric_and_pages_the_topic(synth: Synth, name: str) -
     assert props["AlarmActions"] == [{"Ref": topic}]
 
 
+def test_rejections_alarm_sums_the_rejected_metric_over_every_reason(synth: Synth) -> None:
+    alarms = [
+        a["Properties"]
+        for n, a in synth.resources("AWS::CloudWatch::Alarm").items()
+        if n.startswith("AlarmsRejections")
+    ]
+    assert len(alarms) == 1
+    [query] = alarms[0]["Metrics"]
+    assert query["Expression"] == REJECTED_TOTAL
+    assert "SUM(Rejected)" in query["Expression"]
+    assert "reason" in query["Expression"]
+    assert query["Period"] == 300
+    assert alarms[0]["Threshold"] == REJECTIONS_THRESHOLD
+    topic = next(iter(synth.resources("AWS::SNS::Topic")))
+    assert alarms[0]["AlarmActions"] == [{"Ref": topic}]
+
+
 def test_alarm_topic_has_the_subscription_from_context(synth: Synth) -> None:
     synth.template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
@@ -255,8 +310,11 @@ def test_dashboard_shows_ingest_queue_model_tokens_and_cost(synth: Synth) -> Non
         "DeferredSeconds",
         "TokensReserved",
         "TokensUsed",
+        "Rejected by reason",
     ):
         assert shown in body, shown
+    # The dashboard body is JSON inside a CloudFormation string: quotes arrive escaped twice.
+    assert json.dumps(json.dumps(REJECTED_BY_REASON))[2:-2] in body
 
 
 def test_every_budget_alarms_at_80_percent_of_its_scope(synth: Synth) -> None:
@@ -265,7 +323,7 @@ def test_every_budget_alarms_at_80_percent_of_its_scope(synth: Synth) -> None:
     watched = {
         dimension["Value"]
         for alarm in synth.resources("AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"]["MetricName"] == "BudgetUsedPercent"
+        if alarm["Properties"].get("MetricName") == "BudgetUsedPercent"
         for dimension in alarm["Properties"]["Dimensions"]
         if dimension["Name"] == "scope"
     }
@@ -319,8 +377,26 @@ def test_layers_hold_the_package_config_and_arm64_dependencies(synth: Synth) -> 
     assert len(staged) == 2
     shared = next(p for p in staged if (p / "hookwise.yaml").exists())
     deps = next(p for p in staged if p != shared)
-    assert (shared / "python" / "hookwise" / "__init__.py").exists()
     assert (shared / "python" / "hookwise" / "ingest" / "service.py").exists()
+    # Development-only subpackages (cli, local, samples) stay out of the layer.
+    assert {p.name for p in (shared / "python" / "hookwise").iterdir()} == {
+        "__init__.py",
+        "py.typed",
+        "adapters",
+        "config",
+        "deliveries",
+        "domain",
+        "governor",
+        "ingest",
+        "llm",
+        "observability.py",
+        "redrive",
+        "resources.py",
+        "settings.py",
+        "verifiers",
+        "wiring.py",
+        "worker",
+    }
     cores = list((deps / "python" / "pydantic_core").glob("*.so"))
     assert cores
     assert all("aarch64" in core.name for core in cores)

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from functions.ingest.handler import handler
 from hookwise.config import load_config
 from hookwise.samples import sample_bytes
@@ -65,11 +67,15 @@ def gateway_event(
     }
 
 
-def signed_pr(delivery: str = "api-1") -> dict[str, str]:
+def signed_pr_body(body: bytes, delivery: str = "api-1") -> dict[str, str]:
     signer = verifier_for(load_config(str(CONFIG_PATH)).sources["github"])
     return signer.sign(
-        PR_BODY, TEST_SECRET, url="", event_type="pull_request", delivery_id=delivery, timestamp=0
+        body, TEST_SECRET, url="", event_type="pull_request", delivery_id=delivery, timestamp=0
     )
+
+
+def signed_pr(delivery: str = "api-1") -> dict[str, str]:
+    return signed_pr_body(PR_BODY, delivery)
 
 
 def call(event: dict[str, Any]) -> tuple[int, Any]:
@@ -111,3 +117,48 @@ def test_unknown_event_is_404_and_health_is_200(aws: Aws) -> None:
     assert call(gateway_event("GET", "/events/evt_nope"))[0] == 404
     assert call(gateway_event("GET", "/health")) == (200, {"status": "ok"})
     assert call(gateway_event("GET", "/events", query="limit=x"))[0] == 400
+
+
+def rejected_records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The `Rejected` embedded-metric records Powertools printed (one JSON object a line)."""
+    lines = capsys.readouterr().out.splitlines()
+    records = [json.loads(line) for line in lines if line.startswith('{"_aws"')]
+    return [record for record in records if "Rejected" in record]
+
+
+def test_signed_body_nested_past_the_recursion_limit_is_400_and_stores_nothing(aws: Aws) -> None:
+    deep = b"[" * 50_000
+    status, body = call(gateway_event("POST", "/webhooks/github", deep, signed_pr_body(deep)))
+    assert (status, body) == (400, {"error": "malformed request"})
+    assert aws.client("dynamodb").scan(TableName=aws.settings.table)["Count"] == 0
+    assert aws.messages() == []
+
+
+def test_text_body_with_a_lone_surrogate_is_400_and_counted(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = gateway_event("POST", "/webhooks/github", b"{}", signed_pr())
+    # What the runtime makes of a `\ud800` escape in the event JSON: no UTF-8 encodes it.
+    event["body"] = '{"a": "\ud800"}'
+    capsys.readouterr()
+    assert call(event)[0] == 400
+    assert aws.client("dynamodb").scan(TableName=aws.settings.table)["Count"] == 0
+    assert [r["reason"] for r in rejected_records(capsys)] == ["body_undecodable"]
+
+
+def test_a_rejection_is_one_rejected_metric_with_its_reason_as_a_dimension(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    headers = {**signed_pr(), "X-Hub-Signature-256": "sha256=" + "00" * 32}
+    capsys.readouterr()
+    assert call(gateway_event("POST", "/webhooks/github", PR_BODY, headers))[0] == 401
+    [record] = rejected_records(capsys)
+    [directive] = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "Hookwise"
+    assert directive["Metrics"] == [{"Name": "Rejected", "Unit": "Count"}]
+    assert sorted(directive["Dimensions"][0]) == ["reason", "service"]
+    assert (record["reason"], record["service"], record["Rejected"]) == (
+        "signature_invalid",
+        "hookwise",
+        [1.0],
+    )

@@ -24,7 +24,7 @@ SOURCE = "standard"
 
 
 def stored(status: str, n: int) -> dict[str, Any]:
-    return {
+    event = {
         "event_id": make_event_id(SOURCE, f"delivery-{n}"),
         "source": SOURCE,
         "event_type": LONG_TYPE,
@@ -32,6 +32,10 @@ def stored(status: str, n: int) -> dict[str, Any]:
         "attempts": 12,
         "received_at": f"2026-11-29T12:34:{n:02d}.123Z",
     }
+    if status == EventStatus.DEFERRED:
+        event["defer_reason"] = "rate limit: input_tokens"
+        event["deferred_until"] = "2026-11-29T12:35:07.000Z"
+    return event
 
 
 EVENTS = [stored(status.value, n) for n, status in enumerate(EventStatus)]
@@ -92,6 +96,16 @@ def test_show_takes_the_short_id_the_list_prints(port: int) -> None:
     shown = CliRunner().invoke(events, ["show", short, "--port", str(port), "--json"])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output) == wanted
+
+
+def test_list_says_why_and_until_when_deferred_events_wait(port: int) -> None:
+    listed = CliRunner().invoke(events, ["list", "--port", str(port)], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.output
+    deferred = next(e for e in EVENTS if e["status"] == EventStatus.DEFERRED)
+    assert (
+        f"{deferred['event_id'][:16]} deferred: rate limit: input_tokens (until 11-29 12:35:07)"
+        in listed.output
+    )
 
 
 def test_show_refuses_an_unknown_short_id(port: int) -> None:

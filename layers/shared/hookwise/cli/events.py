@@ -61,6 +61,16 @@ def events_table(events: Iterable[Mapping[str, Any]], title: str) -> Table:
     return table
 
 
+def waiting_reasons(events: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Why each deferred event waits, and until when: a line each under the table."""
+    return [
+        f"{short_id(event['event_id'])} deferred: {event.get('defer_reason', '?')}"
+        + (f" (until {compact_time(event['deferred_until'])})" if "deferred_until" in event else "")
+        for event in events
+        if event["status"] == "deferred"
+    ]
+
+
 @click.group()
 def events() -> None:
     """Inspect stored events."""
@@ -76,6 +86,8 @@ def list_(port: int, stack: str | None, as_json: bool, limit: int) -> None:
         click.echo(json.dumps(answer, indent=2))
         return
     out.print(events_table(answer["events"], f"{len(answer['events'])} recent events"))
+    for line in waiting_reasons(answer["events"]):
+        out.print(line, overflow="fold", highlight=False)
 
 
 def full_id(client: httpx.Client, event_id: str) -> str:

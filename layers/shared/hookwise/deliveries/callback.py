@@ -31,22 +31,26 @@ class CallbackFailed(Exception):
     """The target did not take the callback this time: retry later, without the model."""
 
 
-def check_target(url: str, allow_private: bool, resolve: Resolver = socket.getaddrinfo) -> None:
+def check_target(url: str, allow_private: bool, resolve: Resolver = socket.getaddrinfo) -> str:
+    """The address to connect to for `url`, once checked: resolved here and only here, so a
+    DNS answer that changes before the connect (rebinding) cannot reach a private address."""
     parts = urlsplit(url)
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
         raise CallbackRefused(f"callback URL must be https: {url}")
     if not parts.hostname:
         raise CallbackRefused(f"callback URL has no host: {url}")
-    if allow_private:
-        return
     try:
         infos = resolve(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except OSError as error:
         raise CallbackFailed(f"cannot resolve {parts.hostname}: {error}") from error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise CallbackRefused(f"{parts.hostname} resolves to non-public {address}")
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not addresses:
+        raise CallbackFailed(f"{parts.hostname} resolves to no address")
+    if not allow_private:
+        for address in addresses:
+            if not address.is_global:
+                raise CallbackRefused(f"{parts.hostname} resolves to non-public {address}")
+    return str(addresses[0])
 
 
 class CallbackSender:
@@ -57,9 +61,11 @@ class CallbackSender:
         allow_private: bool,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        resolve: Resolver = socket.getaddrinfo,
     ) -> None:
         self._secrets = secrets
         self._allow_private = allow_private
+        self._resolve = resolve
         self._client = client or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
         self._clock = clock
         self._signer = StandardWebhooksVerifier(SourceConfig(name="callback", scheme="standard"))
@@ -68,7 +74,7 @@ class CallbackSender:
         url = route.deliveries.callback_url
         if not url:
             return
-        check_target(url, self._allow_private)
+        address = check_target(url, self._allow_private, self._resolve)
         secret_name = route.deliveries.callback_secret_name or f"hookwise/callback-{route.name}"
         secret = self._secrets.source_secrets(f"callback_{route.name}", secret_name)[0]
         body = json.dumps(record.public_view()).encode()
@@ -80,8 +86,16 @@ class CallbackSender:
             delivery_id=record.event_id,
             timestamp=int(self._clock()),
         )
+        target = httpx.URL(url)
         try:
-            answer = self._client.post(url, content=body, headers=headers)
+            # Connect to the checked address; the URL's own host still names the server for
+            # TLS (SNI and certificate verification) and in the Host header.
+            answer = self._client.post(
+                target.copy_with(host=address),
+                content=body,
+                headers={**headers, "Host": target.netloc.decode("ascii")},
+                extensions={"sni_hostname": target.host},
+            )
         except httpx.HTTPError as error:
             raise CallbackFailed(f"callback to {url} failed: {type(error).__name__}") from error
         if answer.status_code >= 300:

@@ -19,11 +19,12 @@ MAX_LIST = 100
 
 
 def raw_body(event: APIGatewayProxyEventV2) -> bytes | None:
-    """The exact bytes the provider sent; None when a base64 body does not decode."""
+    """The exact bytes the provider sent; None when they cannot be recovered (a base64 body
+    that does not decode, or text holding a lone surrogate from a `\\ud800` escape)."""
     body = event.body or ""
-    if not event.is_base64_encoded:
-        return body.encode("utf-8", errors="surrogateescape")
     try:
+        if not event.is_base64_encoded:
+            return body.encode("utf-8", errors="surrogateescape")
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         return None
@@ -54,9 +55,10 @@ def _response(reply: Reply) -> Response:
 def receive_webhook(source: str) -> Response:
     event = app.current_event
     body = raw_body(event)
+    service = wiring.ingest_service()
     if body is None:
-        return _response(rejection(400))
-    return _response(wiring.ingest_service().receive(webhook_request(event, source, body)))
+        return _response(service.reject(source, 400, "body_undecodable"))
+    return _response(service.receive(webhook_request(event, source, body)))
 
 
 @app.get("/events/<event_id>")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hookwise.adapters.blobs import BlobStore
@@ -16,7 +17,7 @@ from hookwise.adapters.store import EventStore
 from hookwise.config import HookwiseConfig, SourceConfig
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, make_event_id, utcnow
 from hookwise.ingest.dispatch import Dispatcher
-from hookwise.observability import logger, metrics
+from hookwise.observability import NAMESPACE, SERVICE, logger, metrics
 from hookwise.settings import Settings
 from hookwise.verifiers import Rejected, Verifier, WebhookRequest, verifier_for
 
@@ -89,9 +90,9 @@ class IngestService:
     def receive(self, request: WebhookRequest) -> Reply:
         source = self._config.source(request.source)
         if source is None:
-            return self._reject(request, 404, "unknown_source")
+            return self.reject(request.source, 404, "unknown_source")
         if len(request.body) > self._settings.max_body_bytes:
-            return self._reject(request, 413, "body_too_large")
+            return self.reject(request.source, 413, "body_too_large")
         verifier = verifier_for(source, self._clock)
         try:
             secrets = self._secrets.source_secrets(source.name, self._secret_name(source))
@@ -107,7 +108,7 @@ class IngestService:
                 return Reply(handshake.status, handshake.body, handshake.content_type)
             delivery = verifier.identify(request, payload)
         except Rejected as rejected:
-            return self._reject(request, rejected.status, rejected.reason)
+            return self.reject(request.source, rejected.status, rejected.reason)
         record = self._new_record(
             request,
             source,
@@ -127,12 +128,23 @@ class IngestService:
     def _secret_name(self, source: SourceConfig) -> str:
         return source.secret_name or f"{self._settings.secrets_prefix}{source.name}"
 
-    def _reject(self, request: WebhookRequest, status: int, reason: str) -> Reply:
+    def reject(self, source: str, status: int, reason: str) -> Reply:
+        """Answer a rejection, logged and counted (also for requests refused before they
+        reach `receive`, such as a body that cannot be decoded)."""
         # Source, reason category and request id only: never the secret, signature or body.
         logger.warning(
-            "webhook rejected", extra={"source": request.source, "reason": reason, "status": status}
+            "webhook rejected", extra={"source": source, "reason": reason, "status": status}
         )
-        metrics.add_metric(name=f"Rejected_{reason}", unit="Count", value=1)
+        # One `Rejected` metric with a `reason` dimension. Its own EMF record: a dimension
+        # added to `metrics` would label every metric of the invocation with the reason.
+        with single_metric(
+            name="Rejected",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=NAMESPACE,
+            default_dimensions={"service": SERVICE},
+        ) as metric:
+            metric.add_dimension(name="reason", value=reason)
         return rejection(status)
 
     def _new_record(

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
+import traceback
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -19,6 +21,15 @@ from hookwise.local.event_source import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], Any]
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+JSON = {"content-type": "application/json"}
+CONTENT_LENGTH = re.compile(r"[0-9]{1,15}")
+# After a 413, the upload is read and thrown away (up to this much, waiting at most this long
+# for each chunk): closing with unread bytes makes the kernel reset the connection, and the
+# client sees "connection reset" or "broken pipe" instead of the answer.
+DISCARD_BYTES = 64 * 1024 * 1024
+DISCARD_SECONDS = 10.0
+# What API Gateway answers when the function raises.
+FUNCTION_ERROR = b'{"message":"Internal Server Error"}'
 
 
 def gateway_event(
@@ -119,20 +130,44 @@ class LocalGateway:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _read_body(self) -> bytes | None:
-                length = int(self.headers.get("content-length") or 0)
-                if length > gateway._max_body:
-                    return None
-                return self.rfile.read(length) if length else b""
+            def _refuse(self, status: int, error: str) -> None:
+                self.close_connection = True
+                body = json.dumps({"error": error}).encode()
+                self._reply(status, body, {**JSON, "connection": "close"})
+                gateway._log(f"{self.command} {self.path} -> {status} {error}")
+
+            def _discard(self, length: int) -> None:
+                remaining = min(length, DISCARD_BYTES)
+                self.connection.settimeout(DISCARD_SECONDS)
+                try:
+                    while remaining > 0 and (chunk := self.rfile.read(min(remaining, 1 << 16))):
+                        remaining -= len(chunk)
+                except OSError:
+                    return  # the client gave up or stalled: nothing more to tell it
 
             def _serve(self) -> None:
-                body = self._read_body()
-                if body is None:
-                    self.close_connection = True
-                    self._reply(
-                        413, b'{"error": "payload too large"}', {"content-type": "application/json"}
-                    )
+                declared = (self.headers.get("content-length") or "0").strip()
+                if not CONTENT_LENGTH.fullmatch(declared):
+                    self._refuse(400, "malformed request")
                     return
+                length = int(declared)
+                if length > gateway._max_body:
+                    self._refuse(413, "payload too large")
+                    self._discard(length)
+                    return
+                body = self.rfile.read(length) if length else b""
+                try:
+                    self._route(body)
+                except ConnectionError:
+                    raise  # the client left: there is no one to answer
+                except Exception:
+                    # As on AWS, a function error is a 500 to the caller, not a dropped line.
+                    traceback.print_exc()
+                    self.close_connection = True
+                    self._reply(500, FUNCTION_ERROR, JSON)
+                    gateway._log(f"{self.command} {self.path} -> 500 function error")
+
+            def _route(self, body: bytes) -> None:
                 path = urlsplit(self.path).path
                 if self.command == "POST" and path.startswith("/_local/invoke/"):
                     self._invoke(path.removeprefix("/_local/invoke/"), body)
@@ -158,15 +193,11 @@ class LocalGateway:
             def _invoke(self, name: str, body: bytes) -> None:
                 function = gateway._functions.get(name)
                 if function is None:
-                    self._reply(
-                        404,
-                        json.dumps({"error": f"no function {name!r}"}).encode(),
-                        {"content-type": "application/json"},
-                    )
+                    self._reply(404, json.dumps({"error": f"no function {name!r}"}).encode(), JSON)
                     return
                 with gateway._environments[name]:
                     result = function(json.loads(body or b"{}"), LambdaContext(name, 300, 512))
-                self._reply(200, json.dumps(result).encode(), {"content-type": "application/json"})
+                self._reply(200, json.dumps(result).encode(), JSON)
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 

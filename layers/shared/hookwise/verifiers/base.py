@@ -11,6 +11,8 @@ import base64
 import binascii
 import hmac
 import json
+import math
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -103,12 +105,7 @@ class Verifier(ABC):
 
     def parse(self, body: bytes) -> Any:
         """The payload as the scheme defines it; MalformedRequest (400) if it is not."""
-        if not self.json_body:
-            return None
-        try:
-            return json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
-            raise MalformedRequest("body_not_json") from error
+        return parse_json(body) if self.json_body else None
 
     @abstractmethod
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
@@ -143,13 +140,18 @@ class Verifier(ABC):
         """A well-known secret for the local stack (never used on AWS)."""
         return f"dev-secret-{source_name}"
 
-    def check_timestamp(self, timestamp: float) -> None:
-        """Reject a signed timestamp outside tolerance, in either direction."""
+    def check_timestamp(self, timestamp: float, *, per_second: int = 1) -> None:
+        """Reject a signed timestamp (in 1/`per_second` units) outside tolerance, in either
+        direction. A value no float can hold, or NaN (which compares false with everything),
+        is rejected rather than let through or raised."""
         tolerance = self.tolerance
         if tolerance is None:
             return
-        skew = self.clock() - timestamp
-        if skew > tolerance or skew < -tolerance:
+        try:
+            skew = self.clock() - timestamp / per_second
+        except OverflowError as error:
+            raise SignatureError("timestamp_outside_tolerance") from error
+        if not math.isfinite(skew) or abs(skew) > tolerance:
             raise SignatureError("timestamp_outside_tolerance")
 
 
@@ -167,11 +169,40 @@ def from_base64(value: str) -> bytes | None:
         return None
 
 
+# Unix seconds in ASCII digits: `str.isdigit` would also pass "²", which `int` refuses, and
+# thousands of digits, which `int` refuses too (its string-length limit).
+TIMESTAMP = re.compile(r"[0-9]{1,15}")
+
+
 def parse_timestamp(value: str | None) -> int:
     """A signed unix timestamp header, or a rejection (never an exception of another kind)."""
-    if value is None or not value.strip().isdigit():
+    if value is None or not TIMESTAMP.fullmatch(value.strip()):
         raise SignatureError("timestamp_missing_or_malformed")
     return int(value.strip())
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:20]}")
+    return value
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON from untrusted bytes, or MalformedRequest (400), whatever is wrong: invalid
+    UTF-8 or syntax, an integer longer than `int` parses from text, `NaN`/`Infinity` (not
+    JSON; they would also slip through numeric comparisons), a number no float holds, or
+    nesting deeper than the parser's recursion limit."""
+    try:
+        return json.loads(
+            body.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise MalformedRequest("body_not_json") from error
 
 
 def hmac_digest(key: bytes, message: bytes, algorithm: str = "sha256") -> bytes:

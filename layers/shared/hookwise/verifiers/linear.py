@@ -33,7 +33,7 @@ class LinearVerifier(Verifier):
         stamp = payload.get("webhookTimestamp") if isinstance(payload, dict) else None
         if not isinstance(stamp, int | float) or isinstance(stamp, bool):
             raise SignatureError("timestamp_missing_or_malformed")
-        self.check_timestamp(stamp / 1000)
+        self.check_timestamp(stamp, per_second=1000)
 
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
         if not isinstance(payload, dict):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -21,12 +20,22 @@ from hookwise.verifiers.base import (
     WebhookRequest,
     from_base64,
     hmac_digest,
+    parse_json,
     require_signed,
 )
 
 
+def url_query(url: str) -> dict[str, list[str]]:
+    """The signed URL's query; a URL that does not parse (it is built from request headers)
+    is a signature that cannot match."""
+    try:
+        return parse_qs(urlsplit(url).query)
+    except ValueError as error:
+        raise SignatureError("url_malformed") from error
+
+
 def signed_text(url: str, body: bytes) -> bytes:
-    if "bodySHA256" in parse_qs(urlsplit(url).query):
+    if "bodySHA256" in url_query(url):
         return url.encode()
     params = sorted(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
     return (url + "".join(name + value for name, value in params)).encode()
@@ -40,9 +49,10 @@ class TwilioVerifier(Verifier):
         candidate = from_base64(request.header("x-twilio-signature") or "")
         if not candidate:
             raise SignatureError("signature_missing")
-        declared = parse_qs(urlsplit(request.url).query).get("bodySHA256")
+        declared = url_query(request.url).get("bodySHA256")
+        # Bytes: compare_digest raises on non-ASCII text, and the query is the sender's.
         if declared and not hmac.compare_digest(
-            hashlib.sha256(request.body).hexdigest(), declared[0].lower()
+            hashlib.sha256(request.body).hexdigest().encode(), declared[0].lower().encode()
         ):
             raise SignatureError("body_hash_mismatch")
         text = signed_text(request.url, request.body)
@@ -54,10 +64,7 @@ class TwilioVerifier(Verifier):
         except UnicodeDecodeError as error:
             raise MalformedRequest("body_not_utf8") from error
         if text.lstrip().startswith("{"):
-            try:
-                return json.loads(text)
-            except ValueError as error:
-                raise MalformedRequest("body_not_json") from error
+            return parse_json(body)
         return dict(parse_qsl(text, keep_blank_values=True))
 
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
