@@ -47,8 +47,8 @@ def _stripe(index: int) -> tuple[str, bytes, dict[str, str]]:
     return "stripe", json.dumps(payload).encode(), {"event": "payment_intent.succeeded"}
 
 
-# Input tokens of one PR review request, as the offline model counts them (about).
-PR_INPUT_TOKENS = 480
+# Input tokens of one PR review request (system, prompt, tool), as the offline model counts.
+PR_INPUT_TOKENS = 840
 
 
 def _limits(per_minute: int, kind: str) -> dict[str, int]:
