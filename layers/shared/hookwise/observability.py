@@ -30,7 +30,7 @@ def measure(name: str, unit: str, value: float, **dimensions: str) -> None:
         unit=MetricUnit(unit),
         value=value,
         namespace=NAMESPACE,
-        default_dimensions={**metrics.default_dimensions, "service": SERVICE},
+        default_dimensions={"service": SERVICE},
     ) as metric:
         for key, label in dimensions.items():
             metric.add_dimension(name=key, value=label)

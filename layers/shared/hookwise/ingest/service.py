@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hookwise.adapters.blobs import BlobStore
@@ -17,7 +16,7 @@ from hookwise.adapters.store import EventStore
 from hookwise.config import HookwiseConfig, SourceConfig
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, make_event_id, utcnow
 from hookwise.ingest.dispatch import Dispatcher
-from hookwise.observability import NAMESPACE, SERVICE, logger, metrics
+from hookwise.observability import count, logger, metrics
 from hookwise.settings import Settings
 from hookwise.verifiers import Rejected, Verifier, WebhookRequest, verifier_for
 
@@ -135,16 +134,9 @@ class IngestService:
         logger.warning(
             "webhook rejected", extra={"source": source, "reason": reason, "status": status}
         )
-        # One `Rejected` metric with a `reason` dimension. Its own EMF record: a dimension
+        # One `Rejected` metric with a `reason` dimension, in its own EMF record: a dimension
         # added to `metrics` would label every metric of the invocation with the reason.
-        with single_metric(
-            name="Rejected",
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=NAMESPACE,
-            default_dimensions={"service": SERVICE},
-        ) as metric:
-            metric.add_dimension(name="reason", value=reason)
+        count("Rejected", reason=reason)
         return rejection(status)
 
     def _new_record(
