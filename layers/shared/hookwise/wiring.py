@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -26,6 +26,8 @@ from hookwise.redrive.sqs import SQSDeadLetterQueue
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
+    from hookwise.actions.github import GitHubClient
+    from hookwise.actions.slack import SlackClient
     from hookwise.llm.base import ModelClient
     from hookwise.worker.batch import BatchRunner
     from hookwise.worker.service import WorkerService
@@ -105,9 +107,62 @@ def model_client() -> ModelClient:
     return AnthropicModelClient(anthropic.Anthropic(api_key=api_key))
 
 
+def _provider_secret(name: str, transform: Literal["json"] | None = None) -> Any:
+    """A provider credential; unreadable is transient (the action is retried later)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    from hookwise.actions.errors import transient
+
+    try:
+        return parameters.get_secret(name, transform=transform, max_age=SECRET_CACHE_SECONDS)
+    except GetParameterError as error:
+        raise transient(f"cannot read secret {name}") from error
+
+
+@cache
+def github_client() -> GitHubClient:
+    """Built on first use, so a worker whose routes never call GitHub never reads its secret."""
+    import httpx
+
+    from hookwise.actions.github import (
+        TIMEOUT_SECONDS,
+        GitHubAuth,
+        GitHubClient,
+        InstallationTokens,
+    )
+
+    settings = get_settings()
+    http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+    if settings.github_auth == "app":
+        app = _provider_secret(settings.github_app_credentials, transform="json")
+        auth = GitHubAuth(
+            app=InstallationTokens(
+                str(app["app_id"]),
+                str(app["private_key"]),
+                base_url=settings.github_api_url,
+                http=http,
+            )
+        )
+    else:
+        auth = GitHubAuth(token=lambda: str(_provider_secret(settings.github_pat_credentials)))
+    return GitHubClient(settings.github_api_url, auth, http)
+
+
+@cache
+def slack_client() -> SlackClient:
+    from hookwise.actions.slack import SlackClient
+
+    settings = get_settings()
+    token = str(_provider_secret(settings.slack_bot_credentials))
+    return SlackClient.with_token(token, settings.slack_api_url)
+
+
 @cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
+    from hookwise.actions.runner import ActionRunner
+    from hookwise.adapters.context_cache import DynamoDBContextCache
+    from hookwise.context.fetch import ContextFetcher
     from hookwise.deliveries.callback import CallbackSender
     from hookwise.worker.service import WorkerService
 
@@ -120,9 +175,15 @@ def worker_service() -> WorkerService:
         model=model_client(),
         publisher=EventBridgePublisher(settings.event_bus) if settings.event_bus else None,
         settings=settings,
-        callbacks=CallbackSender(
-            SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
+        actions=ActionRunner(
+            store(),
+            github=github_client,
+            slack=slack_client,
+            callbacks=CallbackSender(
+                SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
+            ),
         ),
+        context=ContextFetcher(github_client, DynamoDBContextCache(settings.table)),
     )
 
 
@@ -147,6 +208,8 @@ def reset() -> None:
         sweeper,
         redrive_service,
         model_client,
+        github_client,
+        slack_client,
         worker_service,
         batch_runner,
     ):

@@ -10,12 +10,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hookwise.actions.errors import ProviderError, ProviderRateLimited
+from hookwise.actions.runner import ActionRunner
 from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
 from hookwise.config import HookwiseConfig, Route
+from hookwise.context.fetch import ContextFetcher
 from hookwise.deliveries.base import Publisher
-from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
 from hookwise.domain.events import (
     FINAL_STATUSES,
     EventRecord,
@@ -75,7 +77,8 @@ class WorkerService:
         model: ModelClient,
         publisher: Publisher | None,
         settings: Settings,
-        callbacks: CallbackSender | None = None,
+        actions: ActionRunner | None = None,
+        context: ContextFetcher | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
@@ -85,7 +88,8 @@ class WorkerService:
         self._blobs = blobs
         self._model = model
         self._publisher = publisher
-        self._callbacks = callbacks
+        self._actions = actions
+        self._context = context
         self._settings = settings
         self._clock = clock
 
@@ -94,8 +98,8 @@ class WorkerService:
         message = delivery.message
         if time_left() < MIN_RECORD_SECONDS + self._settings.deadline_margin_seconds:
             raise RetryLater("not started: too little time left in this invocation", None)
-        if message.kind == "callback":
-            return self._retry_callback(delivery)
+        if message.kind in ("actions", "callback"):
+            return self._retry_actions(delivery)
         record = self._claim(delivery)
         if record is None:
             return Outcome("acknowledged")
@@ -106,13 +110,18 @@ class WorkerService:
             metrics.add_metric(name="Skipped", unit="Count", value=1)
             return Outcome("skipped")
         try:
+            context = self._context.gather(route, payload) if self._context else ""
             result, usage, model_id, latency_ms, calls = self._ask(
-                route, record, payload, time_left
+                route, record, payload, time_left, context
             )
-        except ModelError as error:
+        except ProviderRateLimited as limited:
+            # The provider asked us to wait: back to the queue for that long, not a failure.
+            return self._defer(record, f"context fetch deferred: {limited}", limited.retry_after)
+        except (ModelError, ProviderError) as error:
             if error.transient:
                 return self._transient(record, delivery, error)
-            return self._permanent(record, message, f"model error: {error}")
+            what = "model" if isinstance(error, ModelError) else "context fetch"
+            return self._permanent(record, message, f"{what} error: {error}")
         except InvalidOutput as error:
             return self._permanent(record, message, f"invalid output: {error}")
         done = self._finish(
@@ -174,7 +183,12 @@ class WorkerService:
         return name, name
 
     def _ask(
-        self, route: Route, record: EventRecord, payload: Any, time_left: Callable[[], float]
+        self,
+        route: Route,
+        record: EventRecord,
+        payload: Any,
+        time_left: Callable[[], float],
+        context: str = "",
     ) -> tuple[dict[str, Any], Usage, str, int, int]:
         subject = subject_of(route, payload) if route.memory else None
         history = self._store.recall(subject) if subject else []
@@ -186,6 +200,7 @@ class WorkerService:
             tool=self._schemas.tool(route.output),
             max_prompt_bytes=self._config.defaults.max_prompt_bytes,
             history=history,
+            context=context,
         )
         name, model_id = self._model_id(route)
         validator = self._schemas.model(route.output)
@@ -303,8 +318,11 @@ class WorkerService:
             logger.warning("lost the event's lease before finishing", extra={"to": status.value})
             raise RetryLater("lease lost", 0) from None
 
-    def _transient(self, record: EventRecord, delivery: Delivery, error: ModelError) -> Outcome:
-        reason = f"transient model error: {error}"[:ERROR_CHARS]
+    def _transient(
+        self, record: EventRecord, delivery: Delivery, error: ModelError | ProviderError
+    ) -> Outcome:
+        what = "model" if isinstance(error, ModelError) else "context fetch"
+        reason = f"transient {what} error: {error}"[:ERROR_CHARS]
         if delivery.receive_count >= self._settings.max_receive_count:
             return self._permanent(record, delivery.message, f"exhausted: {reason}")
         self._store.transition(
@@ -316,6 +334,18 @@ class WorkerService:
         )
         metrics.add_metric(name="Retried", unit="Count", value=1)
         raise RetryLater(reason, self._delay(delivery.receive_count, error.retry_after))
+
+    def _defer(self, record: EventRecord, reason: str, seconds: float | None) -> Outcome:
+        reason = reason[:ERROR_CHARS]
+        self._store.transition(
+            record.event_id,
+            from_statuses=[EventStatus.PROCESSING],
+            to_status=EventStatus.QUEUED,
+            updates={"error": reason},
+            remove=["lease_until"],
+        )
+        metrics.add_metric(name="Deferred", unit="Count", value=1)
+        raise RetryLater(reason, self._delay(1, seconds))
 
     def _permanent(self, record: EventRecord, message: QueueMessage, reason: str) -> Outcome:
         reason = reason[:ERROR_CHARS]
@@ -341,7 +371,7 @@ class WorkerService:
                 keep=route.memory,
                 expires_at=record.expires_at or 0,
             )
-        self._callback(record, route, receive_count=0)
+        self._run_actions(record, route, payload, receive_count=0)
         if self._publisher is not None and route.deliveries.eventbridge:
             try:
                 self._publisher.publish(record, route)
@@ -350,41 +380,39 @@ class WorkerService:
                 logger.exception("delivery to EventBridge failed")
                 metrics.add_metric(name="DeliveryFailed", unit="Count", value=1)
 
-    def _callback(self, record: EventRecord, route: Route, receive_count: int) -> Outcome:
-        """POST the stored result to the route's callback; on failure, queue a retry of just
-        the callback (the model is never asked again)."""
-        if self._callbacks is None or not route.deliveries.callback_url:
-            return Outcome("no_callback")
-        try:
-            self._callbacks.send(record, route)
-        except CallbackRefused as refused:
-            logger.error("callback refused", extra={"reason": str(refused)})
-            metrics.add_metric(name="CallbackRefused", unit="Count", value=1)
-            return Outcome("callback_refused")
-        except CallbackFailed as failed:
-            metrics.add_metric(name="CallbackFailed", unit="Count", value=1)
-            if receive_count >= self._settings.max_receive_count:
-                logger.error("callback abandoned", extra={"reason": str(failed)})
-                return Outcome("callback_abandoned")
-            delay = self._delay(receive_count + 1, None)
-            if receive_count == 0:
-                self._queue.send(
-                    QueueMessage(
-                        event_id=record.event_id,
-                        source=record.source,
-                        event_type=record.event_type,
-                        kind="callback",
-                    ),
-                    delay_seconds=delay,
-                )
-                return Outcome("callback_queued")
-            raise RetryLater(str(failed), delay) from failed
-        metrics.add_metric(name="CallbackDelivered", unit="Count", value=1)
-        return Outcome("callback_delivered")
+    def _run_actions(
+        self, record: EventRecord, route: Route, payload: Any, receive_count: int
+    ) -> Outcome:
+        """Act on the provider with the stored result; what failed is retried from the queue
+        as an actions-only message (the model is never asked again)."""
+        if self._actions is None or not self._actions.planned(route):
+            return Outcome("no_actions")
+        last_try = receive_count >= self._settings.max_receive_count
+        report = self._actions.run(record, route, payload, last_try=last_try)
+        if not report.pending:
+            return Outcome("actions_done")
+        metrics.add_metric(name="ActionsRetried", unit="Count", value=1)
+        reason = f"actions to retry: {', '.join(report.pending)}"
+        delay = self._delay(receive_count + 1, report.retry_after)
+        if receive_count == 0:
+            self._queue.send(
+                QueueMessage(
+                    event_id=record.event_id,
+                    source=record.source,
+                    event_type=record.event_type,
+                    kind="actions",
+                ),
+                delay_seconds=delay,
+            )
+            return Outcome("actions_queued")
+        # A provider rate limit lands here too: the message comes back after its wait.
+        raise RetryLater(reason, delay)
 
-    def _retry_callback(self, delivery: Delivery) -> Outcome:
+    def _retry_actions(self, delivery: Delivery) -> Outcome:
         record = self._store.get(delivery.message.event_id)
         route = self._config.route_named(record.route or "") if record else None
         if record is None or route is None or record.status is not EventStatus.COMPLETED:
             return Outcome("acknowledged")
-        return self._callback(record, route, receive_count=delivery.receive_count)
+        return self._run_actions(
+            record, route, self._payload(record), receive_count=delivery.receive_count
+        )

@@ -1,0 +1,172 @@
+"""Run a completed event's actions, each at most once, and record every outcome on the event.
+
+An action already `done` (or `dry_run`, or failed for good) is skipped, so a retry from the
+queue redoes only what failed. The effects are idempotent besides: the GitHub comment is found
+again by its hidden marker and updated in place, the Slack reply by its message metadata, and
+adding a label twice is a no-op; a crash between the provider call and the record still leaves
+one comment and one reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hookwise.actions.errors import ProviderError, ProviderRateLimited, permanent, transient
+from hookwise.actions.github import GitHubClient
+from hookwise.actions.slack import SlackClient
+from hookwise.actions.targets import github_target, head_sha, slack_thread
+from hookwise.actions.text import comment_marker, find_marked, neutralise_mentions, render_result
+from hookwise.adapters.store import EventStore
+from hookwise.config import Route
+from hookwise.config.models import GithubCommentAction, GithubLabelsAction, SlackReplyAction
+from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
+from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
+
+GITHUB_COMMENT = "github.comment"
+GITHUB_LABELS = "github.labels"
+SLACK_REPLY = "slack.reply"
+HTTP = "http"
+# Outcomes a retry leaves alone: done, recorded as a dry run, or failed for good.
+SETTLED = frozenset({"done", "dry_run", "failed"})
+ERROR_CHARS = 500
+
+Perform = Callable[[EventRecord, Route, Any], dict[str, Any]]
+
+
+@dataclass
+class ActionsReport:
+    outcomes: dict[str, Any] = field(default_factory=dict)
+    # Actions that failed this time and are worth another try from the queue.
+    pending: list[str] = field(default_factory=list)
+    # The longest wait a provider asked for (rate limits), if any.
+    retry_after: float | None = None
+
+
+class ActionRunner:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        github: Callable[[], GitHubClient],
+        slack: Callable[[], SlackClient],
+        callbacks: CallbackSender | None,
+    ) -> None:
+        self._store = store
+        self._github = github
+        self._slack = slack
+        self._callbacks = callbacks
+
+    def planned(self, route: Route) -> list[tuple[str, Perform]]:
+        actions = route.actions
+        named: list[tuple[str, Any, Perform]] = [
+            (GITHUB_COMMENT, actions.github_comment, self._github_comment),
+            (GITHUB_LABELS, actions.github_labels, self._github_labels),
+            (SLACK_REPLY, actions.slack_reply, self._slack_reply),
+            (HTTP, route.http_action, self._http),
+        ]
+        return [(name, perform) for name, spec, perform in named if spec is not None]
+
+    def run(
+        self, record: EventRecord, route: Route, payload: Any, *, last_try: bool = False
+    ) -> ActionsReport:
+        """Every unsettled action once; `last_try`: a transient failure is final too."""
+        report = ActionsReport(outcomes=dict(record.actions or {}))
+        for name, perform in self.planned(route):
+            if (report.outcomes.get(name) or {}).get("status") in SETTLED:
+                continue
+            try:
+                details = perform(record, route, payload)
+                outcome = {"status": "dry_run" if route.dry_run else "done", **details}
+            except ProviderError as error:
+                retry = error.transient and not last_try
+                outcome = {
+                    "status": (
+                        "rate_limited" if isinstance(error, ProviderRateLimited) else "retrying"
+                    )
+                    if retry
+                    else "failed",
+                    "error": str(error)[:ERROR_CHARS],
+                }
+                if retry:
+                    report.pending.append(name)
+                if error.retry_after is not None:
+                    report.retry_after = max(report.retry_after or 0.0, error.retry_after)
+            report.outcomes[name] = {**outcome, "at": isoformat(utcnow())}
+            # Recorded after each action, so a crash forgets at most the one in flight.
+            self._store.transition(
+                record.event_id,
+                from_statuses=[EventStatus.COMPLETED],
+                to_status=EventStatus.COMPLETED,
+                updates={"actions": report.outcomes},
+            )
+        return report
+
+    def _github_comment(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
+        spec: GithubCommentAction = route.actions.github_comment  # type: ignore[assignment]
+        target = github_target(payload)
+        marker = comment_marker(route.name, target.subject)
+        sha = head_sha(payload)
+        footer = f"hookwise · {route.name}" + (f" · reviewed {sha[:7]}" if sha else "")
+        body = f"{marker}\n{render_result(record.result or {}, spec.fields)}\n\n<sub>{footer}</sub>"
+        if route.dry_run:
+            return {"target": target.subject, "would": "comment", "body": body}
+        client = self._github()
+        comments = client.issue_comments(target.repo, target.number, target.installation)
+        existing = find_marked(comments, marker)
+        if existing is None:
+            made = client.create_comment(target.repo, target.number, body, target.installation)
+            return {"target": target.subject, "id": made.get("id"), "did": "created"}
+        if existing.get("body") == body:
+            return {"target": target.subject, "id": existing.get("id"), "did": "unchanged"}
+        comment_id = int(existing["id"])
+        client.update_comment(target.repo, comment_id, body, target.installation)
+        return {"target": target.subject, "id": comment_id, "did": "updated"}
+
+    def _github_labels(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
+        spec: GithubLabelsAction = route.actions.github_labels  # type: ignore[assignment]
+        target = github_target(payload)
+        allowed = {label.lower(): label for label in spec.allow}
+        proposed: list[str] = []
+        for name in spec.fields:
+            value = (record.result or {}).get(name)
+            proposed.extend(str(v) for v in (value if isinstance(value, list) else [value]) if v)
+        labels = list(dict.fromkeys(allowed[p.lower()] for p in proposed if p.lower() in allowed))
+        # Shown neutralised: they are model text, and `events show` may be pasted anywhere.
+        refused = [neutralise_mentions(p) for p in proposed if p.lower() not in allowed]
+        details: dict[str, Any] = {"target": target.subject, "labels": labels, "refused": refused}
+        if labels and not route.dry_run:
+            self._github().add_labels(target.repo, target.number, labels, target.installation)
+        return details
+
+    def _slack_reply(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
+        spec: SlackReplyAction = route.actions.slack_reply  # type: ignore[assignment]
+        thread = slack_thread(payload)
+        text = render_result(record.result or {}, spec.fields, bold="*")
+        target = f"{thread.channel}/{thread.thread_ts}"
+        if route.dry_run:
+            return {"target": target, "would": "reply", "text": text}
+        client = self._slack()
+        existing = client.find_reply(thread.channel, thread.thread_ts, record.event_id)
+        if existing is not None:
+            return {"target": target, "ts": existing.get("ts"), "did": "found"}
+        posted = client.post_reply(
+            thread.channel, thread.thread_ts, text, record.event_id, route.name
+        )
+        return {"target": target, "ts": posted.get("ts"), "did": "posted"}
+
+    def _http(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
+        action = route.http_action
+        assert action is not None
+        if route.dry_run:
+            return {"target": action.url, "would": "post"}
+        if self._callbacks is None:
+            raise permanent("no callback sender configured")
+        try:
+            self._callbacks.send(record, route)
+        except CallbackRefused as refused:
+            raise permanent(str(refused)) from refused
+        except CallbackFailed as failed:
+            raise transient(str(failed)) from failed
+        return {"target": action.url}
