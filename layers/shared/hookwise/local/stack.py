@@ -43,6 +43,11 @@ LOCAL_ENVIRONMENT = {
 }
 
 
+# Development credentials for the local provider fakes (never valid anywhere else).
+DEV_GITHUB_APP_ID = "424242"
+DEV_SLACK_BOT = "xoxb-hookwise-local-development"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -96,7 +101,10 @@ class LocalStack:
         wiring.reset()
         self.config = load_config(Settings().config)
         self.secrets = dev_secrets(self.config)
-        self.resources = provision(Settings(), self.config, self.secrets.__getitem__)
+        provider_secrets = self._start_provider_fakes()
+        self.resources = provision(
+            Settings(), self.config, self.secrets.__getitem__, provider_secrets=provider_secrets
+        )
         os.environ.update(
             {
                 "HOOKWISE_QUEUE_URL": self.resources.queue_url,
@@ -118,6 +126,46 @@ class LocalStack:
         os.environ["ANTHROPIC_BASE_URL"] = self._model.url
         os.environ["ANTHROPIC_API_KEY"] = "offline"
         return self._model.url
+
+    def _start_provider_fakes(self) -> dict[str, str]:
+        """GitHub and Slack fakes on loopback, unless a real API URL is set; returns the
+        development credentials they accept (a GitHub App key pair made now, a bot token)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        from hookwise.local.provider_fakes import GitHubFake, SlackFake
+
+        settings = Settings()
+        secrets: dict[str, str] = {}
+        if "HOOKWISE_GITHUB_API_URL" not in os.environ:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            private_pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode()
+            public_pem = (
+                key.public_key()
+                .public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+                .decode()
+            )
+            self.github = GitHubFake(
+                port=int(os.environ.get("HOOKWISE_DEV_GITHUB_PORT", "0")),
+                app_public_key=public_pem,
+            ).start()
+            os.environ["HOOKWISE_GITHUB_API_URL"] = self.github.url
+            secrets[settings.github_app_credentials] = json.dumps(
+                {"app_id": DEV_GITHUB_APP_ID, "private_key": private_pem}
+            )
+        if "HOOKWISE_SLACK_API_URL" not in os.environ:
+            self.slack = SlackFake(
+                DEV_SLACK_BOT, port=int(os.environ.get("HOOKWISE_DEV_SLACK_PORT", "0"))
+            ).start()
+            os.environ["HOOKWISE_SLACK_API_URL"] = self.slack.api_url
+            secrets[settings.slack_bot_credentials] = DEV_SLACK_BOT
+        return secrets
 
     def _start_functions(self) -> None:
         # Imported once the environment is set: handlers read settings lazily, but cleanly.
@@ -184,6 +232,10 @@ class LocalStack:
             "  GET  /events/{event_id}   GET /events   GET /health",
             f"  model: {self.model_url}" + (" (offline model)" if hasattr(self, "_model") else ""),
             f"  AWS APIs (moto): {os.environ['AWS_ENDPOINT_URL']}",
+            f"  GitHub API: {os.environ['HOOKWISE_GITHUB_API_URL']}"
+            + (" (local fake)" if hasattr(self, "github") else ""),
+            f"  Slack API: {os.environ['HOOKWISE_SLACK_API_URL']}"
+            + (" (local fake)" if hasattr(self, "slack") else ""),
             "  development secrets (override with HOOKWISE_SECRET_<SOURCE>):",
             *(f"    {name}: {','.join(values)}" for name, values in self.secrets.items()),
             "try: .venv/bin/hookwise send github pull_request.opened",
@@ -196,5 +248,8 @@ class LocalStack:
         self.gateway.shutdown()
         if hasattr(self, "_model"):
             self._model.stop()
+        for fake in (getattr(self, "github", None), getattr(self, "slack", None)):
+            if fake is not None:
+                fake.stop()
         self._moto.terminate()
         self._moto.wait(timeout=10)
