@@ -148,14 +148,17 @@ def _section(changed: ChangedFile, patch: str) -> str:
     )
 
 
-def _note(omitted: list[tuple[str, str]]) -> str:
+def _note(omitted: list[tuple[str, str]], names: int = NOTE_NAMES) -> str:
     if not omitted:
         return ""
     counts = Counter(reason for _, reason in omitted)
     summary = ", ".join(f"{count} {reason}" for reason, count in counts.most_common())
-    names = ", ".join(f"{name} ({reason})" for name, reason in omitted[:NOTE_NAMES])
-    more = f", and {len(omitted) - NOTE_NAMES} more" if len(omitted) > NOTE_NAMES else ""
-    return f"Left out, {len(omitted)} files ({summary}): {names}{more}.\n"
+    heading = f"Left out, {len(omitted)} files ({summary})"
+    if not names:
+        return heading + ".\n"
+    listed = ", ".join(f"{name} ({reason})" for name, reason in omitted[:names])
+    more = f", and {len(omitted) - names} more" if len(omitted) > names else ""
+    return f"{heading}: {listed}{more}.\n"
 
 
 def budget_diff(
@@ -187,20 +190,29 @@ def budget_diff(
         sections.append(section)
         included.append(changed.filename)
         room -= tokens(section)
-    text = _render(len(files), token_budget, sections, omitted)
-    # The note's room was an estimate: should it overflow, the smallest sections give way.
-    while tokens(text) > token_budget and sections:
-        sections.pop()
-        omitted.append((included.pop(), "over the token budget"))
-        text = _render(len(files), token_budget, sections, omitted)
+    # The note's room was an estimate: should it overflow, it names fewer files, then the
+    # smallest sections give way.
+    names = NOTE_NAMES
+    text = _render(len(files), token_budget, sections, omitted, names)
+    while tokens(text) > token_budget and (names or sections):
+        if names:
+            names //= 2
+        else:
+            sections.pop()
+            omitted.append((included.pop(), "over the token budget"))
+        text = _render(len(files), token_budget, sections, omitted, names)
     return BudgetedDiff(len(files), token_budget, included, omitted, text)
 
 
 def _render(
-    total: int, token_budget: int, sections: list[str], omitted: list[tuple[str, str]]
+    total: int,
+    token_budget: int,
+    sections: list[str],
+    omitted: list[tuple[str, str]],
+    names: int = NOTE_NAMES,
 ) -> str:
     heading = (
         f"Changed files: {total}; shown: {len(sections)} "
         f"(largest changes first, within {token_budget} tokens).\n"
     )
-    return heading + "".join(sections) + _note(omitted)
+    return heading + "".join(sections) + _note(omitted, names)
