@@ -1,0 +1,312 @@
+"""Context and actions through the worker, against moto, the offline model and the local GitHub
+and Slack fakes, through the real clients (httpx with a GitHub App JWT, slack_sdk)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from hookwise import wiring
+from hookwise.actions.text import comment_marker
+from hookwise.domain.events import EventRecord, EventStatus
+from hookwise.local.provider_fakes import GitHubFake, SlackFake
+from hookwise.verifiers import WebhookRequest, verifier_for
+from tests.conftest import TEST_SECRET
+from tests.integration.worker.conftest import Pipeline
+
+SAMPLES = files("hookwise") / "samples"
+SLACK_TOKEN = "xoxb-test-bot"
+PR_SUBJECT = "harbor-labs/ledger-api#418"
+
+
+def sample(source: str, name: str) -> dict[str, Any]:
+    return dict(json.loads((SAMPLES / source / f"{name}.json").read_text()))
+
+
+@dataclass
+class Providers:
+    pipeline: Pipeline
+    github: GitHubFake
+    slack: SlackFake
+
+    def deliver(self, source: str, payload: dict[str, Any], event_type: str, delivery: str) -> str:
+        raw = json.dumps(payload).encode()
+        headers = verifier_for(self.pipeline.aws.config.sources[source]).sign(
+            raw,
+            TEST_SECRET,
+            url="",
+            event_type=event_type,
+            delivery_id=delivery,
+            timestamp=int(time.time()),
+        )
+        reply = wiring.ingest_service().receive(
+            WebhookRequest(
+                source=source,
+                method="POST",
+                url=f"https://example/webhooks/{source}",
+                headers={k.lower(): v for k, v in headers.items()},
+                body=raw,
+            )
+        )
+        assert reply.status == 202, reply.body
+        return str(json.loads(reply.body)["event_id"])
+
+    def pr(self, name: str = "pull_request.opened", delivery: str = "pr-1") -> str:
+        return self.deliver("github", sample("github", name), "pull_request", delivery)
+
+    def drain(self, seconds: float = 8.0, until: Any = None) -> None:
+        """Poll until the queue is empty (delayed messages included) or `until()` holds."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            handled = self.pipeline.poll()
+            if until is not None and until():
+                return
+            if not handled and until is None and not self.in_flight():
+                return
+            if not handled:
+                time.sleep(0.2)
+
+    def in_flight(self) -> int:
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=self.pipeline.aws.resources.queue_url, AttributeNames=["All"]
+        )["Attributes"]
+        return sum(
+            int(attributes[name])
+            for name in (
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            )
+        )
+
+    def state(self, fake: GitHubFake | SlackFake) -> dict[str, Any]:
+        return dict(httpx.get(f"{fake.url}/_control/state").json())
+
+    def comments(self, subject: str = PR_SUBJECT) -> list[dict[str, Any]]:
+        return list(self.state(self.github)["comments"].get(subject, []))
+
+    def github_calls(self, fragment: str, method: str = "GET") -> int:
+        calls = self.state(self.github)["calls"]
+        return sum(1 for c in calls if c["method"] == method and fragment in c["path"])
+
+    def faults(self, fake: GitHubFake | SlackFake, *rules: dict[str, Any]) -> None:
+        httpx.post(f"{fake.url}/_control/faults", json={"rules": list(rules)}).raise_for_status()
+
+    def record(self, event_id: str) -> EventRecord:
+        return self.pipeline.record(event_id)
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> None:
+    config = tmp_path / "hookwise.yaml"
+    config.write_text(text)
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
+    wiring.reset()
+
+
+@pytest.fixture
+def providers(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[Providers]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    github = GitHubFake(app_public_key=public_pem).start()
+    slack = SlackFake(SLACK_TOKEN).start()
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(
+        Name="hookwise/github-app",
+        SecretString=json.dumps({"app_id": "99", "private_key": private_pem}),
+    )
+    secrets.create_secret(Name="hookwise/slack-bot-token", SecretString=SLACK_TOKEN)
+    monkeypatch.setenv("HOOKWISE_GITHUB_API_URL", github.url)
+    monkeypatch.setenv("HOOKWISE_SLACK_API_URL", slack.api_url)
+    # Powertools caches secrets per process: each test has its own App key and fakes.
+    parameters.clear_caches()
+    wiring.reset()
+    yield Providers(pipeline, github, slack)
+    github.stop()
+    slack.stop()
+
+
+def test_pull_request_diff_is_fetched_and_one_comment_posted(providers: Providers) -> None:
+    event_id = providers.pr()
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    assert providers.github_calls("/pulls/418/files") == 1
+    prompt = json.dumps(providers.pipeline.model.model.requests[-1]["messages"])
+    assert "src/ledger/reconcile.py" in prompt
+    assert "poetry.lock (lock file)" in prompt
+    [comment] = providers.comments()
+    assert comment["body"].startswith(comment_marker("github-pr-review", PR_SUBJECT))
+    assert record.result is not None
+    assert record.result["summary"] in comment["body"]
+    assert record.actions is not None
+    outcome = record.actions["github.comment"]
+    assert outcome["status"] == "done"
+    assert outcome["did"] == "created"
+    assert outcome["id"] == comment["id"]
+
+
+def test_synchronize_updates_the_same_comment(providers: Providers) -> None:
+    providers.pr()
+    providers.drain()
+    [first] = providers.comments()
+    event_id = providers.pr("pull_request.synchronize", delivery="pr-2")
+    providers.drain()
+    [updated] = providers.comments()
+    assert updated["id"] == first["id"]
+    assert updated["body"] != first["body"]
+    assert "b27d9e0" in updated["body"]
+    actions = providers.record(event_id).actions
+    assert actions is not None
+    assert actions["github.comment"]["did"] == "updated"
+
+
+def test_actions_rerun_after_a_crash_find_the_comment_instead_of_posting_again(
+    providers: Providers,
+) -> None:
+    event_id = providers.pr()
+    providers.drain()
+    record = providers.record(event_id)
+    route = wiring.config().route_named("github-pr-review")
+    assert route is not None
+    # As if the worker died after the POST and before recording it.
+    forgotten = record.model_copy(update={"actions": None})
+    payload = sample("github", "pull_request.opened")
+    report = wiring.worker_service()._actions.run(forgotten, route, payload)  # type: ignore[union-attr]
+    assert report.outcomes["github.comment"]["did"] == "unchanged"
+    assert len(providers.comments()) == 1
+
+
+def test_secondary_rate_limit_on_the_diff_defers_without_a_model_call(
+    providers: Providers,
+) -> None:
+    providers.faults(
+        providers.github, {"status": 403, "method": "GET", "path": "/files", "retry_after": 1}
+    )
+    event_id = providers.pr()
+    providers.pipeline.poll()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.QUEUED
+    assert record.error is not None
+    assert "rate limited" in record.error
+    assert providers.pipeline.model.calls == 0
+    providers.drain()
+    assert providers.record(event_id).status is EventStatus.COMPLETED
+    assert providers.pipeline.model.calls == 1
+    assert len(providers.comments()) == 1
+    assert providers.pipeline.dlq() == []
+
+
+def test_rate_limited_comment_is_retried_from_the_queue_without_the_model(
+    providers: Providers,
+) -> None:
+    providers.faults(
+        providers.github, {"status": 429, "method": "POST", "path": "/comments", "retry_after": 1}
+    )
+    event_id = providers.pr()
+    providers.pipeline.poll()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    assert record.actions is not None
+    assert record.actions["github.comment"]["status"] == "rate_limited"
+    assert providers.comments() == []
+    providers.drain()
+    assert providers.record(event_id).actions["github.comment"]["status"] == "done"  # type: ignore[index]
+    assert len(providers.comments()) == 1
+    assert providers.pipeline.model.calls == 1
+
+
+def test_a_missing_pull_request_fails_the_event(providers: Providers) -> None:
+    providers.faults(providers.github, {"status": 404, "path": "/files"})
+    event_id = providers.pr()
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.FAILED
+    assert "404" in (record.error or "")
+    assert providers.pipeline.model.calls == 0
+    assert len(providers.pipeline.dlq()) == 1
+
+
+def test_the_diff_is_fetched_once_per_head_sha(providers: Providers) -> None:
+    providers.pr(delivery="a")
+    providers.drain()
+    # A second delivery of the same push (a redelivery under a new id, say).
+    providers.pr(delivery="b")
+    providers.drain()
+    assert providers.github_calls("/pulls/418/files") == 1
+    assert len(providers.comments()) == 1
+
+
+def test_only_allow_listed_labels_are_added(providers: Providers) -> None:
+    issue = sample("github", "issues.opened")
+    issue["issue"]["title"] = "Crash regression wontfix"
+    event_id = providers.deliver("github", issue, "issues", "issue-1")
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.result is not None
+    assert record.result["labels"] == ["crash", "regression", "wontfix"]
+    applied = providers.state(providers.github)["labels"]["harbor-labs/ledger-api#431"]
+    allow = {"bug", "feature", "question", "documentation", "regression", "security", "performance"}
+    assert "regression" in applied
+    assert set(applied) <= allow
+    assert record.actions is not None
+    assert {"crash", "wontfix"} <= set(record.actions["github.labels"]["refused"])
+
+
+def test_slack_mention_gets_one_threaded_reply(providers: Providers) -> None:
+    mention = sample("slack", "app_mention")
+    mention["event"]["text"] = "<@U0LAN0Z89> please tell <!channel> about it"
+    event_id = providers.deliver("slack", mention, "event_callback", "Ev-1")
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    [reply] = providers.state(providers.slack)["messages"]
+    assert reply["channel"] == "C0LAN2Q65"
+    assert reply["thread_ts"] == "1763848265.000200"
+    assert reply["metadata"]["event_payload"]["event_id"] == event_id
+    assert "<!channel>" not in reply["text"]
+    route = wiring.config().route_named("slack-mentions")
+    assert route is not None
+    again = wiring.worker_service()._actions.run(  # type: ignore[union-attr]
+        record.model_copy(update={"actions": None}), route, mention
+    )
+    assert again.outcomes["slack.reply"]["did"] == "found"
+    assert len(providers.state(providers.slack)["messages"]) == 1
+
+
+def test_dry_run_records_what_would_be_done_and_does_nothing(
+    providers: Providers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = Path(providers.pipeline.aws.settings.config).read_text()
+    configure(
+        monkeypatch,
+        tmp_path,
+        text.replace("    output: pr_review\n", "    output: pr_review\n    dry_run: true\n", 1),
+    )
+    event_id = providers.pr()
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.actions is not None
+    outcome = record.actions["github.comment"]
+    assert outcome["status"] == "dry_run"
+    assert outcome["body"].startswith(comment_marker("github-pr-review", PR_SUBJECT))
+    assert providers.comments() == []
+    assert providers.github_calls("/comments", "POST") == 0
