@@ -47,15 +47,35 @@ def list_(port: int, stack: str | None, as_json: bool, limit: int) -> None:
 @click.argument("event_id")
 @target_options
 def show(event_id: str, port: int, stack: str | None, as_json: bool) -> None:
-    """One event: status, attempts, result, error, usage."""
+    """One event: status, attempts, result, error, usage, and each action's outcome."""
     event: dict[str, Any] = get_json(api(port, stack), f"/events/{event_id}")
     if as_json:
         click.echo(json.dumps(event, indent=2))
         return
     table = Table(show_header=False, title=event_id)
     for key, value in event.items():
-        if key == "event_id":
+        if key in ("event_id", "actions"):
             continue
         shown = json.dumps(value, indent=2) if isinstance(value, dict | list) else str(value)
         table.add_row(key, shown)
     out.print(table)
+    if event.get("actions"):
+        out.print(actions_table(event["actions"]))
+
+
+ACTION_COLUMNS = ("status", "target", "at")
+
+
+def actions_table(actions: dict[str, dict[str, Any]]) -> Table:
+    """One row per action: its outcome, where it acted, and what else it recorded."""
+    table = Table(title="actions")
+    for column in ("action", *ACTION_COLUMNS, "detail"):
+        table.add_column(column)
+    for name, outcome in sorted(actions.items()):
+        detail = {key: value for key, value in outcome.items() if key not in ACTION_COLUMNS}
+        table.add_row(
+            name,
+            *(str(outcome.get(column, "")) for column in ACTION_COLUMNS),
+            json.dumps(detail, ensure_ascii=False) if detail else "",
+        )
+    return table
