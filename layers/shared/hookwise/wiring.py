@@ -162,6 +162,7 @@ def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.actions.runner import ActionRunner
     from hookwise.adapters.context_cache import DynamoDBContextCache
+    from hookwise.adapters.subject_lock import DynamoDBSubjectLock
     from hookwise.context.fetch import ContextFetcher
     from hookwise.deliveries.callback import CallbackSender
     from hookwise.worker.service import WorkerService
@@ -182,6 +183,7 @@ def worker_service() -> WorkerService:
             callbacks=CallbackSender(
                 SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
             ),
+            lock=DynamoDBSubjectLock(settings.table),
         ),
         context=ContextFetcher(github_client, DynamoDBContextCache(settings.table)),
     )

@@ -316,3 +316,28 @@ def test_dry_run_records_what_would_be_done_and_does_nothing(
     assert outcome["body"].startswith(comment_marker("github-pr-review", PR_SUBJECT))
     assert providers.comments() == []
     assert providers.github_calls("/comments", "POST") == 0
+
+
+def test_two_events_for_one_pull_request_at_once_still_leave_one_comment(
+    providers: Providers,
+) -> None:
+    opened = providers.pr(delivery="together-1")
+    pushed = providers.pr("pull_request.synchronize", delivery="together-2")
+    providers.drain(seconds=15)
+    assert len(providers.comments()) == 1
+    for event_id in (opened, pushed):
+        actions = providers.record(event_id).actions or {}
+        assert actions["github.comment"]["status"] == "done"
+
+
+def test_an_older_event_never_overwrites_a_newer_review(providers: Providers) -> None:
+    newer = sample("github", "pull_request.synchronize")
+    newer["pull_request"]["updated_at"] = "2026-11-22T19:00:00Z"
+    providers.deliver("github", newer, "pull_request", "newer")
+    providers.drain()
+    [written] = providers.comments()
+    older = providers.pr(delivery="older")
+    providers.drain()
+    [kept] = providers.comments()
+    assert kept["body"] == written["body"]
+    assert (providers.record(older).actions or {})["github.comment"]["did"] == "superseded"

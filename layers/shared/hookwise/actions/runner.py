@@ -9,15 +9,23 @@ one comment and one reply.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hookwise.actions.errors import ProviderError, ProviderRateLimited, permanent, transient
 from hookwise.actions.github import GitHubClient
 from hookwise.actions.slack import SlackClient
-from hookwise.actions.targets import github_target, head_sha, slack_thread
-from hookwise.actions.text import comment_marker, find_marked, neutralise_mentions, render_result
+from hookwise.actions.targets import github_target, head_sha, slack_thread, subject_updated_at
+from hookwise.actions.text import (
+    as_of_stamp,
+    comment_marker,
+    find_marked,
+    neutralise_mentions,
+    render_result,
+    stamp_of,
+)
 from hookwise.adapters.store import EventStore
 from hookwise.config import Route
 from hookwise.config.models import GithubCommentAction, GithubLabelsAction, SlackReplyAction
@@ -32,7 +40,16 @@ HTTP = "http"
 SETTLED = frozenset({"done", "dry_run", "failed"})
 ERROR_CHARS = 500
 
+# How long one event may hold a subject while it finds and writes the comment.
+SUBJECT_LEASE_SECONDS = 60.0
+
 Perform = Callable[[EventRecord, Route, Any], dict[str, Any]]
+
+
+class SubjectLock(Protocol):
+    def acquire(self, subject: str, holder: str, seconds: float) -> bool: ...
+
+    def release(self, subject: str, holder: str) -> None: ...
 
 
 @dataclass
@@ -52,7 +69,9 @@ class ActionRunner:
         github: Callable[[], GitHubClient],
         slack: Callable[[], SlackClient],
         callbacks: CallbackSender | None,
+        lock: SubjectLock | None = None,
     ) -> None:
+        self._lock = lock
         self._store = store
         self._github = github
         self._slack = slack
@@ -112,17 +131,39 @@ class ActionRunner:
         body = f"{marker}\n{render_result(record.result or {}, spec.fields)}\n\n<sub>{footer}</sub>"
         if route.dry_run:
             return {"target": target.subject, "would": "comment", "body": body}
+        as_of = subject_updated_at(payload)
+        if as_of:
+            body += "\n" + as_of_stamp(as_of)
         client = self._github()
-        comments = client.issue_comments(target.repo, target.number, target.installation)
-        existing = find_marked(comments, marker)
-        if existing is None:
-            made = client.create_comment(target.repo, target.number, body, target.installation)
-            return {"target": target.subject, "id": made.get("id"), "did": "created"}
-        if existing.get("body") == body:
-            return {"target": target.subject, "id": existing.get("id"), "did": "unchanged"}
-        comment_id = int(existing["id"])
-        client.update_comment(target.repo, comment_id, body, target.installation)
-        return {"target": target.subject, "id": comment_id, "did": "updated"}
+        with self._holding(f"{route.name} {target.subject}", record.event_id):
+            comments = client.issue_comments(target.repo, target.number, target.installation)
+            existing = find_marked(comments, marker)
+            if existing is None:
+                made = client.create_comment(target.repo, target.number, body, target.installation)
+                return {"target": target.subject, "id": made.get("id"), "did": "created"}
+            if existing.get("body") == body:
+                return {"target": target.subject, "id": existing.get("id"), "did": "unchanged"}
+            shown = stamp_of(str(existing.get("body") or ""))
+            if as_of and shown and shown > as_of:
+                # A later event already wrote its review: this older one must not undo it.
+                return {"target": target.subject, "id": existing.get("id"), "did": "superseded"}
+            comment_id = int(existing["id"])
+            client.update_comment(target.repo, comment_id, body, target.installation)
+            return {"target": target.subject, "id": comment_id, "did": "updated"}
+
+    @contextmanager
+    def _holding(self, subject: str, holder: str) -> Iterator[None]:
+        """The subject to ourselves while we find and write its comment, or a transient
+        failure (retried from the queue) while another event holds it."""
+        if self._lock is None:
+            yield
+            return
+        if not self._lock.acquire(subject, holder, SUBJECT_LEASE_SECONDS):
+            raise transient(f"another event is acting on {subject}")
+        try:
+            yield
+        finally:
+            self._lock.release(subject, holder)
 
     def _github_labels(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
         spec: GithubLabelsAction = route.actions.github_labels  # type: ignore[assignment]

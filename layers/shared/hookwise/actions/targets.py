@@ -49,6 +49,12 @@ def head_sha(payload: Any) -> str | None:
     return sha if isinstance(sha, str) else None
 
 
+def subject_updated_at(payload: Any) -> str | None:
+    """When the pull request or issue was last updated, as the event saw it (ISO 8601, UTC)."""
+    moment = _first(payload, "pull_request.updated_at", "issue.updated_at")
+    return moment if isinstance(moment, str) else None
+
+
 def slack_thread(payload: Any) -> SlackThread:
     channel = _first(payload, "event.channel")
     # A mention inside a thread is answered in that thread; otherwise it starts one.

@@ -16,6 +16,9 @@ BROADCAST_MENTION = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECAS
 # GitHub team mentions: @org/team.
 TEAM_MENTION = re.compile(r"@(?=[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][\w.-]*)")
 MARKER = "<!-- hookwise:route={route} subject={subject} -->"
+# When the subject was last updated as of the event a comment reflects: an older event's
+# retry never overwrites a newer review.
+AS_OF = re.compile(r"^<!-- hookwise:as-of=(\S+) -->$", re.MULTILINE)
 
 
 def neutralise_mentions(text: str) -> str:
@@ -35,6 +38,15 @@ def neutralise_mentions(text: str) -> str:
 def comment_marker(route: str, subject: str) -> str:
     """The hidden line that identifies the route's one comment on an issue or PR."""
     return MARKER.format(route=route, subject=subject)
+
+
+def as_of_stamp(moment: str) -> str:
+    return f"<!-- hookwise:as-of={moment} -->"
+
+
+def stamp_of(body: str) -> str | None:
+    found = AS_OF.search(body)
+    return found.group(1) if found else None
 
 
 def find_marked(comments: Iterable[Mapping[str, Any]], marker: str) -> Mapping[str, Any] | None:
