@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -14,9 +13,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hookwise import wiring
 from hookwise.actions.runner import ActionRunner
@@ -28,7 +24,6 @@ from tests.conftest import TEST_SECRET
 from tests.integration.worker.conftest import Pipeline
 
 SAMPLES = files("hookwise") / "samples"
-SLACK_TOKEN = "xoxb-test-bot"
 PR_SUBJECT = "harbor-labs/ledger-api#418"
 
 
@@ -124,32 +119,11 @@ def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> Non
 
 
 @pytest.fixture
-def providers(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[Providers]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    github = GitHubFake(app_public_key=public_pem).start()
-    slack = SlackFake(SLACK_TOKEN).start()
-    secrets = boto3.client("secretsmanager")
-    secrets.create_secret(
-        Name="hookwise/github-app",
-        SecretString=json.dumps({"app_id": "99", "private_key": private_pem}),
-    )
-    secrets.create_secret(Name="hookwise/slack-bot-token", SecretString=SLACK_TOKEN)
-    monkeypatch.setenv("HOOKWISE_GITHUB_API_URL", github.url)
-    monkeypatch.setenv("HOOKWISE_SLACK_API_URL", slack.api_url)
-    # Powertools caches secrets per process: each test has its own App key and fakes.
-    parameters.clear_caches()
-    wiring.reset()
-    yield Providers(pipeline, github, slack)
-    github.stop()
-    slack.stop()
+def providers(pipeline: Pipeline) -> Providers:
+    github, slack = pipeline.providers.github, pipeline.providers.slack
+    assert github is not None
+    assert slack is not None
+    return Providers(pipeline, github, slack)
 
 
 def test_pull_request_diff_is_fetched_and_one_comment_posted(providers: Providers) -> None:

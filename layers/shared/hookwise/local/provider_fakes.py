@@ -474,3 +474,68 @@ class SlackFake(FakeServer):
             ]
         parent = {"type": "message", "ts": arguments.get("ts"), "text": "(the triggering message)"}
         return 200, {"ok": True, "messages": [parent, *thread], "has_more": False}, {}
+
+
+# Development credentials for the fakes (never valid anywhere else).
+DEV_GITHUB_APP_ID = "424242"
+DEV_SLACK_BOT = "xoxb-hookwise-local-development"
+
+
+@dataclass
+class ProviderFakes:
+    """Running fakes, the credentials they accept (Secrets Manager name -> value) and the
+    environment that points the worker's clients at them."""
+
+    github: GitHubFake | None
+    slack: SlackFake | None
+    secrets: dict[str, str]
+    environment: dict[str, str]
+
+    def stop(self) -> None:
+        for fake in (self.github, self.slack):
+            if fake is not None:
+                fake.stop()
+
+
+def _dev_app_key() -> tuple[str, str]:
+    """A fresh RSA key pair for the development GitHub App: (private PEM, public PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_pem, public_pem
+
+
+def start_provider_fakes(
+    *,
+    github_app_secret_name: str,
+    slack_bot_secret_name: str,
+    github: bool = True,
+    slack: bool = True,
+    github_port: int = 0,
+    slack_port: int = 0,
+) -> ProviderFakes:
+    """Start the fakes asked for, with a GitHub App key pair made now and a bot token."""
+    secrets: dict[str, str] = {}
+    environment: dict[str, str] = {}
+    github_fake = slack_fake = None
+    if github:
+        private_pem, public_pem = _dev_app_key()
+        github_fake = GitHubFake(port=github_port, app_public_key=public_pem).start()
+        environment["HOOKWISE_GITHUB_API_URL"] = github_fake.url
+        secrets[github_app_secret_name] = json.dumps(
+            {"app_id": DEV_GITHUB_APP_ID, "private_key": private_pem}
+        )
+    if slack:
+        slack_fake = SlackFake(DEV_SLACK_BOT, port=slack_port).start()
+        environment["HOOKWISE_SLACK_API_URL"] = slack_fake.api_url
+        secrets[slack_bot_secret_name] = DEV_SLACK_BOT
+    return ProviderFakes(github_fake, slack_fake, secrets, environment)

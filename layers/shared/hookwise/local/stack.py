@@ -43,11 +43,6 @@ LOCAL_ENVIRONMENT = {
 }
 
 
-# Development credentials for the local provider fakes (never valid anywhere else).
-DEV_GITHUB_APP_ID = "424242"
-DEV_SLACK_BOT = "xoxb-hookwise-local-development"
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -129,43 +124,20 @@ class LocalStack:
 
     def _start_provider_fakes(self) -> dict[str, str]:
         """GitHub and Slack fakes on loopback, unless a real API URL is set; returns the
-        development credentials they accept (a GitHub App key pair made now, a bot token)."""
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
-        from hookwise.local.provider_fakes import GitHubFake, SlackFake
+        development credentials they accept."""
+        from hookwise.local.provider_fakes import start_provider_fakes
 
         settings = Settings()
-        secrets: dict[str, str] = {}
-        if "HOOKWISE_GITHUB_API_URL" not in os.environ:
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            private_pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ).decode()
-            public_pem = (
-                key.public_key()
-                .public_bytes(
-                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-                )
-                .decode()
-            )
-            self.github = GitHubFake(
-                port=int(os.environ.get("HOOKWISE_DEV_GITHUB_PORT", "0")),
-                app_public_key=public_pem,
-            ).start()
-            os.environ["HOOKWISE_GITHUB_API_URL"] = self.github.url
-            secrets[settings.github_app_credentials] = json.dumps(
-                {"app_id": DEV_GITHUB_APP_ID, "private_key": private_pem}
-            )
-        if "HOOKWISE_SLACK_API_URL" not in os.environ:
-            self.slack = SlackFake(
-                DEV_SLACK_BOT, port=int(os.environ.get("HOOKWISE_DEV_SLACK_PORT", "0"))
-            ).start()
-            os.environ["HOOKWISE_SLACK_API_URL"] = self.slack.api_url
-            secrets[settings.slack_bot_credentials] = DEV_SLACK_BOT
-        return secrets
+        self.providers = start_provider_fakes(
+            github_app_secret_name=settings.github_app_credentials,
+            slack_bot_secret_name=settings.slack_bot_credentials,
+            github="HOOKWISE_GITHUB_API_URL" not in os.environ,
+            slack="HOOKWISE_SLACK_API_URL" not in os.environ,
+            github_port=int(os.environ.get("HOOKWISE_DEV_GITHUB_PORT", "0")),
+            slack_port=int(os.environ.get("HOOKWISE_DEV_SLACK_PORT", "0")),
+        )
+        os.environ.update(self.providers.environment)
+        return self.providers.secrets
 
     def _start_functions(self) -> None:
         # Imported once the environment is set: handlers read settings lazily, but cleanly.
@@ -233,9 +205,9 @@ class LocalStack:
             f"  model: {self.model_url}" + (" (offline model)" if hasattr(self, "_model") else ""),
             f"  AWS APIs (moto): {os.environ['AWS_ENDPOINT_URL']}",
             f"  GitHub API: {os.environ['HOOKWISE_GITHUB_API_URL']}"
-            + (" (local fake)" if hasattr(self, "github") else ""),
+            + (" (local fake)" if self.providers.github else ""),
             f"  Slack API: {os.environ['HOOKWISE_SLACK_API_URL']}"
-            + (" (local fake)" if hasattr(self, "slack") else ""),
+            + (" (local fake)" if self.providers.slack else ""),
             "  development secrets (override with HOOKWISE_SECRET_<SOURCE>):",
             *(f"    {name}: {','.join(values)}" for name, values in self.secrets.items()),
             "try: .venv/bin/hookwise send github pull_request.opened",
@@ -248,8 +220,6 @@ class LocalStack:
         self.gateway.shutdown()
         if hasattr(self, "_model"):
             self._model.stop()
-        for fake in (getattr(self, "github", None), getattr(self, "slack", None)):
-            if fake is not None:
-                fake.stop()
+        self.providers.stop()
         self._moto.terminate()
         self._moto.wait(timeout=10)
