@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aws_lambda_powertools.utilities import parameters
 from moto.server import ThreadedMotoServer
 
 from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
+from hookwise.local.provider_fakes import start_provider_fakes
 from hookwise.local.stack import LOCAL_ENVIRONMENT, free_port
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
@@ -49,7 +51,8 @@ def signed_github(config: HookwiseConfig, body: bytes, event: str) -> dict[str, 
 
 @contextmanager
 def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
-    """moto's server on loopback, provisioned like the local stack, env pointing at it."""
+    """moto's server on loopback, provisioned like the local stack, env pointing at it, with
+    the GitHub and Slack fakes standing in for the providers, as under `hookwise dev`."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
@@ -62,10 +65,19 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     os.environ["HOOKWISE_CONFIG"] = str(CONFIG_PATH)
     os.environ["HOOKWISE_SECRET_GITHUB"] = SECRET
+    providers = start_provider_fakes(
+        github_app_secret_name=Settings().github_app_credentials,
+        slack_bot_secret_name=Settings().slack_bot_credentials,
+    )
+    os.environ.update(providers.environment)
+    # Powertools caches secrets per process: each measurement has its own App key.
+    parameters.clear_caches()
     wiring.reset()
     try:
         config = load_config(str(CONFIG_PATH))
-        resources = provision(Settings(), config, lambda _name: [SECRET])
+        resources = provision(
+            Settings(), config, lambda _name: [SECRET], provider_secrets=providers.secrets
+        )
         os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
         os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url
         os.environ["HOOKWISE_BUCKET"] = resources.bucket
@@ -75,6 +87,7 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
         os.environ.clear()
         os.environ.update(saved)
         wiring.reset()
+        providers.stop()
         server.stop()
 
 
