@@ -17,7 +17,7 @@ import pytest
 from hookwise import wiring
 from hookwise.actions.runner import ActionRunner
 from hookwise.actions.text import comment_marker
-from hookwise.domain.events import EventRecord, EventStatus
+from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
 from hookwise.local.provider_fakes import GitHubFake, SlackFake
 from hookwise.verifiers import WebhookRequest, verifier_for
 from tests.conftest import TEST_SECRET
@@ -315,3 +315,24 @@ def test_an_older_event_never_overwrites_a_newer_review(providers: Providers) ->
     [kept] = providers.comments()
     assert kept["body"] == written["body"]
     assert (providers.record(older).actions or {})["github.comment"]["did"] == "superseded"
+
+
+def test_a_redelivered_message_finishes_actions_a_crash_left_undone(providers: Providers) -> None:
+    mention = sample("slack", "app_mention")
+    event_id = providers.deliver("slack", mention, "event_callback", "Ev-crash")
+    providers.drain()
+    # As if the worker died after storing the result and before recording its actions.
+    wiring.store().transition(
+        event_id,
+        from_statuses=[EventStatus.COMPLETED],
+        to_status=EventStatus.COMPLETED,
+        updates={"actions": None},
+    )
+    wiring.queue().send(
+        QueueMessage(event_id=event_id, source="slack", event_type="event_callback")
+    )
+    providers.drain()
+    actions = providers.record(event_id).actions or {}
+    assert actions["slack.reply"]["did"] == "found"
+    assert len(providers.state(providers.slack)["messages"]) == 1
+    assert providers.pipeline.model.calls == 1

@@ -9,8 +9,8 @@ one comment and one reply.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,7 +28,6 @@ from hookwise.actions.text import (
 )
 from hookwise.adapters.store import EventStore
 from hookwise.config import Route
-from hookwise.config.models import GithubCommentAction, GithubLabelsAction, SlackReplyAction
 from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
 
@@ -40,10 +39,11 @@ HTTP = "http"
 SETTLED = frozenset({"done", "dry_run", "failed"})
 ERROR_CHARS = 500
 
-# How long one event may hold a subject while it finds and writes the comment.
+# How long one run may hold an event's actions, or a PR's comment, before another may take over.
 SUBJECT_LEASE_SECONDS = 60.0
 
-Perform = Callable[[EventRecord, Route, Any], dict[str, Any]]
+# (the event, its route, its payload, this run's lock holder) -> what the action did
+Perform = Callable[[EventRecord, Route, Any, str], dict[str, Any]]
 
 
 class SubjectLock(Protocol):
@@ -87,43 +87,81 @@ class ActionRunner:
         ]
         return [(name, perform) for name, spec, perform in named if spec is not None]
 
+    def unsettled(self, record: EventRecord, route: Route) -> list[str]:
+        """The route's actions not yet done (nor recorded as a dry run, nor failed for good)."""
+        outcomes = record.actions or {}
+        return [
+            name
+            for name, _ in self.planned(route)
+            if (outcomes.get(name) or {}).get("status") not in SETTLED
+        ]
+
     def run(
         self, record: EventRecord, route: Route, payload: Any, *, last_try: bool = False
     ) -> ActionsReport:
         """Every unsettled action once; `last_try`: a transient failure is final too."""
         report = ActionsReport(outcomes=dict(record.actions or {}))
-        for name, perform in self.planned(route):
-            if (report.outcomes.get(name) or {}).get("status") in SETTLED:
-                continue
-            try:
-                details = perform(record, route, payload)
-                outcome = {"status": "dry_run" if route.dry_run else "done", **details}
-            except ProviderError as error:
-                retry = error.transient and not last_try
-                outcome = {
-                    "status": (
-                        "rate_limited" if isinstance(error, ProviderRateLimited) else "retrying"
+        todo = self.unsettled(record, route)
+        if not todo:
+            return report
+        # One runner per event at a time (a redelivered message may race the first run).
+        holder = f"{record.event_id}/{uuid.uuid4().hex}"
+        if not self._acquire(f"actions {record.event_id}", holder):
+            report.pending = todo
+            return report
+        try:
+            for name, perform in self.planned(route):
+                if name in todo:
+                    report.outcomes[name] = self._attempt(
+                        name, perform, record, route, payload, holder, last_try, report
                     )
-                    if retry
-                    else "failed",
-                    "error": str(error)[:ERROR_CHARS],
-                }
-                if retry:
-                    report.pending.append(name)
-                if error.retry_after is not None:
-                    report.retry_after = max(report.retry_after or 0.0, error.retry_after)
-            report.outcomes[name] = {**outcome, "at": isoformat(utcnow())}
-            # Recorded after each action, so a crash forgets at most the one in flight.
-            self._store.transition(
-                record.event_id,
-                from_statuses=[EventStatus.COMPLETED],
-                to_status=EventStatus.COMPLETED,
-                updates={"actions": report.outcomes},
-            )
+                    # Recorded after each action, so a crash forgets at most the one in flight.
+                    self._store.transition(
+                        record.event_id,
+                        from_statuses=[EventStatus.COMPLETED],
+                        to_status=EventStatus.COMPLETED,
+                        updates={"actions": report.outcomes},
+                    )
+        finally:
+            self._release(f"actions {record.event_id}", holder)
         return report
 
-    def _github_comment(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
-        spec: GithubCommentAction = route.actions.github_comment  # type: ignore[assignment]
+    @staticmethod
+    def _attempt(
+        name: str,
+        perform: Perform,
+        record: EventRecord,
+        route: Route,
+        payload: Any,
+        holder: str,
+        last_try: bool,
+        report: ActionsReport,
+    ) -> dict[str, Any]:
+        try:
+            details = perform(record, route, payload, holder)
+            outcome = {"status": "dry_run" if route.dry_run else "done", **details}
+        except ProviderError as error:
+            retry = error.transient and not last_try
+            status = "rate_limited" if isinstance(error, ProviderRateLimited) else "retrying"
+            outcome = {"status": status if retry else "failed", "error": str(error)[:ERROR_CHARS]}
+            if retry:
+                report.pending.append(name)
+            if error.retry_after is not None:
+                report.retry_after = max(report.retry_after or 0.0, error.retry_after)
+        return {**outcome, "at": isoformat(utcnow())}
+
+    def _acquire(self, subject: str, holder: str) -> bool:
+        return self._lock is None or self._lock.acquire(subject, holder, SUBJECT_LEASE_SECONDS)
+
+    def _release(self, subject: str, holder: str) -> None:
+        if self._lock is not None:
+            self._lock.release(subject, holder)
+
+    def _github_comment(
+        self, record: EventRecord, route: Route, payload: Any, holder: str
+    ) -> dict[str, Any]:
+        spec = route.actions.github_comment
+        assert spec is not None
         target = github_target(payload)
         marker = comment_marker(route.name, target.subject)
         sha = head_sha(payload)
@@ -135,7 +173,10 @@ class ActionRunner:
         if as_of:
             body += "\n" + as_of_stamp(as_of)
         client = self._github()
-        with self._holding(f"{route.name} {target.subject}", record.event_id):
+        subject = f"{route.name} {target.subject}"
+        if not self._acquire(subject, holder):
+            raise transient(f"another event is acting on {target.subject}")
+        try:
             comments = client.issue_comments(target.repo, target.number, target.installation)
             existing = find_marked(comments, marker)
             if existing is None:
@@ -150,23 +191,14 @@ class ActionRunner:
             comment_id = int(existing["id"])
             client.update_comment(target.repo, comment_id, body, target.installation)
             return {"target": target.subject, "id": comment_id, "did": "updated"}
-
-    @contextmanager
-    def _holding(self, subject: str, holder: str) -> Iterator[None]:
-        """The subject to ourselves while we find and write its comment, or a transient
-        failure (retried from the queue) while another event holds it."""
-        if self._lock is None:
-            yield
-            return
-        if not self._lock.acquire(subject, holder, SUBJECT_LEASE_SECONDS):
-            raise transient(f"another event is acting on {subject}")
-        try:
-            yield
         finally:
-            self._lock.release(subject, holder)
+            self._release(subject, holder)
 
-    def _github_labels(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
-        spec: GithubLabelsAction = route.actions.github_labels  # type: ignore[assignment]
+    def _github_labels(
+        self, record: EventRecord, route: Route, payload: Any, holder: str
+    ) -> dict[str, Any]:
+        spec = route.actions.github_labels
+        assert spec is not None
         target = github_target(payload)
         allowed = {label.lower(): label for label in spec.allow}
         proposed: list[str] = []
@@ -181,8 +213,11 @@ class ActionRunner:
             self._github().add_labels(target.repo, target.number, labels, target.installation)
         return details
 
-    def _slack_reply(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
-        spec: SlackReplyAction = route.actions.slack_reply  # type: ignore[assignment]
+    def _slack_reply(
+        self, record: EventRecord, route: Route, payload: Any, holder: str
+    ) -> dict[str, Any]:
+        spec = route.actions.slack_reply
+        assert spec is not None
         thread = slack_thread(payload)
         text = render_result(record.result or {}, spec.fields, bold="*")
         target = f"{thread.channel}/{thread.thread_ts}"
@@ -197,7 +232,7 @@ class ActionRunner:
         )
         return {"target": target, "ts": posted.get("ts"), "did": "posted"}
 
-    def _http(self, record: EventRecord, route: Route, payload: Any) -> dict[str, Any]:
+    def _http(self, record: EventRecord, route: Route, payload: Any, holder: str) -> dict[str, Any]:
         action = route.http_action
         assert action is not None
         if route.dry_run:

@@ -102,7 +102,8 @@ class WorkerService:
             return self._retry_actions(delivery)
         record = self._claim(delivery)
         if record is None:
-            return Outcome("acknowledged")
+            # Finished already; a crash between completion and the actions leaves some undone.
+            return self._retry_actions(delivery)
         payload = self._payload(record)
         route = route_for(self._config, record.source, record.event_type, payload)
         if route is None:
@@ -134,6 +135,8 @@ class WorkerService:
                 "usage": usage.model_dump(),
                 "latency_ms": latency_ms,
                 "error": None,
+                # A new result (a replay) is acted on afresh.
+                "actions": None,
             },
         )
         self._after_completion(done, route, payload, result)
@@ -412,6 +415,8 @@ class WorkerService:
         record = self._store.get(delivery.message.event_id)
         route = self._config.route_named(record.route or "") if record else None
         if record is None or route is None or record.status is not EventStatus.COMPLETED:
+            return Outcome("acknowledged")
+        if self._actions is None or not self._actions.unsettled(record, route):
             return Outcome("acknowledged")
         return self._run_actions(
             record, route, self._payload(record), receive_count=delivery.receive_count
