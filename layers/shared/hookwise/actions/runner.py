@@ -12,11 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hookwise.actions.errors import ProviderError, ProviderRateLimited, permanent, transient
-from hookwise.actions.github import GitHubClient
-from hookwise.actions.slack import SlackClient
 from hookwise.actions.targets import github_target, head_sha, slack_thread, subject_updated_at
 from hookwise.actions.text import (
     as_of_stamp,
@@ -30,6 +28,10 @@ from hookwise.adapters.store import EventStore
 from hookwise.config import Route
 from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
+
+if TYPE_CHECKING:
+    from hookwise.actions.github import GitHubClient
+    from hookwise.actions.slack import SlackClient
 
 GITHUB_COMMENT = "github.comment"
 GITHUB_LABELS = "github.labels"

@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from hookwise.actions.github import GitHubClient
 from hookwise.actions.targets import github_target, head_sha
 from hookwise.actions.text import MARKER
 from hookwise.config import Route
 from hookwise.config.models import IssueCommentsContext, PrFilesContext
 from hookwise.context.budget import budget_diff
+
+if TYPE_CHECKING:
+    from hookwise.actions.github import GitHubClient
 
 COMMENT_CHARS = 1_000
 
