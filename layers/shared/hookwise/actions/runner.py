@@ -28,6 +28,7 @@ from hookwise.adapters.store import EventStore
 from hookwise.config import Route
 from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
+from hookwise.observability import logger, metrics
 
 if TYPE_CHECKING:
     from hookwise.actions.github import GitHubClient
@@ -142,6 +143,7 @@ class ActionRunner:
         try:
             details = perform(record, route, payload, holder)
             outcome = {"status": "dry_run" if route.dry_run else "done", **details}
+            metrics.add_metric(name="ActionDone", unit="Count", value=1)
         except ProviderError as error:
             retry = error.transient and not last_try
             status = "rate_limited" if isinstance(error, ProviderRateLimited) else "retrying"
@@ -150,6 +152,13 @@ class ActionRunner:
                 report.pending.append(name)
             if error.retry_after is not None:
                 report.retry_after = max(report.retry_after or 0.0, error.retry_after)
+            metrics.add_metric(
+                name="ActionRetried" if retry else "ActionFailed", unit="Count", value=1
+            )
+            logger.warning(
+                "action did not complete",
+                extra={"action": name, "status": outcome["status"], "reason": outcome["error"]},
+            )
         return {**outcome, "at": isoformat(utcnow())}
 
     def _acquire(self, subject: str, holder: str) -> bool:

@@ -394,7 +394,6 @@ class WorkerService:
         report = self._actions.run(record, route, payload, last_try=last_try)
         if not report.pending:
             return Outcome("actions_done")
-        metrics.add_metric(name="ActionsRetried", unit="Count", value=1)
         reason = f"actions to retry: {', '.join(report.pending)}"
         delay = self._delay(receive_count + 1, report.retry_after)
         if receive_count == 0:
