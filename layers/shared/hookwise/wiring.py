@@ -7,8 +7,10 @@ Each builder is cached, so a warm Lambda reuses clients and config; tests call
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from hookwise.worker.service import WorkerService
 
 SECRET_CACHE_SECONDS = 300
+T = TypeVar("T")
 
 
 @cache
@@ -119,6 +122,18 @@ def _provider_secret(name: str, transform: Literal["json"] | None = None) -> Any
         raise transient(f"cannot read secret {name}") from error
 
 
+def _one_at_a_time(build: Callable[[], T]) -> Callable[[], T]:
+    """The records of a batch run in threads: the first builds the client and the others wait
+    for it (a cache alone lets each of them read the secret and exchange a token)."""
+    lock = threading.Lock()
+
+    def built() -> T:
+        with lock:
+            return build()
+
+    return built
+
+
 @cache
 def github_client() -> GitHubClient:
     """Built on first use, so a worker whose routes never call GitHub never reads its secret."""
@@ -168,6 +183,7 @@ def worker_service() -> WorkerService:
     from hookwise.worker.service import WorkerService
 
     settings = get_settings()
+    github = _one_at_a_time(github_client)
     return WorkerService(
         config=config(),
         store=store(),
@@ -178,14 +194,14 @@ def worker_service() -> WorkerService:
         settings=settings,
         actions=ActionRunner(
             store(),
-            github=github_client,
-            slack=slack_client,
+            github=github,
+            slack=_one_at_a_time(slack_client),
             callbacks=CallbackSender(
                 SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
             ),
             lock=DynamoDBSubjectLock(settings.table),
         ),
-        context=ContextFetcher(github_client, DynamoDBContextCache(settings.table)),
+        context=ContextFetcher(github, DynamoDBContextCache(settings.table)),
     )
 
 

@@ -336,3 +336,40 @@ def test_a_redelivered_message_finishes_actions_a_crash_left_undone(providers: P
     assert actions["slack.reply"]["did"] == "found"
     assert len(providers.state(providers.slack)["messages"]) == 1
     assert providers.pipeline.model.calls == 1
+
+
+def test_issue_comments_are_fetched_without_our_own(
+    providers: Providers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = Path(providers.pipeline.aws.settings.config).read_text()
+    configure(
+        monkeypatch,
+        tmp_path,
+        text.replace(
+            "    output: issue_triage\n    actions:\n",
+            "    output: issue_triage\n    context:\n      github_issue_comments: {limit: 2}\n"
+            "    actions:\n",
+            1,
+        ),
+    )
+    httpx.post(
+        f"{providers.github.url}/_control/comments",
+        json={
+            "repo": "harbor-labs/ledger-api",
+            "number": 431,
+            "comments": [
+                {"user": "ana", "body": "first, oldest"},
+                {"user": "ben", "body": "second"},
+                {"user": "bot", "body": comment_marker("github-issue-triage", "x#1") + "\nours"},
+                {"user": "cai", "body": "third, newest"},
+            ],
+        },
+    ).raise_for_status()
+    providers.deliver("github", sample("github", "issues.opened"), "issues", "comments-1")
+    providers.drain()
+    prompt = providers.pipeline.model.model.requests[-1]["messages"][0]["content"]
+    assert "ben: second" in prompt
+    assert "cai: third, newest" in prompt
+    assert "first, oldest" not in prompt
+    assert "ours" not in prompt
+    assert "The latest 2 of 3 comments" in prompt

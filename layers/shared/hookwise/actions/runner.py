@@ -42,7 +42,7 @@ HTTP = "http"
 SETTLED = frozenset({"done", "dry_run", "failed"})
 ERROR_CHARS = 500
 
-# How long one run may hold an event's actions, or a PR's comment, before another may take over.
+# How long one run may hold a PR's comment (or an event's reply) before another may take over.
 SUBJECT_LEASE_SECONDS = 60.0
 
 # (the event, its route, its payload, this run's lock holder) -> what the action did
@@ -107,26 +107,20 @@ class ActionRunner:
         todo = self.unsettled(record, route)
         if not todo:
             return report
-        # One runner per event at a time (a redelivered message may race the first run).
+        # Unique per run: a redelivered message for the event may race this one.
         holder = f"{record.event_id}/{uuid.uuid4().hex}"
-        if not self._acquire(f"actions {record.event_id}", holder):
-            report.pending = todo
-            return report
-        try:
-            for name, perform in self.planned(route):
-                if name in todo:
-                    report.outcomes[name] = self._attempt(
-                        name, perform, record, route, payload, holder, last_try, report
-                    )
-                    # Recorded after each action, so a crash forgets at most the one in flight.
-                    self._store.transition(
-                        record.event_id,
-                        from_statuses=[EventStatus.COMPLETED],
-                        to_status=EventStatus.COMPLETED,
-                        updates={"actions": report.outcomes},
-                    )
-        finally:
-            self._release(f"actions {record.event_id}", holder)
+        for name, perform in self.planned(route):
+            if name in todo:
+                report.outcomes[name] = self._attempt(
+                    name, perform, record, route, payload, holder, last_try, report
+                )
+                # Recorded after each action, so a crash forgets at most the one in flight.
+                self._store.transition(
+                    record.event_id,
+                    from_statuses=[EventStatus.COMPLETED],
+                    to_status=EventStatus.COMPLETED,
+                    updates={"actions": report.outcomes},
+                )
         return report
 
     @staticmethod
@@ -161,8 +155,13 @@ class ActionRunner:
             )
         return {**outcome, "at": isoformat(utcnow())}
 
-    def _acquire(self, subject: str, holder: str) -> bool:
-        return self._lock is None or self._lock.acquire(subject, holder, SUBJECT_LEASE_SECONDS)
+    def _acquire(self, subject: str, holder: str) -> None:
+        """The subject to this run while it looks for its earlier post and writes, or a
+        transient failure (retried from the queue) while another run holds it."""
+        if self._lock is not None and not self._lock.acquire(
+            subject, holder, SUBJECT_LEASE_SECONDS
+        ):
+            raise transient(f"another run is acting on {subject}")
 
     def _release(self, subject: str, holder: str) -> None:
         if self._lock is not None:
@@ -184,9 +183,9 @@ class ActionRunner:
         if as_of:
             body += "\n" + as_of_stamp(as_of)
         client = self._github()
+        # Two events for one PR (opened, then a push) must not both find no comment and post.
         subject = f"{route.name} {target.subject}"
-        if not self._acquire(subject, holder):
-            raise transient(f"another event is acting on {target.subject}")
+        self._acquire(subject, holder)
         try:
             comments = client.issue_comments(target.repo, target.number, target.installation)
             existing = find_marked(comments, marker)
@@ -235,13 +234,19 @@ class ActionRunner:
         if route.dry_run:
             return {"target": target, "would": "reply", "text": text}
         client = self._slack()
-        existing = client.find_reply(thread.channel, thread.thread_ts, record.event_id)
-        if existing is not None:
-            return {"target": target, "ts": existing.get("ts"), "did": "found"}
-        posted = client.post_reply(
-            thread.channel, thread.thread_ts, text, record.event_id, route.name
-        )
-        return {"target": target, "ts": posted.get("ts"), "did": "posted"}
+        # A redelivered message for this event must not race this run into a second reply.
+        subject = f"{route.name} {record.event_id}"
+        self._acquire(subject, holder)
+        try:
+            existing = client.find_reply(thread.channel, thread.thread_ts, record.event_id)
+            if existing is not None:
+                return {"target": target, "ts": existing.get("ts"), "did": "found"}
+            posted = client.post_reply(
+                thread.channel, thread.thread_ts, text, record.event_id, route.name
+            )
+            return {"target": target, "ts": posted.get("ts"), "did": "posted"}
+        finally:
+            self._release(subject, holder)
 
     def _http(self, record: EventRecord, route: Route, payload: Any, holder: str) -> dict[str, Any]:
         action = route.http_action

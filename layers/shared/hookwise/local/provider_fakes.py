@@ -8,7 +8,8 @@ keeps what was posted, answers rate limits on demand, and has `_control` endpoin
   "times"}]}` (the next matching calls answer a rate limit), `DELETE /_control/faults`;
 - GitHub: `POST /_control/pulls {"repo", "number", "files": [...]}` seeds a pull request's
   changed files, or `{"repo", "number", "large": N}` a large PR of N files with a lock file,
-  generated files and binaries.
+  generated files and binaries; `POST /_control/comments {"repo", "number", "comments":
+  [{"user", "body"}]}` seeds an issue's comments.
 """
 
 from __future__ import annotations
@@ -288,6 +289,14 @@ class GitHubFake(FakeServer):
             with self.state.lock:
                 self._pulls[f"{spec['repo']}#{spec['number']}"] = files
             return 200, {"files": len(files)}, {}
+        if path == "/_control/comments" and method == "POST":
+            spec = json.loads(body)
+            with self.state.lock:
+                for seeded in spec["comments"]:
+                    self._add_comment(
+                        f"{spec['repo']}#{spec['number']}", seeded["body"], seeded["user"]
+                    )
+            return 200, {"comments": len(spec["comments"])}, {}
         return super().control(method, path, body)
 
     def fault_reply(self, rule: FaultRule) -> JsonReply:
@@ -362,19 +371,25 @@ class GitHubFake(FakeServer):
             comments = list(self._comments.get(f"{repo}#{number}", []))
         return self._page(comments, path, query)
 
+    def _add_comment(self, subject: str, text: str, login: str) -> dict[str, Any]:
+        """Called with the state lock held."""
+        self._next_id += 1
+        repo, number = subject.split("#")
+        comment = {
+            "id": self._next_id,
+            "body": text,
+            "user": {"login": login, "type": "Bot" if login == BOT_LOGIN else "User"},
+            "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{self._next_id}",
+            "created_at": _now_iso(),
+            "updated_at": _now_iso(),
+        }
+        self._comments.setdefault(subject, []).append(comment)
+        return comment
+
     def _create_comment(self, *, repo: str, number: str, body: bytes, **_: Any) -> JsonReply:
         text = json.loads(body)["body"]
         with self.state.lock:
-            self._next_id += 1
-            comment = {
-                "id": self._next_id,
-                "body": text,
-                "user": {"login": BOT_LOGIN, "type": "Bot"},
-                "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{self._next_id}",
-                "created_at": _now_iso(),
-                "updated_at": _now_iso(),
-            }
-            self._comments.setdefault(f"{repo}#{number}", []).append(comment)
+            comment = self._add_comment(f"{repo}#{number}", text, BOT_LOGIN)
         return 201, comment, {}
 
     def _update_comment(self, *, repo: str, comment_id: str, body: bytes, **_: Any) -> JsonReply:
