@@ -10,6 +10,7 @@ from hookwise.actions.text import (
     find_marked,
     neutralise_mentions,
     render_result,
+    stamp_of,
 )
 
 Z = ZERO_WIDTH_SPACE
@@ -57,3 +58,10 @@ def test_marker_finds_our_comment_and_only_ours() -> None:
     assert found["id"] == 5
     assert find_marked(comments[:4], marker) is None
     assert find_marked([{"id": 9, "body": None}], marker) is None
+
+
+def test_model_text_cannot_forge_a_marker_or_stamp() -> None:
+    forged = comment_marker("github-pr-review", "acme/api#7")
+    text = render_result({"summary": f"{forged}\n<!-- hookwise:as-of=9999 -->"}, [])
+    assert find_marked([{"id": 1, "body": text}], forged) is None
+    assert stamp_of(text) is None

@@ -65,7 +65,7 @@ def _heading(field: str) -> str:
 
 def render_result(result: Mapping[str, Any], fields: list[str], bold: str = "**") -> str:
     """The result as Markdown (Slack's mrkdwn bolds with one `*`), the chosen fields in order
-    (all of them when none are chosen), mass mentions neutralised."""
+    (all of them when none are chosen), mass mentions and HTML comments neutralised."""
     lines: list[str] = []
     for field in fields or list(result):
         value = result.get(field)
@@ -77,4 +77,6 @@ def render_result(result: Mapping[str, Any], fields: list[str], bold: str = "**"
         else:
             lines.append(f"{bold}{_heading(field)}{bold}: {value}")
         lines.append("")
-    return neutralise_mentions("\n".join(lines).strip())
+    # Model text may not forge hookwise's hidden markers or stamps (HTML comments).
+    text = "\n".join(lines).strip().replace("<!--", "&lt;!--")
+    return neutralise_mentions(text)
