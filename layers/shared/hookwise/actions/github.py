@@ -22,7 +22,6 @@ import jwt
 
 from hookwise.actions.errors import (
     DEFAULT_RATE_LIMIT_SECONDS,
-    ProviderError,
     ProviderRateLimited,
     permanent,
     transient,
@@ -242,6 +241,3 @@ class GitHubClient:
             "POST", f"/repos/{repo}/issues/{number}/labels", installation, json={"labels": labels}
         ).json()
         return [str(label["name"]) for label in answer]
-
-
-__all__ = ["GitHubAuth", "GitHubClient", "InstallationTokens", "ProviderError", "rate_limit_wait"]
