@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import burst, coldstart, cost, e2e, ingest, prompts, worker
+from bench import burst, coldstart, cost, e2e, ingest, pr_context, prompts, worker
 from hookwise.observability import logger
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -24,6 +24,7 @@ def run() -> dict[str, Any]:
     results: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
         "prompts": prompts.measure(),
+        "pr_context": pr_context.measure(),
         "ingest": ingest.measure(),
         "cold_start": coldstart.measure(),
         "worker": worker.efficiency(),
@@ -55,6 +56,21 @@ def table(results: dict[str, Any]) -> Table:
             f"{figure['whole_payload_bytes']} (whole payload)",
             f"{figure['ratio']:.3f}",
         )
+    large = results["pr_context"]
+    rows.add_row(
+        f"prompt tokens, PR of {large['files']} files with its diff",
+        f"{large['prompt_tokens']:,}",
+        f"{large['naive_prompt_tokens']:,} (payload + every patch)",
+        f"{large['ratio']:.3f}",
+    )
+    rows.add_row(
+        "diff tokens in that prompt",
+        f"{large['diff_tokens']:,} ({large['files_shown']} files)",
+        f"{large['diff_token_budget']:,} (route budget)",
+        f"{large['diff_over_budget']:.2f}",
+    )
+    for name, count in large["provider_calls"].items():
+        rows.add_row(f"GitHub API calls, {name}", str(count), "", "")
     ing = results["ingest"]
     rows.add_row(
         "ingest ms, median",

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aws_lambda_powertools.utilities import parameters
 from moto.server import ThreadedMotoServer
 
 from bench.configs import UNLIMITED, config_with
 from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
+from hookwise.local.provider_fakes import start_provider_fakes
 from hookwise.local.stack import LOCAL_ENVIRONMENT, free_port
 from hookwise.observability import metrics
 from hookwise.settings import Settings
@@ -44,7 +46,8 @@ def signed_github(config: HookwiseConfig, body: bytes, event: str) -> dict[str, 
 
 @contextmanager
 def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
-    """moto's server on loopback, provisioned like the local stack, env pointing at it.
+    """moto's server on loopback, provisioned like the local stack, env pointing at it, with
+    the GitHub and Slack fakes standing in for the providers, as under `hookwise dev`.
 
     The handlers run in this process, and their only stdout is Powertools' metric JSON: even
     with metrics disabled, Powertools keeps every value and prints the whole set each time a
@@ -65,12 +68,21 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
     config_path = config_with(Path(tempfile.mkdtemp(prefix="hookwise-bench-")), UNLIMITED)
     os.environ["HOOKWISE_CONFIG"] = str(config_path)
     os.environ["HOOKWISE_SECRET_GITHUB"] = SECRET
+    providers = start_provider_fakes(
+        github_app_secret_name=Settings().github_app_credentials,
+        slack_bot_secret_name=Settings().slack_bot_credentials,
+    )
+    os.environ.update(providers.environment)
+    # Powertools caches secrets per process: each measurement has its own App key.
+    parameters.clear_caches()
     wiring.reset()
     metrics.clear_metrics()
     try:
         with open(os.devnull, "w") as nowhere, redirect_stdout(nowhere):
             config = load_config(str(config_path))
-            resources = provision(Settings(), config, lambda _name: [SECRET])
+            resources = provision(
+                Settings(), config, lambda _name: [SECRET], provider_secrets=providers.secrets
+            )
             os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
             os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url
             os.environ["HOOKWISE_BUCKET"] = resources.bucket
@@ -81,6 +93,7 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
         os.environ.clear()
         os.environ.update(saved)
         wiring.reset()
+        providers.stop()
         server.stop()
 
 

@@ -7,6 +7,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from hookwise.config import load_config
@@ -31,6 +32,8 @@ from infra.source_secrets import SourceSecrets
 from infra.webhook_api import WebhookApi
 
 SECRETS_PREFIX = "hookwise/"
+# The names the worker's settings default to (HOOKWISE_GITHUB_APP_CREDENTIALS, ...).
+PROVIDER_SECRETS = ("github-app", "github-token", "slack-bot-token")
 BUS_NAME = "hookwise"
 
 
@@ -114,6 +117,12 @@ class HookwiseStack(cdk.Stack):
         bucket.grant_read(worker)
         bus.grant_put_events_to(worker)
         secrets.anthropic_key.grant_read(worker)
+        # Provider credentials for actions and context fetchers, created by the operator (a
+        # GitHub App's key, a fine-grained token, a Slack bot token): read access only.
+        for name in PROVIDER_SECRETS:
+            secretsmanager.Secret.from_secret_name_v2(
+                self, f"ProviderSecret-{name}", f"{SECRETS_PREFIX}{name}"
+            ).grant_read(worker)
         worker.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["bedrock:InvokeModel"],

@@ -69,3 +69,17 @@ def test_a_small_ingest_run_gives_a_sane_ratio_and_prints_no_metrics(
     assert figures["handler_ms"]["median"] > 0
     assert figures["ratio_median"] > 0.5
     assert '"_aws"' not in capsys.readouterr().out
+
+
+def test_large_pull_request_prompt_stays_within_the_route_budget() -> None:
+    from bench import pr_context
+
+    figures = pr_context.measure(files=220)
+    assert figures["diff_tokens"] <= figures["diff_token_budget"]
+    assert figures["prompt_tokens"] < figures["naive_prompt_tokens"] / 10
+    assert 0 < figures["files_shown"] < 220
+    pages = -(-220 // 100)
+    # Opened: token exchange, the file pages, the comment search, the new comment.
+    assert figures["provider_calls"]["pull_request.opened"] == 1 + pages + 1 + 1
+    # Synchronize: the token is cached, the comment is found and updated in place.
+    assert figures["provider_calls"]["pull_request.synchronize"] == pages + 1 + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,15 @@ class Settings(BaseSettings):
     deadline_margin_seconds: float = 3.0
     # Local development only: lets callbacks reach loopback/private addresses.
     allow_private_callbacks: bool = False
+    # Providers the actions and context fetchers call; `hookwise dev` points them at its fakes.
+    github_api_url: str = "https://api.github.com"
+    slack_api_url: str = "https://slack.com/api/"
+    # "app": a GitHub App (JSON {app_id, private_key}) and the event's installation;
+    # "token": a fine-grained personal access token.
+    github_auth: Literal["app", "token"] = "app"
+    github_app_credentials: str = "hookwise/github-app"
+    github_pat_credentials: str = "hookwise/github-token"
+    slack_bot_credentials: str = "hookwise/slack-bot-token"
 
 
 @cache

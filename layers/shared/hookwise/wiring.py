@@ -7,8 +7,10 @@ Each builder is cached, so a warm Lambda reuses clients and config; tests call
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -26,12 +28,15 @@ from hookwise.redrive.sqs import SQSDeadLetterQueue
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
+    from hookwise.actions.github import GitHubClient
+    from hookwise.actions.slack import SlackClient
     from hookwise.llm.base import ModelClient
     from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
     from hookwise.worker.service import WorkerService
 
 SECRET_CACHE_SECONDS = 300
+T = TypeVar("T")
 
 
 @cache
@@ -106,6 +111,68 @@ def model_client() -> ModelClient:
     return AnthropicModelClient(anthropic.Anthropic(api_key=api_key))
 
 
+def _provider_secret(name: str, transform: Literal["json"] | None = None) -> Any:
+    """A provider credential; unreadable is transient (the action is retried later)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    from hookwise.actions.errors import transient
+
+    try:
+        return parameters.get_secret(name, transform=transform, max_age=SECRET_CACHE_SECONDS)
+    except GetParameterError as error:
+        raise transient(f"cannot read secret {name}") from error
+
+
+def _one_at_a_time(build: Callable[[], T]) -> Callable[[], T]:
+    """The records of a batch run in threads: the first builds the client and the others wait
+    for it (a cache alone lets each of them read the secret and exchange a token)."""
+    lock = threading.Lock()
+
+    def built() -> T:
+        with lock:
+            return build()
+
+    return built
+
+
+@cache
+def github_client() -> GitHubClient:
+    """Built on first use, so a worker whose routes never call GitHub never reads its secret."""
+    import httpx
+
+    from hookwise.actions.github import (
+        TIMEOUT_SECONDS,
+        GitHubAuth,
+        GitHubClient,
+        InstallationTokens,
+    )
+
+    settings = get_settings()
+    http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+    if settings.github_auth == "app":
+        app = _provider_secret(settings.github_app_credentials, transform="json")
+        auth = GitHubAuth(
+            app=InstallationTokens(
+                str(app["app_id"]),
+                str(app["private_key"]),
+                base_url=settings.github_api_url,
+                http=http,
+            )
+        )
+    else:
+        auth = GitHubAuth(token=lambda: str(_provider_secret(settings.github_pat_credentials)))
+    return GitHubClient(settings.github_api_url, auth, http)
+
+
+@cache
+def slack_client() -> SlackClient:
+    from hookwise.actions.slack import SlackClient
+
+    settings = get_settings()
+    token = str(_provider_secret(settings.slack_bot_credentials))
+    return SlackClient.with_token(token, settings.slack_api_url)
+
+
 @cache
 def admission() -> Admission:
     """The shared model-rate governor and the budget ledger, in the events table."""
@@ -129,10 +196,15 @@ def admission() -> Admission:
 @cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
+    from hookwise.actions.runner import ActionRunner
+    from hookwise.adapters.context_cache import DynamoDBContextCache
+    from hookwise.adapters.subject_lock import DynamoDBSubjectLock
+    from hookwise.context.fetch import ContextFetcher
     from hookwise.deliveries.callback import CallbackSender
     from hookwise.worker.service import WorkerService
 
     settings = get_settings()
+    github = _one_at_a_time(github_client)
     return WorkerService(
         config=config(),
         store=store(),
@@ -142,9 +214,16 @@ def worker_service() -> WorkerService:
         publisher=EventBridgePublisher(settings.event_bus) if settings.event_bus else None,
         settings=settings,
         admission=admission(),
-        callbacks=CallbackSender(
-            SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
+        actions=ActionRunner(
+            store(),
+            github=github,
+            slack=_one_at_a_time(slack_client),
+            callbacks=CallbackSender(
+                SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
+            ),
+            lock=DynamoDBSubjectLock(settings.table),
         ),
+        context=ContextFetcher(github, DynamoDBContextCache(settings.table)),
     )
 
 
@@ -172,6 +251,8 @@ def reset() -> None:
         redrive_service,
         model_client,
         admission,
+        github_client,
+        slack_client,
         worker_service,
         batch_runner,
     ):

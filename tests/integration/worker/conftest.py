@@ -1,4 +1,5 @@
-"""The worker against moto and the offline model, through the real anthropic SDK."""
+"""The worker against moto, the offline model and the local GitHub and Slack fakes, through
+the real clients (anthropic, httpx, slack_sdk)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from aws_lambda_powertools.utilities import parameters
 
 from functions.worker.handler import handler as worker_handler
 from hookwise import wiring
@@ -17,6 +19,7 @@ from hookwise.adapters.store.dynamodb import DynamoDBEventStore
 from hookwise.domain.events import EventRecord
 from hookwise.local.event_source import EventSourceMapping, LambdaContext
 from hookwise.local.offline_model import OfflineModelServer
+from hookwise.local.provider_fakes import ProviderFakes, start_provider_fakes
 from hookwise.samples import sample_bytes
 from hookwise.verifiers import WebhookRequest, verifier_for
 from tests.conftest import TEST_SECRET, Aws
@@ -27,6 +30,7 @@ class Pipeline:
     aws: Aws
     model: OfflineModelServer
     mapping: EventSourceMapping
+    providers: ProviderFakes
 
     def deliver(
         self, fixture: str = "pull_request.opened", delivery: str = "d-1", body: bytes | None = None
@@ -71,6 +75,16 @@ def pipeline(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "offline")
     monkeypatch.setenv("HOOKWISE_MAX_BACKOFF", "1")
+    providers = start_provider_fakes(
+        github_app_secret_name=aws.settings.github_app_credentials,
+        slack_bot_secret_name=aws.settings.slack_bot_credentials,
+    )
+    for name, value in providers.secrets.items():
+        boto3.client("secretsmanager").create_secret(Name=name, SecretString=value)
+    for name, value in providers.environment.items():
+        monkeypatch.setenv(name, value)
+    # Powertools caches secrets per process: each test has its own App key.
+    parameters.clear_caches()
     wiring.reset()
     mapping = EventSourceMapping(
         boto3.client("sqs"),
@@ -80,8 +94,9 @@ def pipeline(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
         function_timeout=60,
         wait_seconds=0,
     )
-    yield Pipeline(aws, model, mapping)
+    yield Pipeline(aws, model, mapping, providers)
     model.stop()
+    providers.stop()
 
 
 def run_batch(records: list[dict[str, Any]], timeout: float) -> dict[str, Any]:

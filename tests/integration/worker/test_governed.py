@@ -95,6 +95,11 @@ def test_a_slow_call_keeps_its_message_and_lease(
     event_id = pipeline.deliver()
     worker = threading.Thread(target=pipeline.poll)
     worker.start()
+    # The worker holds the event before another one starts polling beside it.
+    deadline = time.monotonic() + 10
+    while pipeline.record(event_id).status is not EventStatus.PROCESSING:
+        assert time.monotonic() < deadline, "the worker never claimed the event"
+        time.sleep(0.05)
     sqs = boto3.client("sqs")
     taken_over = 0
     # Another worker polls all through the call: the message never shows again.

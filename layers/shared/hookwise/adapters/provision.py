@@ -7,7 +7,7 @@ moto in-process). Every shape comes from `hookwise.resources`, the module the CD
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +41,10 @@ def provision(
     config: HookwiseConfig,
     source_secrets: Callable[[str], list[str]],
     client: Callable[..., Any] = boto3.client,
+    provider_secrets: Mapping[str, str] | None = None,
 ) -> Provisioned:
-    """Create everything; `source_secrets(name)` gives the secrets stored for each source."""
+    """Create everything; `source_secrets(name)` gives the secrets stored for each source, and
+    `provider_secrets` the credentials actions use (Secrets Manager name -> value)."""
     dynamodb = client("dynamodb")
     dynamodb.create_table(
         TableName=settings.table,
@@ -99,4 +101,6 @@ def provision(
             Name=source.secret_name or f"{settings.secrets_prefix}{name}",
             SecretString=json.dumps(source_secrets(name)),
         )
+    for secret_name, value in (provider_secrets or {}).items():
+        secretsmanager.create_secret(Name=secret_name, SecretString=value)
     return Provisioned(settings.table, queue_url, dlq_url, bucket, event_bus)

@@ -110,7 +110,7 @@ def full_id(client: httpx.Client, event_id: str) -> str:
 @target_options
 def show(event_id: str, port: int, stack: str | None, as_json: bool) -> None:
     """One event (full id, or the short one `events list` prints): status, attempts, result,
-    error, usage."""
+    error, usage, and each action's outcome."""
     client = api(port, stack)
     event_id = full_id(client, event_id)
     event: dict[str, Any] = get_json(client, f"/events/{event_id}")
@@ -119,8 +119,28 @@ def show(event_id: str, port: int, stack: str | None, as_json: bool) -> None:
         return
     table = Table(show_header=False, title=event_id)
     for key, value in event.items():
-        if key == "event_id":
+        if key in ("event_id", "actions"):
             continue
         shown = json.dumps(value, indent=2) if isinstance(value, dict | list) else str(value)
         table.add_row(key, shown)
     out.print(table)
+    if event.get("actions"):
+        out.print(actions_table(event["actions"]))
+
+
+ACTION_COLUMNS = ("status", "target", "at")
+
+
+def actions_table(actions: dict[str, dict[str, Any]]) -> Table:
+    """One row per action: its outcome, where it acted, and what else it recorded."""
+    table = Table(title="actions")
+    for column in ("action", *ACTION_COLUMNS, "detail"):
+        table.add_column(column)
+    for name, outcome in sorted(actions.items()):
+        detail = {key: value for key, value in outcome.items() if key not in ACTION_COLUMNS}
+        table.add_row(
+            name,
+            *(str(outcome.get(column, "")) for column in ACTION_COLUMNS),
+            json.dumps(detail, ensure_ascii=False) if detail else "",
+        )
+    return table

@@ -89,6 +89,68 @@ class Delivery(Strict):
     callback_secret_name: str | None = None
 
 
+class PrFilesContext(Strict):
+    """The pull request's changed files and patches, fitted to a token budget."""
+
+    token_budget: int = Field(default=6_000, ge=100)
+    max_patch_tokens_per_file: int = Field(default=800, ge=10)
+    # Globs (over the file path) left out besides the built-in lock and generated files.
+    skip: list[str] = Field(default_factory=list)
+
+
+class IssueCommentsContext(Strict):
+    """The issue's (or PR's) most recent comments."""
+
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class RouteContext(Strict):
+    """What a route fetches from the provider before the model call."""
+
+    github_pr_files: PrFilesContext | None = None
+    github_issue_comments: IssueCommentsContext | None = None
+
+
+class GithubCommentAction(Strict):
+    """One comment per issue or pull request per route, updated in place on later events."""
+
+    # Result fields shown in the comment, in order; empty means every field.
+    fields: list[str] = Field(default_factory=list)
+
+
+class GithubLabelsAction(Strict):
+    """Labels added to the issue or pull request: only those on the allow-list."""
+
+    allow: list[str] = Field(min_length=1)
+    # Result fields holding candidate labels (a string or a list of strings).
+    fields: list[str] = Field(default_factory=lambda: ["suggested_labels"], min_length=1)
+
+
+class SlackReplyAction(Strict):
+    """A reply in the thread of the triggering message."""
+
+    fields: list[str] = Field(default_factory=list)
+
+
+class HttpAction(Strict):
+    """The signed callback (Standard Webhooks) to a configured HTTPS endpoint."""
+
+    url: str
+    # Secrets Manager name of the signing secret (default `hookwise/callback-<route>`).
+    secret_name: str | None = None
+
+
+class RouteActions(Strict):
+    """Side effects on the provider, filled from the validated result; keys as in the YAML."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    github_comment: GithubCommentAction | None = Field(default=None, alias="github.comment")
+    github_labels: GithubLabelsAction | None = Field(default=None, alias="github.labels")
+    slack_reply: SlackReplyAction | None = Field(default=None, alias="slack.reply")
+    http: HttpAction | None = None
+
+
 class Route(Strict):
     name: str
     match: Match
@@ -105,6 +167,27 @@ class Route(Strict):
     # Share of a saturated model: a flood on one route must not starve another.
     priority: Priority = "normal"
     budget: Budget | None = None
+    context: RouteContext = Field(default_factory=RouteContext)
+    actions: RouteActions = Field(default_factory=RouteActions)
+    # Record what each action would have done, and do nothing.
+    dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _one_callback(self) -> Route:
+        if self.actions.http and self.deliveries.callback_url:
+            raise ValueError("set actions.http or deliveries.callback_url, not both")
+        return self
+
+    @property
+    def http_action(self) -> HttpAction | None:
+        """The signed callback: `actions.http`, or the older `deliveries.callback_url`."""
+        if self.actions.http is not None:
+            return self.actions.http
+        if self.deliveries.callback_url:
+            return HttpAction(
+                url=self.deliveries.callback_url, secret_name=self.deliveries.callback_secret_name
+            )
+        return None
 
     @property
     def weight(self) -> int:
@@ -203,9 +286,28 @@ class HookwiseConfig(Strict):
                 problems.append(f"{where}.output: unknown schema {route.output!r}")
             if route.model and self.models and route.model not in self.models:
                 problems.append(f"{where}.model: {route.model!r} is not listed under models")
+            problems.extend(self._action_field_problems(where, route))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _action_field_problems(self, where: str, route: Route) -> list[str]:
+        """Actions read result fields: each must be in the route's output schema."""
+        schema = self.schemas.get(route.output)
+        if schema is None:
+            return []
+        named = {
+            "github.comment": route.actions.github_comment,
+            "github.labels": route.actions.github_labels,
+            "slack.reply": route.actions.slack_reply,
+        }
+        return [
+            f"{where}.actions.{action}.fields: {field!r} is not in schema {route.output!r}"
+            for action, spec in named.items()
+            if spec is not None
+            for field in spec.fields
+            if field not in schema
+        ]
 
     def source(self, name: str) -> SourceConfig | None:
         return self.sources.get(name)

@@ -1,6 +1,7 @@
-"""Signed callbacks: a route may POST its result to a configured HTTPS endpoint, signed the
-Standard Webhooks way. Targets come from configuration, never from the payload, and private,
-loopback and link-local addresses are refused unless local development allows them."""
+"""Signed callbacks (the `http` action): a route may POST its result to a configured HTTPS
+endpoint, signed the Standard Webhooks way. Targets come from configuration, never from the
+payload, and private, loopback and link-local addresses are refused unless local development
+allows them."""
 
 from __future__ import annotations
 
@@ -71,11 +72,12 @@ class CallbackSender:
         self._signer = StandardWebhooksVerifier(SourceConfig(name="callback", scheme="standard"))
 
     def send(self, record: EventRecord, route: Route) -> None:
-        url = route.deliveries.callback_url
-        if not url:
+        action = route.http_action
+        if action is None:
             return
+        url = action.url
         address = check_target(url, self._allow_private, self._resolve)
-        secret_name = route.deliveries.callback_secret_name or f"hookwise/callback-{route.name}"
+        secret_name = action.secret_name or f"hookwise/callback-{route.name}"
         secret = self._secrets.source_secrets(f"callback_{route.name}", secret_name)[0]
         body = json.dumps(record.public_view()).encode()
         headers = self._signer.sign(

@@ -85,6 +85,8 @@ class EventRecord(BaseModel):
     booked_at: float | None = None
     # The event's place in its route's line at the governor (epoch seconds).
     line_at: float | None = None
+    # Side effects after completion, by action name: {"status", "at", and what it did}.
+    actions: dict[str, Any] | None = None
 
     def public_view(self) -> dict[str, Any]:
         """The `GET /events/{event_id}` answer: no body, no headers."""
@@ -105,7 +107,7 @@ class EventRecord(BaseModel):
                 "redrive_count",
             },
         )
-        for optional in ("result", "error", "usage", "defer_reason", "deferred_until"):
+        for optional in ("result", "error", "usage", "actions", "defer_reason", "deferred_until"):
             value = getattr(self, optional)
             if value is not None:
                 view[optional] = value.model_dump() if isinstance(value, BaseModel) else value
@@ -118,5 +120,6 @@ class QueueMessage(BaseModel):
     event_id: str
     source: str
     event_type: str
-    # "callback": only re-send the stored result to the route's callback, never the model.
-    kind: Literal["event", "callback"] = "event"
+    # "actions": only run the route's unfinished actions on the stored result, never the
+    # model ("callback" is its older name, still accepted from messages in flight).
+    kind: Literal["event", "actions", "callback"] = "event"

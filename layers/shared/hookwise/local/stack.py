@@ -96,7 +96,10 @@ class LocalStack:
         wiring.reset()
         self.config = load_config(Settings().config)
         self.secrets = dev_secrets(self.config)
-        self.resources = provision(Settings(), self.config, self.secrets.__getitem__)
+        provider_secrets = self._start_provider_fakes()
+        self.resources = provision(
+            Settings(), self.config, self.secrets.__getitem__, provider_secrets=provider_secrets
+        )
         os.environ.update(
             {
                 "HOOKWISE_QUEUE_URL": self.resources.queue_url,
@@ -118,6 +121,23 @@ class LocalStack:
         os.environ["ANTHROPIC_BASE_URL"] = self._model.url
         os.environ["ANTHROPIC_API_KEY"] = "offline"
         return self._model.url
+
+    def _start_provider_fakes(self) -> dict[str, str]:
+        """GitHub and Slack fakes on loopback, unless a real API URL is set; returns the
+        development credentials they accept."""
+        from hookwise.local.provider_fakes import start_provider_fakes
+
+        settings = Settings()
+        self.providers = start_provider_fakes(
+            github_app_secret_name=settings.github_app_credentials,
+            slack_bot_secret_name=settings.slack_bot_credentials,
+            github="HOOKWISE_GITHUB_API_URL" not in os.environ,
+            slack="HOOKWISE_SLACK_API_URL" not in os.environ,
+            github_port=int(os.environ.get("HOOKWISE_DEV_GITHUB_PORT", "0")),
+            slack_port=int(os.environ.get("HOOKWISE_DEV_SLACK_PORT", "0")),
+        )
+        os.environ.update(self.providers.environment)
+        return self.providers.secrets
 
     def _start_functions(self) -> None:
         # Imported once the environment is set: handlers read settings lazily, but cleanly.
@@ -188,6 +208,10 @@ class LocalStack:
             "  GET  /events/{event_id}   GET /events   GET /health",
             f"  model: {self.model_url}" + (" (offline model)" if hasattr(self, "_model") else ""),
             f"  AWS APIs (moto): {os.environ['AWS_ENDPOINT_URL']}",
+            f"  GitHub API: {os.environ['HOOKWISE_GITHUB_API_URL']}"
+            + (" (local fake)" if self.providers.github else ""),
+            f"  Slack API: {os.environ['HOOKWISE_SLACK_API_URL']}"
+            + (" (local fake)" if self.providers.slack else ""),
             "  development secrets (override with HOOKWISE_SECRET_<SOURCE>):",
             *(f"    {name}: {','.join(values)}" for name, values in self.secrets.items()),
             "try: .venv/bin/hookwise send github pull_request.opened",
@@ -200,5 +224,6 @@ class LocalStack:
         self.gateway.shutdown()
         if hasattr(self, "_model"):
             self._model.stop()
+        self.providers.stop()
         self._moto.terminate()
         self._moto.wait(timeout=10)

@@ -12,12 +12,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hookwise.actions.errors import DEFAULT_RATE_LIMIT_SECONDS, ProviderError, ProviderRateLimited
+from hookwise.actions.runner import ActionRunner
 from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
 from hookwise.config import HookwiseConfig, Route
+from hookwise.context.fetch import ContextFetcher
 from hookwise.deliveries.base import Publisher
-from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
 from hookwise.domain.events import (
     FINAL_STATUSES,
     EventRecord,
@@ -96,7 +98,8 @@ class WorkerService:
         publisher: Publisher | None,
         settings: Settings,
         admission: Admission,
-        callbacks: CallbackSender | None = None,
+        actions: ActionRunner | None = None,
+        context: ContextFetcher | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -109,7 +112,8 @@ class WorkerService:
         self._blobs = blobs
         self._model = model
         self._publisher = publisher
-        self._callbacks = callbacks
+        self._actions = actions
+        self._context = context
         self._settings = settings
         self._clock = clock
 
@@ -118,11 +122,12 @@ class WorkerService:
         message = delivery.message
         if time_left() < MIN_RECORD_SECONDS + self._settings.deadline_margin_seconds:
             raise RetryLater("not started: too little time left in this invocation", None)
-        if message.kind == "callback":
-            return self._retry_callback(delivery)
+        if message.kind in ("actions", "callback"):
+            return self._retry_actions(delivery)
         record = self._claim(delivery)
         if record is None:
-            return Outcome("acknowledged")
+            # Finished already; a crash between completion and the actions leaves some undone.
+            return self._retry_actions(delivery)
         # Held from the claim on: a slow step (the model, a busy table) never lets another
         # worker take the event over.
         with Heartbeat(
@@ -141,7 +146,24 @@ class WorkerService:
             self._finish(record, EventStatus.SKIPPED, {})
             metrics.add_metric(name="Skipped", unit="Count", value=1)
             return Outcome("skipped")
-        prompt = self._prompt(route, record, payload)
+        try:
+            context = self._context.gather(route, payload) if self._context else ""
+        except ProviderRateLimited as limited:
+            # The provider asked us to wait: no model call, and not a failure.
+            return self._defer(
+                record,
+                delivery,
+                Deferral(
+                    self._clock() + (limited.retry_after or DEFAULT_RATE_LIMIT_SECONDS),
+                    f"context fetch deferred: {limited}"[:ERROR_CHARS],
+                    "provider",
+                ),
+            )
+        except ProviderError as error:
+            if error.transient:
+                return self._transient(record, delivery, error)
+            return self._permanent(record, message, f"context fetch error: {error}")
+        prompt = self._prompt(route, record, payload, context)
         name, model_id = self._model_id(route)
         decision = self._admission.admit(record, route, name, prompt)
         if isinstance(decision, Deferral):
@@ -171,6 +193,8 @@ class WorkerService:
                 "usage": usage.model_dump(),
                 "latency_ms": latency_ms,
                 **CLEARED_ON_CALL,
+                # A new result (a replay) is acted on afresh.
+                "actions": None,
             },
         )
         self._after_completion(done, route, payload, result)
@@ -219,7 +243,7 @@ class WorkerService:
             return name, spec.bedrock_id
         return name, name
 
-    def _prompt(self, route: Route, record: EventRecord, payload: Any) -> Prompt:
+    def _prompt(self, route: Route, record: EventRecord, payload: Any, context: str) -> Prompt:
         subject = subject_of(route, payload) if route.memory else None
         history = self._store.recall(subject) if subject else []
         return build_prompt(
@@ -230,6 +254,7 @@ class WorkerService:
             tool=self._schemas.tool(route.output),
             max_prompt_bytes=self._config.defaults.max_prompt_bytes,
             history=history,
+            context=context,
         )
 
     def _ask(
@@ -365,10 +390,13 @@ class WorkerService:
             logger.warning("lost the event's lease before finishing", extra={"to": status.value})
             raise RetryLater("lease lost", 0) from None
 
-    def _transient(self, record: EventRecord, delivery: Delivery, error: ModelError) -> Outcome:
+    def _transient(
+        self, record: EventRecord, delivery: Delivery, error: ModelError | ProviderError
+    ) -> Outcome:
         """A real failed attempt: counted on the event; the queue retries it with backoff
         until the event's failures (or, as a backstop, the message's receives) run out."""
-        reason = f"transient model error: {error}"[:ERROR_CHARS]
+        what = "model" if isinstance(error, ModelError) else "context fetch"
+        reason = f"transient {what} error: {error}"[:ERROR_CHARS]
         failures = record.failures + 1
         if (
             failures >= self._settings.max_failures
@@ -445,7 +473,7 @@ class WorkerService:
                 keep=route.memory,
                 expires_at=record.expires_at or 0,
             )
-        self._callback(record, route, receive_count=0)
+        self._run_actions(record, route, payload, receive_count=0)
         if self._publisher is not None and route.deliveries.eventbridge:
             try:
                 self._publisher.publish(record, route)
@@ -454,41 +482,40 @@ class WorkerService:
                 logger.exception("delivery to EventBridge failed")
                 metrics.add_metric(name="DeliveryFailed", unit="Count", value=1)
 
-    def _callback(self, record: EventRecord, route: Route, receive_count: int) -> Outcome:
-        """POST the stored result to the route's callback; on failure, queue a retry of just
-        the callback (the model is never asked again)."""
-        if self._callbacks is None or not route.deliveries.callback_url:
-            return Outcome("no_callback")
-        try:
-            self._callbacks.send(record, route)
-        except CallbackRefused as refused:
-            logger.error("callback refused", extra={"reason": str(refused)})
-            metrics.add_metric(name="CallbackRefused", unit="Count", value=1)
-            return Outcome("callback_refused")
-        except CallbackFailed as failed:
-            metrics.add_metric(name="CallbackFailed", unit="Count", value=1)
-            if receive_count >= self._settings.max_receive_count:
-                logger.error("callback abandoned", extra={"reason": str(failed)})
-                return Outcome("callback_abandoned")
-            delay = self._delay(receive_count + 1, None)
-            if receive_count == 0:
-                self._queue.send(
-                    QueueMessage(
-                        event_id=record.event_id,
-                        source=record.source,
-                        event_type=record.event_type,
-                        kind="callback",
-                    ),
-                    delay_seconds=delay,
-                )
-                return Outcome("callback_queued")
-            raise RetryLater(str(failed), delay) from failed
-        metrics.add_metric(name="CallbackDelivered", unit="Count", value=1)
-        return Outcome("callback_delivered")
+    def _run_actions(
+        self, record: EventRecord, route: Route, payload: Any, receive_count: int
+    ) -> Outcome:
+        """Act on the provider with the stored result; what failed is retried from the queue
+        as an actions-only message (the model is never asked again)."""
+        if self._actions is None or not self._actions.planned(route):
+            return Outcome("no_actions")
+        last_try = receive_count >= self._settings.max_receive_count
+        report = self._actions.run(record, route, payload, last_try=last_try)
+        if not report.pending:
+            return Outcome("actions_done")
+        reason = f"actions to retry: {', '.join(report.pending)}"
+        delay = self._delay(receive_count + 1, report.retry_after)
+        if receive_count == 0:
+            self._queue.send(
+                QueueMessage(
+                    event_id=record.event_id,
+                    source=record.source,
+                    event_type=record.event_type,
+                    kind="actions",
+                ),
+                delay_seconds=delay,
+            )
+            return Outcome("actions_queued")
+        # A provider rate limit lands here too: the message comes back after its wait.
+        raise RetryLater(reason, delay)
 
-    def _retry_callback(self, delivery: Delivery) -> Outcome:
+    def _retry_actions(self, delivery: Delivery) -> Outcome:
         record = self._store.get(delivery.message.event_id)
         route = self._config.route_named(record.route or "") if record else None
         if record is None or route is None or record.status is not EventStatus.COMPLETED:
             return Outcome("acknowledged")
-        return self._callback(record, route, receive_count=delivery.receive_count)
+        if self._actions is None or not self._actions.unsettled(record, route):
+            return Outcome("acknowledged")
+        return self._run_actions(
+            record, route, self._payload(record), receive_count=delivery.receive_count
+        )

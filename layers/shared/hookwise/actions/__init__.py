@@ -1,0 +1,1 @@
+"""Side effects on the provider after completion: each recorded on the event, done once."""

@@ -1,0 +1,243 @@
+"""The GitHub REST API as hookwise uses it: App or token auth, pagination, rate limits.
+
+Plain httpx (already in the worker through anthropic) and PyJWT for the App's JWT (about 0.1 s
+to import together), rather than githubkit or PyGithub: we call six endpoints, and githubkit
+brings 57 MB of generated schema packages into a layer capped at 250 MB (`pip install githubkit`,
+then `du -sch githubkit*`; its import also failed against the hishel release pip picked);
+PyGithub sleeps through rate limits, where hookwise must hand the wait to the queue. Every call
+goes through `_send`, which turns GitHub's answers into ProviderError: 401/404 are permanent,
+rate limits (primary and secondary) carry the wait GitHub asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import jwt
+
+from hookwise.actions.errors import (
+    DEFAULT_RATE_LIMIT_SECONDS,
+    ProviderRateLimited,
+    permanent,
+    transient,
+)
+from hookwise.context.budget import ChangedFile
+
+API_VERSION = "2022-11-28"
+TIMEOUT_SECONDS = 10.0
+PER_PAGE = 100
+# GitHub lists at most 3,000 files of a pull request.
+MAX_PAGES = 30
+# An installation token lives an hour; it is renewed this long before it expires.
+TOKEN_REFRESH_MARGIN_SECONDS = 300
+# The App's JWT: issued a minute in the past (clock drift), valid for at most ten minutes.
+JWT_BACKDATE_SECONDS = 60
+JWT_LIFETIME_SECONDS = 540
+
+Clock = Callable[[], float]
+
+
+def rate_limit_wait(response: httpx.Response, now: float) -> float | None:
+    """Seconds GitHub asks us to wait, or None if the answer is not a rate limit.
+
+    `retry-after` first (secondary limits), then `x-ratelimit-reset` when the primary limit is
+    spent, then at least a minute for a 429 or a 403 that says it is a secondary limit.
+    """
+    if response.status_code not in (403, 429):
+        return None
+    retry_after = response.headers.get("retry-after")
+    if retry_after is not None and retry_after.strip().isdigit():
+        return max(1.0, float(retry_after))
+    if response.headers.get("x-ratelimit-remaining") == "0":
+        reset = response.headers.get("x-ratelimit-reset", "")
+        if reset.isdigit():
+            return max(1.0, float(reset) - now)
+        return float(DEFAULT_RATE_LIMIT_SECONDS)
+    if response.status_code == 429 or "rate limit" in response.text.lower():
+        return float(DEFAULT_RATE_LIMIT_SECONDS)
+    return None
+
+
+def _send(http: httpx.Client, request: httpx.Request, clock: Clock) -> httpx.Response:
+    try:
+        response = http.send(request)
+    except httpx.HTTPError as error:
+        raise transient(f"GitHub {request.url.path}: {type(error).__name__}") from error
+    what = f"GitHub {request.method} {request.url.path} answered {response.status_code}"
+    if response.is_success:
+        return response
+    wait = rate_limit_wait(response, clock())
+    if wait is not None:
+        raise ProviderRateLimited(f"{what} (rate limited, {wait:.0f} s)", wait)
+    if response.status_code >= 500 or response.status_code in (408, 409):
+        raise transient(what)
+    raise permanent(what)
+
+
+class InstallationTokens:
+    """A GitHub App's installation tokens: a JWT signed with the App's key is exchanged for
+    a token per installation, kept until shortly before it expires."""
+
+    def __init__(
+        self,
+        app_id: str,
+        private_key: str,
+        *,
+        base_url: str,
+        http: httpx.Client,
+        clock: Clock = time.time,
+    ) -> None:
+        self._app_id = app_id
+        self._private_key = private_key
+        self._base_url = base_url.rstrip("/")
+        self._http = http
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: dict[int, tuple[str, float]] = {}
+
+    def app_jwt(self) -> str:
+        now = int(self._clock())
+        claims = {
+            "iat": now - JWT_BACKDATE_SECONDS,
+            "exp": now + JWT_LIFETIME_SECONDS,
+            "iss": self._app_id,
+        }
+        return jwt.encode(claims, self._private_key, algorithm="RS256")
+
+    def token(self, installation_id: int) -> str:
+        with self._lock:
+            cached = self._tokens.get(installation_id)
+            if cached and self._clock() < cached[1] - TOKEN_REFRESH_MARGIN_SECONDS:
+                return cached[0]
+            request = self._http.build_request(
+                "POST",
+                f"{self._base_url}/app/installations/{installation_id}/access_tokens",
+                headers={
+                    "authorization": f"Bearer {self.app_jwt()}",
+                    "accept": "application/vnd.github+json",
+                    "x-github-api-version": API_VERSION,
+                },
+            )
+            answer = _send(self._http, request, self._clock).json()
+            expires = datetime.fromisoformat(str(answer["expires_at"]).replace("Z", "+00:00"))
+            self._tokens[installation_id] = (str(answer["token"]), expires.timestamp())
+            return str(answer["token"])
+
+
+class GitHubAuth:
+    """The Authorization header for a call: the App's installation token when the event names
+    an installation and an App is configured, else the fine-grained token."""
+
+    def __init__(
+        self, app: InstallationTokens | None = None, token: Callable[[], str] | None = None
+    ) -> None:
+        self._app = app
+        self._token = token
+
+    def header(self, installation_id: int | None) -> str:
+        if self._app is not None and installation_id is not None:
+            return f"token {self._app.token(installation_id)}"
+        if self._token is not None:
+            return f"token {self._token()}"
+        raise permanent("no GitHub credentials for this event (no App installation, no token)")
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        base_url: str,
+        auth: GitHubAuth,
+        http: httpx.Client | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._auth = auth
+        self._http = http or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        self._clock = clock
+        # Calls made, for the benchmark's "provider calls per event".
+        self.calls = 0
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        installation: int | None,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        request = self._http.build_request(
+            method,
+            url if url.startswith("http") else f"{self._base_url}{url}",
+            json=json,
+            params=params,
+            headers={
+                "authorization": self._auth.header(installation),
+                "accept": "application/vnd.github+json",
+                "x-github-api-version": API_VERSION,
+            },
+        )
+        self.calls += 1
+        return _send(self._http, request, self._clock)
+
+    def _pages(self, path: str, installation: int | None) -> Iterator[Any]:
+        """Every item of a list endpoint, following the Link header's `next`."""
+        url: str | None = path
+        params: dict[str, Any] | None = {"per_page": PER_PAGE}
+        for _ in range(MAX_PAGES):
+            if url is None:
+                return
+            response = self._request("GET", url, installation, params=params)
+            yield from response.json()
+            url = response.links.get("next", {}).get("url")
+            # The next link carries its own query.
+            params = None
+
+    def pull_files(self, repo: str, number: int, installation: int | None) -> list[ChangedFile]:
+        return [
+            ChangedFile(
+                filename=str(item["filename"]),
+                status=str(item.get("status", "modified")),
+                additions=int(item.get("additions", 0)),
+                deletions=int(item.get("deletions", 0)),
+                patch=item.get("patch"),
+            )
+            for item in self._pages(f"/repos/{repo}/pulls/{number}/files", installation)
+        ]
+
+    def issue_comments(self, repo: str, number: int, installation: int | None) -> list[Any]:
+        return list(self._pages(f"/repos/{repo}/issues/{number}/comments", installation))
+
+    def create_comment(
+        self, repo: str, number: int, body: str, installation: int | None
+    ) -> dict[str, Any]:
+        return dict(
+            self._request(
+                "POST", f"/repos/{repo}/issues/{number}/comments", installation, json={"body": body}
+            ).json()
+        )
+
+    def update_comment(
+        self, repo: str, comment_id: int, body: str, installation: int | None
+    ) -> dict[str, Any]:
+        return dict(
+            self._request(
+                "PATCH",
+                f"/repos/{repo}/issues/comments/{comment_id}",
+                installation,
+                json={"body": body},
+            ).json()
+        )
+
+    def add_labels(
+        self, repo: str, number: int, labels: list[str], installation: int | None
+    ) -> list[str]:
+        answer = self._request(
+            "POST", f"/repos/{repo}/issues/{number}/labels", installation, json={"labels": labels}
+        ).json()
+        return [str(label["name"]) for label in answer]

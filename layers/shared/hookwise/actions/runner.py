@@ -1,0 +1,264 @@
+"""Run a completed event's actions, each at most once, and record every outcome on the event.
+
+An action already `done` (or `dry_run`, or failed for good) is skipped, so a retry from the
+queue redoes only what failed. The effects are idempotent besides: the GitHub comment is found
+again by its hidden marker and updated in place, the Slack reply by its message metadata, and
+adding a label twice is a no-op; a crash between the provider call and the record still leaves
+one comment and one reply.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hookwise.actions.errors import ProviderError, ProviderRateLimited, permanent, transient
+from hookwise.actions.targets import github_target, head_sha, slack_thread, subject_updated_at
+from hookwise.actions.text import (
+    as_of_stamp,
+    comment_marker,
+    find_marked,
+    neutralise_mentions,
+    render_result,
+    stamp_of,
+)
+from hookwise.adapters.store import EventStore
+from hookwise.config import Route
+from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
+from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
+from hookwise.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from hookwise.actions.github import GitHubClient
+    from hookwise.actions.slack import SlackClient
+
+GITHUB_COMMENT = "github.comment"
+GITHUB_LABELS = "github.labels"
+SLACK_REPLY = "slack.reply"
+HTTP = "http"
+# Outcomes a retry leaves alone: done, recorded as a dry run, or failed for good.
+SETTLED = frozenset({"done", "dry_run", "failed"})
+ERROR_CHARS = 500
+
+# How long one run may hold a PR's comment (or an event's reply) before another may take over.
+SUBJECT_LEASE_SECONDS = 60.0
+
+# (the event, its route, its payload, this run's lock holder) -> what the action did
+Perform = Callable[[EventRecord, Route, Any, str], dict[str, Any]]
+
+
+class SubjectLock(Protocol):
+    def acquire(self, subject: str, holder: str, seconds: float) -> bool: ...
+
+    def release(self, subject: str, holder: str) -> None: ...
+
+
+@dataclass
+class ActionsReport:
+    outcomes: dict[str, Any] = field(default_factory=dict)
+    # Actions that failed this time and are worth another try from the queue.
+    pending: list[str] = field(default_factory=list)
+    # The longest wait a provider asked for (rate limits), if any.
+    retry_after: float | None = None
+
+
+class ActionRunner:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        github: Callable[[], GitHubClient],
+        slack: Callable[[], SlackClient],
+        callbacks: CallbackSender | None,
+        lock: SubjectLock | None = None,
+    ) -> None:
+        self._lock = lock
+        self._store = store
+        self._github = github
+        self._slack = slack
+        self._callbacks = callbacks
+
+    def planned(self, route: Route) -> list[tuple[str, Perform]]:
+        actions = route.actions
+        named: list[tuple[str, Any, Perform]] = [
+            (GITHUB_COMMENT, actions.github_comment, self._github_comment),
+            (GITHUB_LABELS, actions.github_labels, self._github_labels),
+            (SLACK_REPLY, actions.slack_reply, self._slack_reply),
+            (HTTP, route.http_action, self._http),
+        ]
+        return [(name, perform) for name, spec, perform in named if spec is not None]
+
+    def unsettled(self, record: EventRecord, route: Route) -> list[str]:
+        """The route's actions not yet done (nor recorded as a dry run, nor failed for good)."""
+        outcomes = record.actions or {}
+        return [
+            name
+            for name, _ in self.planned(route)
+            if (outcomes.get(name) or {}).get("status") not in SETTLED
+        ]
+
+    def run(
+        self, record: EventRecord, route: Route, payload: Any, *, last_try: bool = False
+    ) -> ActionsReport:
+        """Every unsettled action once; `last_try`: a transient failure is final too."""
+        report = ActionsReport(outcomes=dict(record.actions or {}))
+        todo = self.unsettled(record, route)
+        if not todo:
+            return report
+        # Unique per run: a redelivered message for the event may race this one.
+        holder = f"{record.event_id}/{uuid.uuid4().hex}"
+        for name, perform in self.planned(route):
+            if name in todo:
+                report.outcomes[name] = self._attempt(
+                    name, perform, record, route, payload, holder, last_try, report
+                )
+                # Recorded after each action, so a crash forgets at most the one in flight.
+                self._store.transition(
+                    record.event_id,
+                    from_statuses=[EventStatus.COMPLETED],
+                    to_status=EventStatus.COMPLETED,
+                    updates={"actions": report.outcomes},
+                )
+        return report
+
+    @staticmethod
+    def _attempt(
+        name: str,
+        perform: Perform,
+        record: EventRecord,
+        route: Route,
+        payload: Any,
+        holder: str,
+        last_try: bool,
+        report: ActionsReport,
+    ) -> dict[str, Any]:
+        try:
+            details = perform(record, route, payload, holder)
+            outcome = {"status": "dry_run" if route.dry_run else "done", **details}
+            metrics.add_metric(name="ActionDone", unit="Count", value=1)
+        except ProviderError as error:
+            retry = error.transient and not last_try
+            status = "rate_limited" if isinstance(error, ProviderRateLimited) else "retrying"
+            outcome = {"status": status if retry else "failed", "error": str(error)[:ERROR_CHARS]}
+            if retry:
+                report.pending.append(name)
+            if error.retry_after is not None:
+                report.retry_after = max(report.retry_after or 0.0, error.retry_after)
+            metrics.add_metric(
+                name="ActionRetried" if retry else "ActionFailed", unit="Count", value=1
+            )
+            logger.warning(
+                "action did not complete",
+                extra={"action": name, "status": outcome["status"], "reason": outcome["error"]},
+            )
+        return {**outcome, "at": isoformat(utcnow())}
+
+    def _acquire(self, subject: str, holder: str) -> None:
+        """The subject to this run while it looks for its earlier post and writes, or a
+        transient failure (retried from the queue) while another run holds it."""
+        if self._lock is not None and not self._lock.acquire(
+            subject, holder, SUBJECT_LEASE_SECONDS
+        ):
+            raise transient(f"another run is acting on {subject}")
+
+    def _release(self, subject: str, holder: str) -> None:
+        if self._lock is not None:
+            self._lock.release(subject, holder)
+
+    def _github_comment(
+        self, record: EventRecord, route: Route, payload: Any, holder: str
+    ) -> dict[str, Any]:
+        spec = route.actions.github_comment
+        assert spec is not None
+        target = github_target(payload)
+        marker = comment_marker(route.name, target.subject)
+        sha = head_sha(payload)
+        footer = f"hookwise · {route.name}" + (f" · reviewed {sha[:7]}" if sha else "")
+        body = f"{marker}\n{render_result(record.result or {}, spec.fields)}\n\n<sub>{footer}</sub>"
+        if route.dry_run:
+            return {"target": target.subject, "would": "comment", "body": body}
+        as_of = subject_updated_at(payload)
+        if as_of:
+            body += "\n" + as_of_stamp(as_of)
+        client = self._github()
+        # Two events for one PR (opened, then a push) must not both find no comment and post.
+        subject = f"{route.name} {target.subject}"
+        self._acquire(subject, holder)
+        try:
+            comments = client.issue_comments(target.repo, target.number, target.installation)
+            existing = find_marked(comments, marker)
+            if existing is None:
+                made = client.create_comment(target.repo, target.number, body, target.installation)
+                return {"target": target.subject, "id": made.get("id"), "did": "created"}
+            if existing.get("body") == body:
+                return {"target": target.subject, "id": existing.get("id"), "did": "unchanged"}
+            shown = stamp_of(str(existing.get("body") or ""))
+            if as_of and shown and shown > as_of:
+                # A later event already wrote its review: this older one must not undo it.
+                return {"target": target.subject, "id": existing.get("id"), "did": "superseded"}
+            comment_id = int(existing["id"])
+            client.update_comment(target.repo, comment_id, body, target.installation)
+            return {"target": target.subject, "id": comment_id, "did": "updated"}
+        finally:
+            self._release(subject, holder)
+
+    def _github_labels(
+        self, record: EventRecord, route: Route, payload: Any, holder: str
+    ) -> dict[str, Any]:
+        spec = route.actions.github_labels
+        assert spec is not None
+        target = github_target(payload)
+        allowed = {label.lower(): label for label in spec.allow}
+        proposed: list[str] = []
+        for name in spec.fields:
+            value = (record.result or {}).get(name)
+            proposed.extend(str(v) for v in (value if isinstance(value, list) else [value]) if v)
+        labels = list(dict.fromkeys(allowed[p.lower()] for p in proposed if p.lower() in allowed))
+        # Shown neutralised: they are model text, and `events show` may be pasted anywhere.
+        refused = [neutralise_mentions(p) for p in proposed if p.lower() not in allowed]
+        details: dict[str, Any] = {"target": target.subject, "labels": labels, "refused": refused}
+        if labels and not route.dry_run:
+            self._github().add_labels(target.repo, target.number, labels, target.installation)
+        return details
+
+    def _slack_reply(
+        self, record: EventRecord, route: Route, payload: Any, holder: str
+    ) -> dict[str, Any]:
+        spec = route.actions.slack_reply
+        assert spec is not None
+        thread = slack_thread(payload)
+        text = render_result(record.result or {}, spec.fields, bold="*")
+        target = f"{thread.channel}/{thread.thread_ts}"
+        if route.dry_run:
+            return {"target": target, "would": "reply", "text": text}
+        client = self._slack()
+        # A redelivered message for this event must not race this run into a second reply.
+        subject = f"{route.name} {record.event_id}"
+        self._acquire(subject, holder)
+        try:
+            existing = client.find_reply(thread.channel, thread.thread_ts, record.event_id)
+            if existing is not None:
+                return {"target": target, "ts": existing.get("ts"), "did": "found"}
+            posted = client.post_reply(
+                thread.channel, thread.thread_ts, text, record.event_id, route.name
+            )
+            return {"target": target, "ts": posted.get("ts"), "did": "posted"}
+        finally:
+            self._release(subject, holder)
+
+    def _http(self, record: EventRecord, route: Route, payload: Any, holder: str) -> dict[str, Any]:
+        action = route.http_action
+        assert action is not None
+        if route.dry_run:
+            return {"target": action.url, "would": "post"}
+        if self._callbacks is None:
+            raise permanent("no callback sender configured")
+        try:
+            self._callbacks.send(record, route)
+        except CallbackRefused as refused:
+            raise permanent(str(refused)) from refused
+        except CallbackFailed as failed:
+            raise transient(str(failed)) from failed
+        return {"target": action.url}

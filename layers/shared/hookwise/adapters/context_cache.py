@@ -1,0 +1,40 @@
+"""Fetched context cached in the events table: a small item with a TTL, under a key prefix
+that cannot collide with event ids (`evt_`) or subject memory (`subject#`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
+
+CONTEXT_PREFIX = "context#"
+# A pull request's files at one head SHA never change; a day covers retries and redeliveries.
+TTL_SECONDS = 86_400
+
+
+class DynamoDBContextCache:
+    def __init__(
+        self, table_name: str, resource: Any = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._clock = clock
+
+    def get(self, key: str) -> str | None:
+        item = self._table.get_item(Key={TABLE_PARTITION_KEY: CONTEXT_PREFIX + key}).get("Item")
+        # TTL deletion lags by up to days: an expired item is a miss.
+        if not item or int(str(item.get(TABLE_TTL_ATTRIBUTE, 0))) < self._clock():
+            return None
+        return str(item["text"])
+
+    def put(self, key: str, text: str) -> None:
+        self._table.put_item(
+            Item={
+                TABLE_PARTITION_KEY: CONTEXT_PREFIX + key,
+                "text": text,
+                TABLE_TTL_ATTRIBUTE: int(self._clock()) + TTL_SECONDS,
+            }
+        )

@@ -1,0 +1,377 @@
+"""Context and actions through the worker, against moto, the offline model and the local GitHub
+and Slack fakes, through the real clients (httpx with a GitHub App JWT, slack_sdk)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from hookwise import wiring
+from hookwise.actions.runner import ActionRunner
+from hookwise.actions.text import comment_marker
+from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
+from hookwise.local.provider_fakes import GitHubFake, SlackFake
+from hookwise.verifiers import WebhookRequest, verifier_for
+from tests.conftest import TEST_SECRET
+from tests.integration.worker.conftest import Pipeline
+
+SAMPLES = files("hookwise") / "samples"
+PR_SUBJECT = "harbor-labs/ledger-api#418"
+
+
+def sample(source: str, name: str) -> dict[str, Any]:
+    return dict(json.loads((SAMPLES / source / f"{name}.json").read_text()))
+
+
+@dataclass
+class Providers:
+    pipeline: Pipeline
+    github: GitHubFake
+    slack: SlackFake
+
+    def deliver(self, source: str, payload: dict[str, Any], event_type: str, delivery: str) -> str:
+        raw = json.dumps(payload).encode()
+        headers = verifier_for(self.pipeline.aws.config.sources[source]).sign(
+            raw,
+            TEST_SECRET,
+            url="",
+            event_type=event_type,
+            delivery_id=delivery,
+            timestamp=int(time.time()),
+        )
+        reply = wiring.ingest_service().receive(
+            WebhookRequest(
+                source=source,
+                method="POST",
+                url=f"https://example/webhooks/{source}",
+                headers={k.lower(): v for k, v in headers.items()},
+                body=raw,
+            )
+        )
+        assert reply.status == 202, reply.body
+        return str(json.loads(reply.body)["event_id"])
+
+    def pr(self, name: str = "pull_request.opened", delivery: str = "pr-1") -> str:
+        return self.deliver("github", sample("github", name), "pull_request", delivery)
+
+    def drain(self, seconds: float = 8.0, until: Any = None) -> None:
+        """Poll until the queue is empty (delayed messages included) or `until()` holds."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            handled = self.pipeline.poll()
+            if until is not None and until():
+                return
+            if not handled and until is None and not self.in_flight():
+                return
+            if not handled:
+                time.sleep(0.2)
+
+    def in_flight(self) -> int:
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=self.pipeline.aws.resources.queue_url, AttributeNames=["All"]
+        )["Attributes"]
+        return sum(
+            int(attributes[name])
+            for name in (
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            )
+        )
+
+    def state(self, fake: GitHubFake | SlackFake) -> dict[str, Any]:
+        return dict(httpx.get(f"{fake.url}/_control/state").json())
+
+    def comments(self, subject: str = PR_SUBJECT) -> list[dict[str, Any]]:
+        return list(self.state(self.github)["comments"].get(subject, []))
+
+    def github_calls(self, fragment: str, method: str = "GET") -> int:
+        calls = self.state(self.github)["calls"]
+        return sum(1 for c in calls if c["method"] == method and fragment in c["path"])
+
+    def faults(self, fake: GitHubFake | SlackFake, *rules: dict[str, Any]) -> None:
+        httpx.post(f"{fake.url}/_control/faults", json={"rules": list(rules)}).raise_for_status()
+
+    def record(self, event_id: str) -> EventRecord:
+        return self.pipeline.record(event_id)
+
+
+def runner() -> ActionRunner:
+    """The worker's action runner, as wired, for replaying a crash."""
+    return ActionRunner(
+        wiring.store(), github=wiring.github_client, slack=wiring.slack_client, callbacks=None
+    )
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> None:
+    config = tmp_path / "hookwise.yaml"
+    config.write_text(text)
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
+    wiring.reset()
+
+
+@pytest.fixture
+def providers(pipeline: Pipeline) -> Providers:
+    github, slack = pipeline.providers.github, pipeline.providers.slack
+    assert github is not None
+    assert slack is not None
+    return Providers(pipeline, github, slack)
+
+
+def test_pull_request_diff_is_fetched_and_one_comment_posted(providers: Providers) -> None:
+    event_id = providers.pr()
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    assert providers.github_calls("/pulls/418/files") == 1
+    prompt = json.dumps(providers.pipeline.model.model.requests[-1]["messages"])
+    assert "src/ledger/reconcile.py" in prompt
+    assert "poetry.lock (lock file)" in prompt
+    [comment] = providers.comments()
+    assert comment["body"].startswith(comment_marker("github-pr-review", PR_SUBJECT))
+    assert record.result is not None
+    assert record.result["summary"] in comment["body"]
+    assert record.actions is not None
+    outcome = record.actions["github.comment"]
+    assert outcome["status"] == "done"
+    assert outcome["did"] == "created"
+    assert outcome["id"] == comment["id"]
+
+
+def test_synchronize_updates_the_same_comment(providers: Providers) -> None:
+    providers.pr()
+    providers.drain()
+    [first] = providers.comments()
+    event_id = providers.pr("pull_request.synchronize", delivery="pr-2")
+    providers.drain()
+    [updated] = providers.comments()
+    assert updated["id"] == first["id"]
+    assert updated["body"] != first["body"]
+    assert "b27d9e0" in updated["body"]
+    actions = providers.record(event_id).actions
+    assert actions is not None
+    assert actions["github.comment"]["did"] == "updated"
+
+
+def test_actions_rerun_after_a_crash_find_the_comment_instead_of_posting_again(
+    providers: Providers,
+) -> None:
+    event_id = providers.pr()
+    providers.drain()
+    record = providers.record(event_id)
+    route = wiring.config().route_named("github-pr-review")
+    assert route is not None
+    # As if the worker died after the POST and before recording it.
+    forgotten = record.model_copy(update={"actions": None})
+    payload = sample("github", "pull_request.opened")
+    report = runner().run(forgotten, route, payload)
+    assert report.outcomes["github.comment"]["did"] == "unchanged"
+    assert len(providers.comments()) == 1
+
+
+def test_secondary_rate_limit_on_the_diff_defers_without_a_model_call(
+    providers: Providers,
+) -> None:
+    providers.faults(
+        providers.github, {"status": 403, "method": "GET", "path": "/files", "retry_after": 1}
+    )
+    event_id = providers.pr()
+    providers.pipeline.poll()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.DEFERRED
+    assert record.defer_reason is not None
+    assert record.defer_reason.startswith("context fetch deferred")
+    assert "rate limited" in record.defer_reason
+    assert record.failures == 0
+    assert providers.pipeline.model.calls == 0
+    providers.drain()
+    assert providers.record(event_id).status is EventStatus.COMPLETED
+    assert providers.pipeline.model.calls == 1
+    assert len(providers.comments()) == 1
+    assert providers.pipeline.dlq() == []
+
+
+def test_rate_limited_comment_is_retried_from_the_queue_without_the_model(
+    providers: Providers,
+) -> None:
+    providers.faults(
+        providers.github, {"status": 429, "method": "POST", "path": "/comments", "retry_after": 1}
+    )
+    event_id = providers.pr()
+    providers.pipeline.poll()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    assert record.actions is not None
+    assert record.actions["github.comment"]["status"] == "rate_limited"
+    assert providers.comments() == []
+    providers.drain()
+    assert (providers.record(event_id).actions or {})["github.comment"]["status"] == "done"
+    assert len(providers.comments()) == 1
+    assert providers.pipeline.model.calls == 1
+
+
+def test_a_missing_pull_request_fails_the_event(providers: Providers) -> None:
+    providers.faults(providers.github, {"status": 404, "path": "/files"})
+    event_id = providers.pr()
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.FAILED
+    assert "404" in (record.error or "")
+    assert providers.pipeline.model.calls == 0
+    assert len(providers.pipeline.dlq()) == 1
+
+
+def test_the_diff_is_fetched_once_per_head_sha(providers: Providers) -> None:
+    providers.pr(delivery="a")
+    providers.drain()
+    # A second delivery of the same push (a redelivery under a new id, say).
+    providers.pr(delivery="b")
+    providers.drain()
+    assert providers.github_calls("/pulls/418/files") == 1
+    assert len(providers.comments()) == 1
+
+
+def test_only_allow_listed_labels_are_added(providers: Providers) -> None:
+    issue = sample("github", "issues.opened")
+    issue["issue"]["title"] = "Crash regression wontfix"
+    event_id = providers.deliver("github", issue, "issues", "issue-1")
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.result is not None
+    assert record.result["labels"] == ["crash", "regression", "wontfix"]
+    applied = providers.state(providers.github)["labels"]["harbor-labs/ledger-api#431"]
+    allow = {"bug", "feature", "question", "documentation", "regression", "security", "performance"}
+    assert "regression" in applied
+    assert set(applied) <= allow
+    assert record.actions is not None
+    assert {"crash", "wontfix"} <= set(record.actions["github.labels"]["refused"])
+
+
+def test_slack_mention_gets_one_threaded_reply(providers: Providers) -> None:
+    mention = sample("slack", "app_mention")
+    mention["event"]["text"] = "<@U0LAN0Z89> please tell <!channel> about it"
+    event_id = providers.deliver("slack", mention, "event_callback", "Ev-1")
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    [reply] = providers.state(providers.slack)["messages"]
+    assert reply["channel"] == "C0LAN2Q65"
+    assert reply["thread_ts"] == "1763848265.000200"
+    assert reply["metadata"]["event_payload"]["event_id"] == event_id
+    assert "<!channel>" not in reply["text"]
+    route = wiring.config().route_named("slack-mentions")
+    assert route is not None
+    again = runner().run(record.model_copy(update={"actions": None}), route, mention)
+    assert again.outcomes["slack.reply"]["did"] == "found"
+    assert len(providers.state(providers.slack)["messages"]) == 1
+
+
+def test_dry_run_records_what_would_be_done_and_does_nothing(
+    providers: Providers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = Path(providers.pipeline.aws.settings.config).read_text()
+    configure(
+        monkeypatch,
+        tmp_path,
+        text.replace("    output: pr_review\n", "    output: pr_review\n    dry_run: true\n", 1),
+    )
+    event_id = providers.pr()
+    providers.drain()
+    record = providers.record(event_id)
+    assert record.actions is not None
+    outcome = record.actions["github.comment"]
+    assert outcome["status"] == "dry_run"
+    assert outcome["body"].startswith(comment_marker("github-pr-review", PR_SUBJECT))
+    assert providers.comments() == []
+    assert providers.github_calls("/comments", "POST") == 0
+
+
+def test_two_events_for_one_pull_request_at_once_still_leave_one_comment(
+    providers: Providers,
+) -> None:
+    opened = providers.pr(delivery="together-1")
+    pushed = providers.pr("pull_request.synchronize", delivery="together-2")
+    providers.drain(seconds=15)
+    assert len(providers.comments()) == 1
+    for event_id in (opened, pushed):
+        actions = providers.record(event_id).actions or {}
+        assert actions["github.comment"]["status"] == "done"
+
+
+def test_an_older_event_never_overwrites_a_newer_review(providers: Providers) -> None:
+    newer = sample("github", "pull_request.synchronize")
+    newer["pull_request"]["updated_at"] = "2026-11-22T19:00:00Z"
+    providers.deliver("github", newer, "pull_request", "newer")
+    providers.drain()
+    [written] = providers.comments()
+    older = providers.pr(delivery="older")
+    providers.drain()
+    [kept] = providers.comments()
+    assert kept["body"] == written["body"]
+    assert (providers.record(older).actions or {})["github.comment"]["did"] == "superseded"
+
+
+def test_a_redelivered_message_finishes_actions_a_crash_left_undone(providers: Providers) -> None:
+    mention = sample("slack", "app_mention")
+    event_id = providers.deliver("slack", mention, "event_callback", "Ev-crash")
+    providers.drain()
+    # As if the worker died after storing the result and before recording its actions.
+    wiring.store().transition(
+        event_id,
+        from_statuses=[EventStatus.COMPLETED],
+        to_status=EventStatus.COMPLETED,
+        updates={"actions": None},
+    )
+    wiring.queue().send(
+        QueueMessage(event_id=event_id, source="slack", event_type="event_callback")
+    )
+    providers.drain()
+    actions = providers.record(event_id).actions or {}
+    assert actions["slack.reply"]["did"] == "found"
+    assert len(providers.state(providers.slack)["messages"]) == 1
+    assert providers.pipeline.model.calls == 1
+
+
+def test_issue_comments_are_fetched_without_our_own(
+    providers: Providers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = Path(providers.pipeline.aws.settings.config).read_text()
+    configure(
+        monkeypatch,
+        tmp_path,
+        text.replace(
+            "    output: issue_triage\n    actions:\n",
+            "    output: issue_triage\n    context:\n      github_issue_comments: {limit: 2}\n"
+            "    actions:\n",
+            1,
+        ),
+    )
+    httpx.post(
+        f"{providers.github.url}/_control/comments",
+        json={
+            "repo": "harbor-labs/ledger-api",
+            "number": 431,
+            "comments": [
+                {"user": "ana", "body": "first, oldest"},
+                {"user": "ben", "body": "second"},
+                {"user": "bot", "body": comment_marker("github-issue-triage", "x#1") + "\nours"},
+                {"user": "cai", "body": "third, newest"},
+            ],
+        },
+    ).raise_for_status()
+    providers.deliver("github", sample("github", "issues.opened"), "issues", "comments-1")
+    providers.drain()
+    prompt = providers.pipeline.model.model.requests[-1]["messages"][0]["content"]
+    assert "ben: second" in prompt
+    assert "cai: third, newest" in prompt
+    assert "first, oldest" not in prompt
+    assert "ours" not in prompt
+    assert "The latest 2 of 3 comments" in prompt
