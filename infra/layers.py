@@ -1,7 +1,8 @@
 """The two Lambda layers, built on this machine without Docker.
 
 - shared: the `hookwise` package (the same code the tests import) and `hookwise.yaml` at the
-  layer root, so functions read `/opt/hookwise.yaml`;
+  layer root, so functions read `/opt/hookwise.yaml`, with `/opt/hookwise.json` beside it
+  (the same configuration compiled at synth time, which the functions load instead);
 - dependencies: `layers/deps/requirements.txt` installed with pip for arm64 / the Lambda Python
   (`--platform ... --only-binary=:all:`), cached under `build/` by the requirements' hash.
 """
@@ -21,6 +22,7 @@ import jsii
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from hookwise.config.loader import compile_config, compiled_path
 from infra.paths import BUILD, CONFIG, DEPENDENCIES, SHARED_PACKAGE
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -43,6 +45,7 @@ class SharedLayerBundler:
             dirs_exist_ok=True,
         )
         shutil.copy(CONFIG, Path(output_dir) / "hookwise.yaml")
+        compile_config(CONFIG, compiled_path(Path(output_dir) / "hookwise.yaml"))
         return True
 
 

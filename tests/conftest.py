@@ -18,7 +18,8 @@ from hookwise.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "hookwise.yaml"
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+# The project's own samples: CI runs on a bare clone.
+FIXTURES = ROOT / "layers" / "shared" / "hookwise" / "samples"
 TEST_SECRET = "it's a secret to everybody"
 
 

@@ -1,7 +1,9 @@
 """The one place that picks adapters and builds services from settings.
 
-Each builder is cached, so a warm Lambda reuses clients and config; tests call
-`reset()` after changing the environment.
+Each builder is cached, so a warm Lambda reuses clients and config; tests call `reset()`
+after changing the environment. Each builder imports what it builds, so a function loads
+only its own part: the ingest function never imports the worker, the redrive service,
+anthropic or a YAML library (`tests/unit/test_imports.py` holds it to that).
 """
 
 from __future__ import annotations
@@ -10,23 +12,19 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities import parameters
-
-from hookwise.adapters.blobs.s3 import S3BlobStore
-from hookwise.adapters.queue.sqs import SQSEventQueue
-from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
-from hookwise.adapters.store.dynamodb import DynamoDBEventStore
 from hookwise.config import HookwiseConfig, load_config
-from hookwise.deliveries.eventbridge import EventBridgePublisher
-from hookwise.ingest.dispatch import Dispatcher
-from hookwise.ingest.service import IngestService
-from hookwise.ingest.sweeper import Sweeper
-from hookwise.redrive.service import RedriveService
-from hookwise.redrive.sqs import SQSDeadLetterQueue
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
+    from hookwise.adapters.blobs.s3 import S3BlobStore
+    from hookwise.adapters.queue.sqs import SQSEventQueue
+    from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
+    from hookwise.adapters.store.dynamodb import DynamoDBEventStore
+    from hookwise.ingest.dispatch import Dispatcher
+    from hookwise.ingest.service import IngestService
+    from hookwise.ingest.sweeper import Sweeper
     from hookwise.llm.base import ModelClient
+    from hookwise.redrive.service import RedriveService
     from hookwise.worker.batch import BatchRunner
     from hookwise.worker.service import WorkerService
 
@@ -39,41 +37,65 @@ def config() -> HookwiseConfig:
 
 
 @cache
-def store() -> DynamoDBEventStore:
-    return DynamoDBEventStore(get_settings().table)
-
-
-@cache
-def queue() -> SQSEventQueue:
-    settings = get_settings()
-    return SQSEventQueue(settings.queue_url, settings.dlq_url)
-
-
-@cache
 def blobs() -> S3BlobStore | None:
+    from hookwise.adapters.blobs.s3 import S3BlobStore
+
     bucket = get_settings().bucket
     return S3BlobStore(bucket) if bucket else None
 
 
 @cache
+def store() -> DynamoDBEventStore:
+    from hookwise.adapters.store.dynamodb import DynamoDBEventStore
+
+    settings = get_settings()
+    return DynamoDBEventStore(
+        settings.table,
+        blobs=blobs(),
+        inline_body_bytes=settings.inline_body_bytes,
+        ttl_seconds=settings.event_ttl_days * 86_400,
+    )
+
+
+@cache
+def queue() -> SQSEventQueue:
+    from hookwise.adapters.queue.sqs import SQSEventQueue
+
+    settings = get_settings()
+    return SQSEventQueue(settings.queue_url, settings.dlq_url)
+
+
+@cache
+def secrets() -> SecretsManagerProvider:
+    from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
+
+    return SecretsManagerProvider()
+
+
+@cache
 def dispatcher() -> Dispatcher:
-    return Dispatcher(store(), queue())
+    from hookwise.ingest.dispatch import Dispatcher
+
+    return Dispatcher(queue())
 
 
 @cache
 def ingest_service() -> IngestService:
+    from hookwise.ingest.service import IngestService
+
     return IngestService(
         config=config(),
         store=store(),
         dispatcher=dispatcher(),
-        secrets=SecretsManagerProvider(),
-        blobs=blobs(),
+        secrets=secrets(),
         settings=get_settings(),
     )
 
 
 @cache
 def sweeper() -> Sweeper:
+    from hookwise.ingest.sweeper import Sweeper
+
     settings = get_settings()
     return Sweeper(
         store(),
@@ -85,13 +107,15 @@ def sweeper() -> Sweeper:
 
 @cache
 def redrive_service() -> RedriveService:
+    from hookwise.redrive.service import RedriveService
+    from hookwise.redrive.sqs import SQSDeadLetterQueue
+
     return RedriveService(store(), queue(), SQSDeadLetterQueue(get_settings().dlq_url))
 
 
 @cache
 def model_client() -> ModelClient:
-    """The configured provider through the SDK's own client; imported here, not at module
-    level, so the ingest function never loads anthropic."""
+    """The configured provider through the SDK's own client."""
     import anthropic
 
     from hookwise.llm.anthropic_client import AnthropicModelClient
@@ -101,14 +125,16 @@ def model_client() -> ModelClient:
     api_key = os.environ.get("ANTHROPIC_API_KEY")
     secret = get_settings().anthropic_secret
     if not api_key and secret:
+        from aws_lambda_powertools.utilities import parameters
+
         api_key = str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))
     return AnthropicModelClient(anthropic.Anthropic(api_key=api_key))
 
 
 @cache
 def worker_service() -> WorkerService:
-    # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.deliveries.callback import CallbackSender
+    from hookwise.deliveries.eventbridge import EventBridgePublisher
     from hookwise.worker.service import WorkerService
 
     settings = get_settings()
@@ -120,9 +146,7 @@ def worker_service() -> WorkerService:
         model=model_client(),
         publisher=EventBridgePublisher(settings.event_bus) if settings.event_bus else None,
         settings=settings,
-        callbacks=CallbackSender(
-            SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
-        ),
+        callbacks=CallbackSender(secrets(), allow_private=settings.allow_private_callbacks),
     )
 
 
@@ -130,7 +154,7 @@ def worker_service() -> WorkerService:
 def batch_runner() -> BatchRunner:
     from hookwise.worker.batch import BatchRunner
 
-    return BatchRunner(worker_service(), queue(), get_settings().worker_concurrency)
+    return BatchRunner(worker_service(), store(), queue(), get_settings().worker_concurrency)
 
 
 def reset() -> None:
@@ -139,9 +163,10 @@ def reset() -> None:
     load_config.cache_clear()
     for builder in (
         config,
+        blobs,
         store,
         queue,
-        blobs,
+        secrets,
         dispatcher,
         ingest_service,
         sweeper,

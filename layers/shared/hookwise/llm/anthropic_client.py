@@ -54,7 +54,8 @@ def classify(error: anthropic.AnthropicError) -> ModelError:
 
 class AnthropicModelClient(ModelClient):
     def __init__(self, client: anthropic.Anthropic | anthropic.AnthropicBedrock) -> None:
-        self._client = client
+        # Once, here: `with_options` copies the client.
+        self._client = client.with_options(max_retries=SDK_MAX_RETRIES)
 
     def invoke(self, request: ModelRequest) -> ModelAnswer:
         params: dict[str, Any] = {
@@ -76,9 +77,8 @@ class AnthropicModelClient(ModelClient):
             "tool_choice": {"type": "tool", "name": request.tool.name},
         }
         try:
-            message = self._client.with_options(
-                timeout=request.timeout_seconds, max_retries=SDK_MAX_RETRIES
-            ).messages.create(**params)
+            # A per-request timeout rather than a client copy per call.
+            message = self._client.messages.create(**params, timeout=request.timeout_seconds)
         except anthropic.AnthropicError as error:
             raise classify(error) from error
         content: list[dict[str, Any]] = [block.model_dump() for block in message.content]
