@@ -28,8 +28,17 @@ from infra.paths import BUILD, CONFIG, DEPENDENCIES, SHARED_PACKAGE
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 PYTHON_VERSION = "3.14"
 PLATFORM = "manylinux2014_aarch64"
-# The runtime ships these; a second copy would only grow the layer.
-PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3")
+# The runtime ships these (and their metadata); a second copy would only grow the layer.
+PROVIDED_BY_RUNTIME = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "python_dateutil",
+    "six",
+    "urllib3",
+)
 # Never used: a local bundler always succeeds, so no image is pulled.
 NO_IMAGE = cdk.DockerImage.from_registry("hookwise/local-bundling-only")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -79,6 +88,8 @@ def _pip_install(target: Path) -> None:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            # Bytecode from this interpreter would not match the runtime's Python: dead weight.
+            "--no-compile",
             "--platform",
             PLATFORM,
             "--implementation",
@@ -139,5 +150,5 @@ class HookwiseLayers(Construct):
             ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="Powertools, anthropic, pydantic, PyYAML",
+            description="Powertools, anthropic, pydantic",
         )

@@ -9,10 +9,13 @@ anthropic or a YAML library (`tests/unit/test_imports.py` holds it to that).
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
 from hookwise.config import HookwiseConfig, load_config
+from hookwise.llm.base import ModelAnswer, ModelClient, ModelRequest
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
@@ -23,7 +26,6 @@ if TYPE_CHECKING:
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
     from hookwise.ingest.sweeper import Sweeper
-    from hookwise.llm.base import ModelClient
     from hookwise.redrive.service import RedriveService
     from hookwise.worker.batch import BatchRunner
     from hookwise.worker.service import WorkerService
@@ -113,8 +115,25 @@ def redrive_service() -> RedriveService:
     return RedriveService(store(), queue(), SQSDeadLetterQueue(get_settings().dlq_url))
 
 
-@cache
-def model_client() -> ModelClient:
+class DeferredModelClient(ModelClient):
+    """Builds the real client (importing the SDK, ~1 s of a cold start) on the first model
+    call, so an environment that never calls the model (skipped events, duplicates,
+    callback retries) never pays for it; SnapStart would argue the other way."""
+
+    def __init__(self, build: Callable[[], ModelClient]) -> None:
+        self._build = build
+        self._client: ModelClient | None = None
+        self._lock = threading.Lock()
+
+    def invoke(self, request: ModelRequest) -> ModelAnswer:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+        return self._client.invoke(request)
+
+
+def _sdk_model_client() -> ModelClient:
     """The configured provider through the SDK's own client."""
     import anthropic
 
@@ -129,6 +148,11 @@ def model_client() -> ModelClient:
 
         api_key = str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))
     return AnthropicModelClient(anthropic.Anthropic(api_key=api_key))
+
+
+@cache
+def model_client() -> ModelClient:
+    return DeferredModelClient(_sdk_model_client)
 
 
 @cache
