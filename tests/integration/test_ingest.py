@@ -72,7 +72,7 @@ class Harness:
             settings=self.settings,
         )
         self.calls: list[str] = []
-        for client in (self.sqs, self.store._client):
+        for client in (self.sqs, self.store.client):
             client.meta.events.register(
                 "before-call", lambda model, **_: self.calls.append(model.name)
             )

@@ -155,7 +155,7 @@ def test_prefetched_events_are_claimed_without_a_read_each(
         store.put_new(record(f"evt_{index}"), dispatch_lease_until=0.0)
     store.prefetch(["evt_0", "evt_1", "evt_2", "evt_missing"])
     reads: list[str] = []
-    store._client.meta.events.register(
+    store.client.meta.events.register(
         "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append(params["Key"])
     )
     claimed = [store.claim(f"evt_{index}", now=1.0, lease_until=2.0) for index in range(3)]
@@ -257,3 +257,24 @@ def test_every_item_written_expires(aws: Aws, store: DynamoDBEventStore) -> None
     items = all_items(aws)
     assert len(items) == 6
     assert all("expires_at" in item for item in items)
+
+
+def test_remembering_after_recalling_reads_once_and_keeps_every_entry_of_this_process(
+    aws: Aws, store: DynamoDBEventStore
+) -> None:
+    reads: list[str] = []
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append("get")
+    )
+    # Two events of one subject in one batch: both recall before their model calls.
+    assert store.recall("repo#1") == store.recall("repo#1") == []
+    store.remember("repo#1", {"n": 1}, keep=3, expires_at=9)
+    store.remember("repo#1", {"n": 2}, keep=3, expires_at=9)
+    assert len(reads) == 2
+    # Another environment sees both.
+    elsewhere = DynamoDBEventStore(aws.settings.table)
+    assert elsewhere.recall("repo#1") == [{"n": 1}, {"n": 2}]
+    # An environment that never recalled the subject reads it before writing.
+    elsewhere_too = DynamoDBEventStore(aws.settings.table)
+    elsewhere_too.remember("repo#1", {"n": 3}, keep=3, expires_at=9)
+    assert store.recall("repo#1") == [{"n": 1}, {"n": 2}, {"n": 3}]

@@ -61,6 +61,8 @@ COMPRESSION_LEVEL = 6
 # Subject memory is a hint for the model: at most this many compressed bytes, so that
 # remembering stays one write unit (oldest entries give way first).
 SUBJECT_MEMORY_BYTES = 900
+# Subjects whose memory a process keeps at hand (a few KB each at most).
+KNOWN_SUBJECTS = 256
 # Attributes of the event item that are the store's business, not the record's.
 EVENT_INTERNAL = frozenset({STUCK_INDEX_PARTITION_KEY, "body_z"})
 STATE_INTERNAL = frozenset({TABLE_PARTITION_KEY, "lease_until", "dispatch_lease_until"})
@@ -129,7 +131,7 @@ class DynamoDBEventStore(EventStore):
         inline_body_bytes: int = INLINE_BODY_BYTES,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
-        self._client = client or boto3.client("dynamodb")
+        self.client = client or boto3.client("dynamodb")
         self.table_name = table_name
         self._blobs = blobs
         self._inline_body_bytes = inline_body_bytes
@@ -138,6 +140,9 @@ class DynamoDBEventStore(EventStore):
         # claims (`prefetch`), and each claim takes its own. Only the latest batch's are kept.
         self._prefetched: dict[str, dict[str, Any]] = {}
         self._prefetch_lock = threading.Lock()
+        # Subject memory this process last read or wrote, newest last, KNOWN_SUBJECTS at most.
+        self._memory: dict[str, list[dict[str, Any]]] = {}
+        self._memory_lock = threading.Lock()
 
     # -- records ---------------------------------------------------------------------------
 
@@ -162,7 +167,7 @@ class DynamoDBEventStore(EventStore):
         return self._merge(event, state)
 
     def _event_item(self, event_id: str) -> dict[str, Any] | None:
-        found = self._client.get_item(
+        found = self.client.get_item(
             TableName=self.table_name, Key=_key(event_id), ConsistentRead=True
         ).get("Item")
         return _plain(found) if found else None
@@ -179,7 +184,7 @@ class DynamoDBEventStore(EventStore):
                 }
             }
             while request:
-                page = self._client.batch_get_item(RequestItems=request)
+                page = self.client.batch_get_item(RequestItems=request)
                 for raw in page.get("Responses", {}).get(self.table_name, []):
                     item = _plain(raw)
                     found[item[TABLE_PARTITION_KEY]] = item
@@ -216,7 +221,7 @@ class DynamoDBEventStore(EventStore):
             else:
                 fields["body_z"] = packed
         try:
-            self._client.put_item(
+            self.client.put_item(
                 TableName=self.table_name,
                 Item=_item(fields),
                 ConditionExpression="attribute_not_exists(#id)",
@@ -230,7 +235,7 @@ class DynamoDBEventStore(EventStore):
 
     def status(self, event_id: str) -> EventStatus:
         """The status of an event known to exist, from its small state item alone."""
-        found = self._client.get_item(
+        found = self.client.get_item(
             TableName=self.table_name,
             Key=_key(state_key(event_id)),
             ConsistentRead=True,
@@ -256,8 +261,10 @@ class DynamoDBEventStore(EventStore):
         }
 
     def prefetch(self, event_ids: Iterable[str]) -> None:
-        """Read the event items of a batch in one go, for the claims that follow."""
-        items = self._batch_get(event_ids)
+        """Read the event items of a batch in one go, for the claims that follow. Eventually
+        consistent (half the units): an item too fresh to be seen is read again, strongly,
+        by its claim."""
+        items = self._batch_get(event_ids, consistent=False)
         with self._prefetch_lock:
             self._prefetched = items
 
@@ -270,7 +277,7 @@ class DynamoDBEventStore(EventStore):
 
     def acquire_dispatch(self, event_id: str, now: float, lease_until: float) -> bool:
         try:
-            self._client.update_item(
+            self.client.update_item(
                 TableName=self.table_name,
                 Key=_key(state_key(event_id)),
                 UpdateExpression="SET #lease = :lease, #ttl = if_not_exists(#ttl, :ttl)",
@@ -339,7 +346,7 @@ class DynamoDBEventStore(EventStore):
             names.update({f"#r{index}": name for index, name in enumerate(removals)})
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removals)))
         try:
-            answer = self._client.update_item(
+            answer = self.client.update_item(
                 TableName=self.table_name,
                 Key=_key(state_key(event_id)),
                 UpdateExpression=expression,
@@ -380,7 +387,7 @@ class DynamoDBEventStore(EventStore):
             *(f"#c{i} = :c{i}" for i in range(len(copies))),
         ]
         try:
-            answer = self._client.update_item(
+            answer = self.client.update_item(
                 TableName=self.table_name,
                 Key=_key(state_key(event_id)),
                 UpdateExpression="SET " + ", ".join(sets) + " REMOVE dispatch_lease_until",
@@ -405,7 +412,7 @@ class DynamoDBEventStore(EventStore):
         items: dict[str, dict[str, Any]] = {}
         kwargs: dict[str, Any] = {}
         while True:
-            page = self._client.scan(
+            page = self.client.scan(
                 TableName=self.table_name,
                 FilterExpression="begins_with(#id, :prefix)",
                 ExpressionAttributeNames={"#id": TABLE_PARTITION_KEY},
@@ -437,7 +444,7 @@ class DynamoDBEventStore(EventStore):
         stuck: list[EventRecord] = []
         kwargs: dict[str, Any] = {}
         while True:
-            page = self._client.query(
+            page = self.client.query(
                 TableName=self.table_name,
                 IndexName=STUCK_INDEX,
                 KeyConditionExpression="#pending = :pending AND #at BETWEEN :since AND :until",
@@ -474,13 +481,13 @@ class DynamoDBEventStore(EventStore):
 
     def sweep_checkpoint(self) -> str | None:
         """The arrival time up to which every event has been seen queued or re-enqueued."""
-        found = self._client.get_item(
+        found = self.client.get_item(
             TableName=self.table_name, Key=_key(SWEEP_CHECKPOINT_KEY), ConsistentRead=True
         ).get("Item")
         return str(found[STUCK_INDEX_SORT_KEY]["S"]) if found else None
 
     def save_sweep_checkpoint(self, received_at: str) -> None:
-        self._client.put_item(
+        self.client.put_item(
             TableName=self.table_name,
             Item=_item(
                 {
@@ -498,33 +505,51 @@ class DynamoDBEventStore(EventStore):
         return SUBJECT_PREFIX + hashlib.sha256(subject.encode()).hexdigest()[:40]
 
     def recall(self, subject: str) -> list[dict[str, Any]]:
+        key = self._subject_key(subject)
         # Eventually consistent: memory is a hint, and this halves the read.
-        found = self._client.get_item(
-            TableName=self.table_name, Key=_key(self._subject_key(subject))
-        ).get("Item")
-        if not found or "history_z" not in found:
-            return []
-        history = json.loads(zlib.decompress(found["history_z"]["B"]))
-        return list(history)
+        found = self.client.get_item(TableName=self.table_name, Key=_key(key)).get("Item")
+        history: list[dict[str, Any]] = (
+            json.loads(zlib.decompress(found["history_z"]["B"]))
+            if found and "history_z" in found
+            else []
+        )
+        self._known_history(key, history)
+        return history
 
     def remember(self, subject: str, entry: dict[str, Any], keep: int, expires_at: int) -> None:
-        # Last writer wins on a race between two events of one subject: memory is a hint to
-        # the model, not a record, so a lost entry costs nothing but context.
-        history = [*self.recall(subject), entry][-keep:]
-        packed = self._pack_history(history)
-        self._client.put_item(
+        # The history this process last read or wrote for the subject (the worker recalls it
+        # before the model call) spares a second read. Last writer wins on a race between two
+        # environments: memory is a hint to the model, not a record, so a lost entry costs
+        # nothing but context.
+        key = self._subject_key(subject)
+        with self._memory_lock:
+            known = self._memory.get(key)
+        if known is None:
+            self.recall(subject)
+        with self._memory_lock:
+            history = [*self._memory.get(key, []), entry][-keep:]
+            packed, history = self._pack_history(history)
+            self._memory[key] = history
+        self.client.put_item(
             TableName=self.table_name,
             Item=_item(
                 {
-                    TABLE_PARTITION_KEY: self._subject_key(subject),
+                    TABLE_PARTITION_KEY: key,
                     "history_z": packed,
                     TABLE_TTL_ATTRIBUTE: expires_at,
                 }
             ),
         )
 
+    def _known_history(self, key: str, history: list[dict[str, Any]]) -> None:
+        with self._memory_lock:
+            self._memory.pop(key, None)
+            self._memory[key] = history
+            while len(self._memory) > KNOWN_SUBJECTS:
+                del self._memory[next(iter(self._memory))]
+
     @staticmethod
-    def _pack_history(history: list[dict[str, Any]]) -> bytes:
+    def _pack_history(history: list[dict[str, Any]]) -> tuple[bytes, list[dict[str, Any]]]:
         """The newest entries that fit in SUBJECT_MEMORY_BYTES once compressed (at least one,
         however large: a single entry is bounded by the route's output schema)."""
         while True:
@@ -532,5 +557,5 @@ class DynamoDBEventStore(EventStore):
                 json.dumps(history, separators=(",", ":")).encode(), COMPRESSION_LEVEL
             )
             if len(packed) <= SUBJECT_MEMORY_BYTES or len(history) <= 1:
-                return packed
+                return packed, history
             history = history[1:]
