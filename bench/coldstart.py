@@ -17,7 +17,6 @@ from typing import Any
 from bench.stats import median, ratio
 from bench.support import CONFIG_PATH, ROOT, timed
 from hookwise.config.loader import compile_config, compiled_path
-from infra.layers import built_dependencies
 
 ENV = {
     **os.environ,
@@ -108,6 +107,8 @@ def sizes() -> dict[str, int]:
         + (ROOT / "hookwise.yaml").stat().st_size
     )
     # The layer as `cdk synth` builds it (arm64, the runtime's Python, runtime-provided
-    # packages dropped).
+    # packages dropped); imported here, as it loads the CDK (and node).
+    from infra.layers import built_dependencies
+
     found["layer_dependencies"] = folder_bytes(built_dependencies() / "python")
     return found
