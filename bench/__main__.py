@@ -114,7 +114,8 @@ def table(results: dict[str, Any]) -> Table:
             f"DynamoDB units per event, {name} ({footprint['body_bytes']:,} B, "
             f"{footprint['status']})",
             f"{writes} write / {footprint['read_units']:.1f} read",
-            f"S3 {footprint['s3_puts']} put / {footprint['s3_gets']} get",
+            f"S3 {footprint['s3_puts']} put / {footprint['s3_gets']} get, "
+            f"{footprint['s3_stored_bytes']:,} B",
             "",
         )
     for name, value in results["cost_per_million_usd"].items():

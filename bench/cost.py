@@ -104,6 +104,12 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
             **per_event,
             "stored_bytes": sum(last.values()),
             "s3_puts": s3_calls.count("PutObject"),
+            "s3_stored_bytes": sum(
+                item["Size"]
+                for item in boto3.client("s3")
+                .list_objects_v2(Bucket=resources.bucket)
+                .get("Contents", [])
+            ),
             "s3_gets": s3_calls.count("GetObject"),
             "usage": record.usage.model_dump() if record.usage else None,
             "model": record.model,
@@ -133,7 +139,7 @@ def footprints() -> dict[str, Any]:
 
 
 def dynamodb_usd(footprint: dict[str, Any]) -> dict[str, float]:
-    """Per million events: requests (write and read units) and a month of storage."""
+    """Per million events: requests (write and read units), a month of storage, S3."""
     writes = footprint["write_units"] + footprint["index_write_units"]
     return {
         "requests": (
@@ -146,7 +152,11 @@ def dynamodb_usd(footprint: dict[str, Any]) -> dict[str, float]:
         * prices.DYNAMODB_GB_MONTH
         * STORAGE_MONTHS
         * MILLION,
-        "s3": (footprint["s3_puts"] * prices.S3_PUT + footprint["s3_gets"] * prices.S3_GET)
+        "s3": (
+            footprint["s3_puts"] * prices.S3_PUT
+            + footprint["s3_gets"] * prices.S3_GET
+            + footprint["s3_stored_bytes"] / GB * prices.S3_GB_MONTH * STORAGE_MONTHS
+        )
         * MILLION,
     }
 

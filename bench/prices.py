@@ -12,5 +12,6 @@ DYNAMODB_READ_UNIT = 0.125 / 1_000_000  # on-demand read request unit (4 KB, str
 DYNAMODB_GB_MONTH = 0.25  # standard table class storage
 S3_PUT = 0.005 / 1_000  # S3 Standard PUT request
 S3_GET = 0.0004 / 1_000  # S3 Standard GET request
+S3_GB_MONTH = 0.023  # S3 Standard storage
 CLOUDWATCH_LOGS_GB = 0.50  # ingestion
 EVENTBRIDGE_EVENT = 1.00 / 1_000_000  # custom events

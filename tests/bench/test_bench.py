@@ -34,6 +34,7 @@ def test_cost_per_million_from_known_inputs() -> None:
         "stored_bytes": 1024**3 // 1_000_000,
         "s3_puts": 0,
         "s3_gets": 0,
+        "s3_stored_bytes": 0,
         "usage": {
             "input_tokens": 1000,
             "output_tokens": 100,

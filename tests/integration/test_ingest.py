@@ -16,6 +16,7 @@ from hookwise.adapters.blobs.s3 import S3BlobStore
 from hookwise.adapters.queue.sqs import SQSEventQueue
 from hookwise.adapters.secrets.base import SecretsProvider, SecretUnavailable
 from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
+from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
 from hookwise.adapters.store.dynamodb import DynamoDBEventStore
 from hookwise.config import load_config
 from hookwise.domain.events import EventStatus
@@ -58,7 +59,7 @@ class Harness:
         self.settings = aws.settings.model_copy(update=settings)
         self.store = DynamoDBEventStore(
             aws.settings.table,
-            blobs=S3BlobStore(aws.resources.bucket),
+            blobs=CompressedBlobStore(S3BlobStore(aws.resources.bucket)),
             inline_body_bytes=self.settings.inline_body_bytes,
         )
         self.dispatcher = Dispatcher(
@@ -281,7 +282,7 @@ def test_large_body_goes_to_s3_and_the_item_holds_a_reference(aws: Aws) -> None:
     assert record is not None
     assert record.body is None
     assert record.body_ref is not None
-    assert S3BlobStore(aws.resources.bucket).get(record.body_ref) == PR_BODY
+    assert CompressedBlobStore(S3BlobStore(aws.resources.bucket)).get(record.body_ref) == PR_BODY
 
 
 class BrokenSecrets(SecretsProvider):

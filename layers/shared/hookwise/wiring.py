@@ -19,9 +19,9 @@ from hookwise.llm.base import ModelAnswer, ModelClient, ModelRequest
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
-    from hookwise.adapters.blobs.s3 import S3BlobStore
     from hookwise.adapters.queue.sqs import SQSEventQueue
     from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
+    from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
     from hookwise.adapters.store.dynamodb import DynamoDBEventStore
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
@@ -39,11 +39,13 @@ def config() -> HookwiseConfig:
 
 
 @cache
-def blobs() -> S3BlobStore | None:
+def blobs() -> CompressedBlobStore | None:
+    """Claim-check bodies on S3, compressed."""
     from hookwise.adapters.blobs.s3 import S3BlobStore
+    from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
 
     bucket = get_settings().bucket
-    return S3BlobStore(bucket) if bucket else None
+    return CompressedBlobStore(S3BlobStore(bucket)) if bucket else None
 
 
 @cache

@@ -5,7 +5,7 @@ on the larger of the item before and after it):
 
 - the event item (`evt_...`), written once by ingest with a conditional put and never updated:
   source, type, arrival, kept headers and the body, zlib-compressed, or an S3 key for bodies
-  whose compressed size passes `inline_body_bytes` (claim check);
+  whose compressed size passes `inline_body_bytes` (claim check, compressed there too);
 - the state item (`evt_...#state`), created by the first transition (the worker's claim, or the
   sweeper's dispatch lease): status, attempts, lease, result, usage... It copies the event's
   source, type and arrival at the claim, so a transition returns a whole record without
@@ -29,8 +29,12 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.store.base import EventStore, TransitionConflict
+from hookwise.adapters.store.compressed_blobs import (
+    COMPRESSION_LEVEL,
+    CompressedBlobStore,
+    pack,
+)
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
 from hookwise.resources import (
     STUCK_INDEX,
@@ -56,8 +60,6 @@ BATCH_GET_KEYS = 100
 # consistent read unit ($0.03) and a month of storage under the 30-day TTL ($0.24): about
 # $0.90 per KB. Break-even: 5.40 / 0.90 = 6 KB. An S3 body also adds a third call to ingest.
 INLINE_BODY_BYTES = 6 * 1024
-# zlib level 6: 0.6 ms for a 32 KB GitHub payload (to 4.1 KB); level 9 gains 1.5 % for 2x time.
-COMPRESSION_LEVEL = 6
 # Subject memory is a hint for the model: at most this many compressed bytes, so that
 # remembering stays one write unit (oldest entries give way first).
 SUBJECT_MEMORY_BYTES = 900
@@ -127,7 +129,7 @@ class DynamoDBEventStore(EventStore):
         table_name: str,
         client: Any = None,
         *,
-        blobs: BlobStore | None = None,
+        blobs: CompressedBlobStore | None = None,
         inline_body_bytes: int = INLINE_BODY_BYTES,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
@@ -214,10 +216,10 @@ class DynamoDBEventStore(EventStore):
             fields.pop("headers", None)
         fields[STUCK_INDEX_PARTITION_KEY] = PENDING
         if record.body is not None:
-            packed = zlib.compress(record.body, COMPRESSION_LEVEL)
+            packed = pack(record.body)
             if len(packed) > self._inline_body_bytes and self._blobs is not None:
                 fields["body_ref"] = f"bodies/{record.source}/{record.event_id}"
-                self._blobs.put(fields["body_ref"], record.body)
+                self._blobs.put_packed(fields["body_ref"], packed)
             else:
                 fields["body_z"] = packed
         try:
