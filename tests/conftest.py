@@ -18,8 +18,7 @@ from hookwise.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "hookwise.yaml"
-# The project's own samples: CI runs on a bare clone.
-FIXTURES = ROOT / "layers" / "shared" / "hookwise" / "samples"
+FIXTURES = ROOT.parent / "shared" / "fixtures"
 TEST_SECRET = "it's a secret to everybody"
 
 

@@ -24,9 +24,11 @@ from hookwise.ingest.dispatch import Dispatcher
 from hookwise.ingest.service import IngestService, Reply
 from hookwise.ingest.sweeper import Sweeper
 from hookwise.verifiers import WebhookRequest, verifier_for
-from tests.conftest import CONFIG_PATH, FIXTURES, TEST_SECRET, Aws
+from tests.conftest import CONFIG_PATH, ROOT, TEST_SECRET, Aws
 
-PR_BODY = (FIXTURES / "github" / "pull_request.opened.json").read_bytes()
+# The project's own samples: CI runs on a bare clone.
+SAMPLES = ROOT / "layers" / "shared" / "hookwise" / "samples"
+PR_BODY = (SAMPLES / "github" / "pull_request.opened.json").read_bytes()
 
 
 def github_request(
@@ -169,7 +171,7 @@ def test_unknown_source_is_looked_up_before_any_secret(aws: Aws) -> None:
 def test_ping_is_answered_and_not_stored(aws: Aws) -> None:
     harness = Harness(aws)
     reply = harness.service.receive(
-        github_request(body=(FIXTURES / "github" / "ping.json").read_bytes(), event="ping")
+        github_request(body=(SAMPLES / "github" / "ping.json").read_bytes(), event="ping")
     )
     assert reply.status == 200
     assert harness.stored() == 0

@@ -20,9 +20,11 @@ from hookwise.adapters.store.dynamodb import (
     state_key,
 )
 from hookwise.domain.events import EventRecord, EventStatus, Usage
-from tests.conftest import FIXTURES, Aws
+from tests.conftest import ROOT, Aws
 
-PR_BODY = (FIXTURES / "github" / "pull_request.opened.json").read_bytes()
+# The project's own samples: CI runs on a bare clone.
+SAMPLES = ROOT / "layers" / "shared" / "hookwise" / "samples"
+PR_BODY = (SAMPLES / "github" / "pull_request.opened.json").read_bytes()
 
 
 def record(
