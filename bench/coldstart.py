@@ -1,19 +1,22 @@
 """Cold start: a fresh process importing a handler and building its clients, over a fresh
-process importing boto3 and building the same clients; and what each deployment carries."""
+process importing boto3 and building the same clients; and what each deployment carries.
+
+The handler process sees the configuration as a deployment does: `hookwise.yaml` with the JSON
+compiled from it at synth time beside it, and tracing off."""
 
 from __future__ import annotations
 
-import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from bench.stats import median, ratio
-from bench.support import ROOT, timed
+from bench.support import CONFIG_PATH, ROOT, timed
+from hookwise.config.loader import compile_config, compiled_path
 
 ENV = {
     **os.environ,
@@ -22,7 +25,6 @@ ENV = {
     "AWS_SECRET_ACCESS_KEY": "x",
     "ANTHROPIC_API_KEY": "x",
     "POWERTOOLS_TRACE_DISABLED": "true",
-    "HOOKWISE_CONFIG": str(ROOT / "hookwise.yaml"),
     "HOOKWISE_BUCKET": "b",
     "HOOKWISE_EVENT_BUS": "hookwise",
 }
@@ -46,65 +48,53 @@ PROGRAMS = {
 }
 
 
-def _run(program: str) -> float:
+def _run(program: str, environment: dict[str, str]) -> float:
     return timed(
         lambda: subprocess.run(
-            [sys.executable, "-c", program], env=ENV, check=True, cwd=tempfile.gettempdir()
+            [sys.executable, "-c", program],
+            env=environment,
+            check=True,
+            cwd=tempfile.gettempdir(),
         )
     )
 
 
+def deployed_config(folder: Path) -> Path:
+    """hookwise.yaml and its compiled JSON, as the shared layer carries them."""
+    target = folder / "hookwise.yaml"
+    shutil.copy(CONFIG_PATH, target)
+    compile_config(CONFIG_PATH, compiled_path(target))
+    return target
+
+
 def measure(runs: int = 7) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for name, (subject, baseline) in PROGRAMS.items():
-        subject_times, baseline_times = [], []
-        for _ in range(runs):
-            subject_times.append(_run(subject))
-            baseline_times.append(_run(baseline))
-        results[name] = {
-            "runs": runs,
-            "handler_s": median(subject_times),
-            "boto3_only_s": median(baseline_times),
-            "ratio": ratio(subject_times, baseline_times),
-        }
+    with tempfile.TemporaryDirectory() as folder:
+        environment = {**ENV, "HOOKWISE_CONFIG": str(deployed_config(Path(folder)))}
+        for name, (subject, baseline) in PROGRAMS.items():
+            results[name] = _compare(subject, baseline, environment, runs)
     results["sizes_bytes"] = sizes()
     return results
+
+
+def _compare(subject: str, baseline: str, environment: dict[str, str], runs: int) -> dict[str, Any]:
+    subject_times: list[float] = []
+    baseline_times: list[float] = []
+    for _ in range(runs):  # interleaved, so both see the same noise
+        subject_times.append(_run(subject, environment))
+        baseline_times.append(_run(baseline, environment))
+    return {
+        "runs": runs,
+        "handler_s": median(subject_times),
+        "boto3_only_s": median(baseline_times),
+        "ratio": ratio(subject_times, baseline_times),
+    }
 
 
 def folder_bytes(path: Path) -> int:
     return sum(
         f.stat().st_size for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts
     )
-
-
-def dependency_layer() -> Path:
-    """The dependency layer as deployed (arm64, Python 3.13), built once and cached."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = sorted(d for d in project["dependencies"] if not d.startswith("boto3"))
-    key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
-    target = ROOT / "build" / "bench-deps" / key / "python"
-    if not target.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--platform",
-                "manylinux2014_aarch64",
-                "--implementation",
-                "cp",
-                "--python-version",
-                "3.13",
-                "--only-binary=:all:",
-                "--target",
-                str(target),
-                *requirements,
-            ],
-            check=True,
-        )
-    return target
 
 
 def sizes() -> dict[str, int]:
@@ -116,5 +106,9 @@ def sizes() -> dict[str, int]:
         folder_bytes(ROOT / "layers" / "shared" / "hookwise")
         + (ROOT / "hookwise.yaml").stat().st_size
     )
-    found["layer_dependencies"] = folder_bytes(dependency_layer())
+    # The layer as `cdk synth` builds it (arm64, the runtime's Python, runtime-provided
+    # packages dropped); imported here, as it loads the CDK (and node).
+    from infra.layers import built_dependencies
+
+    found["layer_dependencies"] = folder_bytes(built_dependencies() / "python")
     return found

@@ -1,118 +1,200 @@
-"""Cost per million events on AWS, from the durations, sizes and usage measured in this run and
-the list prices in `bench/prices.py` and `hookwise.yaml`."""
+"""Cost per million events on AWS, from what this run measured: DynamoDB capacity units for
+three body sizes (metered from the calls the code makes, `bench/capacity.py`), S3 requests,
+stored bytes, log bytes, durations and the model's token usage; list prices from
+`bench/prices.py` and `hookwise.yaml`."""
 
 from __future__ import annotations
 
 import io
 import json
-import math
+import os
 from contextlib import redirect_stdout
 from typing import Any
 
+import boto3
+
 from bench import prices
-from bench.support import CONFIG_PATH, moto_stack, signed_github
+from bench.bodies import Body, all_bodies, pull_request, signed
+from bench.capacity import CapacityMeter
+from bench.support import CONFIG_PATH, SECRET, moto_stack
 from hookwise import wiring
+from hookwise.adapters.store.dynamodb import SWEEP_CHECKPOINT_KEY
 from hookwise.config import load_config
+from hookwise.ingest.sweeper import Sweeper
 from hookwise.local.event_source import EventSourceMapping, LambdaContext
 from hookwise.local.gateway import gateway_event
 from hookwise.local.offline_model import OfflineModelServer
 from hookwise.observability import logger
 from hookwise.resources import INGEST_FUNCTION, QUEUES, WORKER_FUNCTION
-from hookwise.samples import sample_bytes
 
 MILLION = 1_000_000
+GB = 1024**3
+# Items live until their TTL: a month of storage per event.
+STORAGE_MONTHS = 1.0
 
 
-def one_event_footprint() -> dict[str, Any]:
-    """Log bytes, item size and model usage of one PR event through ingest and the worker."""
-    import os
-
-    import boto3
-
+def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> dict[str, Any]:
+    """One delivery through the ingest handler, the worker and a sweeper run, metered."""
     from functions.ingest.handler import handler as ingest
     from functions.worker.handler import handler as worker
 
-    body = sample_bytes("github", "pull_request.opened")
-    model = OfflineModelServer().start()
-    try:
-        with moto_stack() as (config, resources):
-            os.environ.update(
-                ANTHROPIC_BASE_URL=model.url,
-                ANTHROPIC_API_KEY="bench",
-                POWERTOOLS_METRICS_DISABLED="false",
+    with moto_stack() as (config, resources):
+        os.environ.update(
+            ANTHROPIC_BASE_URL=model_url,
+            ANTHROPIC_API_KEY="bench",
+            POWERTOOLS_METRICS_DISABLED="false",
+            HOOKWISE_SECRET_STRIPE=SECRET,
+        )
+        wiring.reset()
+        # Every client built from here on reports its S3 calls (the store's claim checks).
+        boto3.setup_default_session()
+        s3_calls: list[str] = []
+        boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+            "before-call.s3", lambda model, **_: s3_calls.append(model.name)
+        )
+        store = wiring.store()
+        meter = CapacityMeter(store.table_name, boto3.client("dynamodb"))
+        meter.attach(store.client)
+        with redirect_stdout(capture):
+            answer = ingest(
+                gateway_event(
+                    "POST",
+                    f"/webhooks/{body.source}",
+                    signed(config, body, SECRET),
+                    body.raw,
+                    "bench",
+                ),
+                LambdaContext("ingest", 10, 512),
             )
-            wiring.reset()
+            EventSourceMapping(
+                boto3.client("sqs"),
+                resources.queue_url,
+                worker,
+                batch_size=10,
+                function_timeout=60,
+                wait_seconds=0,
+            ).poll_once()
+            Sweeper(store, wiring.dispatcher(), stuck_after_seconds=0, lease_seconds=3).sweep()
+        assert answer["statusCode"] == 202, answer
+        event_id = json.loads(answer["body"])["event_id"]
+        calls = list(meter.calls)  # the bench's own look below is not the event's cost
+        record = store.get(event_id)
+        assert record is not None
+        per_event = meter.totals(calls, lambda call: call.key != SWEEP_CHECKPOINT_KEY)
+        # What stays stored until the TTL: every item the event wrote, at its last size.
+        last: dict[str, int] = {}
+        for call in calls:
+            if call.write_units and call.key != SWEEP_CHECKPOINT_KEY:
+                last[call.key] = call.bytes_after
+        return {
+            "body_bytes": len(body.raw),
+            "status": record.status.value,
+            "calls": [
+                {
+                    "operation": c.operation,
+                    "item": c.key.replace(event_id, "EVENT"),
+                    "write_units": c.write_units,
+                    "index_write_units": c.index_write_units,
+                    "read_units": c.read_units,
+                    "bytes": max(c.bytes_before, c.bytes_after),
+                }
+                for c in calls
+                if c.key != SWEEP_CHECKPOINT_KEY
+            ],
+            **per_event,
+            "stored_bytes": sum(last.values()),
+            "s3_puts": s3_calls.count("PutObject"),
+            "s3_stored_bytes": sum(
+                item["Size"]
+                for item in boto3.client("s3")
+                .list_objects_v2(Bucket=resources.bucket)
+                .get("Contents", [])
+            ),
+            "s3_gets": s3_calls.count("GetObject"),
+            "usage": record.usage.model_dump() if record.usage else None,
+            "model": record.model,
+        }
+
+
+def footprints() -> dict[str, Any]:
+    """Each body's metered footprint; the PR's log bytes (what one event logs)."""
+    model = OfflineModelServer().start()
+    found: dict[str, Any] = {}
+    try:
+        for body in all_bodies():
             captured = io.StringIO()
             handler = logger.registered_handler
             previous = handler.setStream(captured)  # type: ignore[attr-defined]
+            level = logger.log_level
             logger.setLevel("INFO")
             try:
-                with redirect_stdout(captured):
-                    answer = ingest(
-                        gateway_event(
-                            "POST",
-                            "/webhooks/github",
-                            signed_github(config, body, "pull_request"),
-                            body,
-                            "bench",
-                        ),
-                        LambdaContext("ingest", 10, 512),
-                    )
-                    EventSourceMapping(
-                        boto3.client("sqs"),
-                        resources.queue_url,
-                        worker,
-                        batch_size=10,
-                        function_timeout=60,
-                        wait_seconds=0,
-                    ).poll_once()
+                found[body.name] = _through_the_pipeline(body, model.url, captured)
             finally:
                 handler.setStream(previous)  # type: ignore[attr-defined]
-            event_id = json.loads(answer["body"])["event_id"]
-            record = wiring.store().get(event_id)
-            assert record is not None
-            assert record.usage is not None
-            item_bytes = len(record.model_dump_json())
-            return {
-                "log_bytes": len(captured.getvalue().encode()),
-                "item_bytes": item_bytes,
-                "usage": record.usage.model_dump(),
-                "model": record.model,
-            }
+                logger.setLevel(level)
+            found[body.name]["log_bytes"] = len(captured.getvalue().encode())
     finally:
         model.stop()
+    return found
+
+
+def dynamodb_usd(footprint: dict[str, Any]) -> dict[str, float]:
+    """Per million events: requests (write and read units), a month of storage, S3."""
+    writes = footprint["write_units"] + footprint["index_write_units"]
+    return {
+        "requests": (
+            writes * prices.DYNAMODB_WRITE_UNIT
+            + footprint["read_units"] * prices.DYNAMODB_READ_UNIT
+        )
+        * MILLION,
+        "storage": footprint["stored_bytes"]
+        / GB
+        * prices.DYNAMODB_GB_MONTH
+        * STORAGE_MONTHS
+        * MILLION,
+        "s3": (
+            footprint["s3_puts"] * prices.S3_PUT
+            + footprint["s3_gets"] * prices.S3_GET
+            + footprint["s3_stored_bytes"] / GB * prices.S3_GB_MONTH * STORAGE_MONTHS
+        )
+        * MILLION,
+    }
 
 
 def per_million(
-    ingest_ms: float, worker_seconds_per_event: float, footprint: dict[str, Any]
+    ingest_ms: float, worker_seconds_per_event: float, footprints: dict[str, Any]
 ) -> dict[str, float]:
+    """The PR route, per million events."""
+    pr = footprints[pull_request().name]
     config = load_config(str(CONFIG_PATH))
     invocations_per_event = 1 + 1 / QUEUES.batch_size
     lambda_gb_s = (
         ingest_ms / 1000 * INGEST_FUNCTION.memory_mb / 1024
         + worker_seconds_per_event * WORKER_FUNCTION.memory_mb / 1024
     )
-    item_kb = math.ceil(footprint["item_bytes"] / 1024)
-    # put, -> queued, claim, -> completed: an update is charged for the whole item.
-    writes = 4 * item_kb + 1  # + the subject memory item
-    reads = 0.5  # the subject memory, eventually consistent
-    usage = footprint["usage"]
+    usage = pr["usage"]
     model = config.models[config.defaults.model]
+    dynamodb = dynamodb_usd(pr)
     costs = {
-        "api_gateway": prices.HTTP_API_REQUEST,
-        "lambda": invocations_per_event * prices.LAMBDA_REQUEST
-        + lambda_gb_s * prices.LAMBDA_GB_SECOND_ARM,
-        # send, receive and delete; the last two in batches.
-        "sqs": (1 + 2 / QUEUES.batch_size) * prices.SQS_REQUEST,
-        "dynamodb": writes * prices.DYNAMODB_WRITE_UNIT + reads * prices.DYNAMODB_READ_UNIT,
-        "logs": footprint["log_bytes"] / 1024**3 * prices.CLOUDWATCH_LOGS_GB,
-        "eventbridge": prices.EVENTBRIDGE_EVENT,
-        "model_tokens": (
-            usage["input_tokens"] * model.input
-            + usage["output_tokens"] * model.output
-            + usage["cache_creation_input_tokens"] * model.cache_write
-            + usage["cache_read_input_tokens"] * model.cache_read
+        "api_gateway": prices.HTTP_API_REQUEST * MILLION,
+        "lambda": (
+            invocations_per_event * prices.LAMBDA_REQUEST
+            + lambda_gb_s * prices.LAMBDA_GB_SECOND_ARM
         )
-        / MILLION,
+        * MILLION,
+        # send, receive and delete; the last two in batches.
+        "sqs": (1 + 2 / QUEUES.batch_size) * prices.SQS_REQUEST * MILLION,
+        "dynamodb_requests": dynamodb["requests"],
+        "dynamodb_storage": dynamodb["storage"],
+        "s3": dynamodb["s3"],
+        "logs": pr["log_bytes"] / GB * prices.CLOUDWATCH_LOGS_GB * MILLION,
+        "eventbridge": prices.EVENTBRIDGE_EVENT * MILLION,
     }
-    return {name: value * MILLION for name, value in costs.items()}
+    costs["aws_total"] = sum(costs.values())
+    costs["model_tokens"] = (
+        usage["input_tokens"] * model.input
+        + usage["output_tokens"] * model.output
+        + usage["cache_creation_input_tokens"] * model.cache_write
+        + usage["cache_read_input_tokens"] * model.cache_read
+    )
+    return costs

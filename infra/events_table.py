@@ -1,4 +1,5 @@
-"""The events table: idempotency record, event log and result in one item."""
+"""The events table: per event, an item written once (the idempotency record and the body) and a
+small state item for every transition (hookwise/adapters/store/dynamodb.py)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ class EventsTable(Construct):
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        # Sparse: only events still waiting for dispatch carry the key, so the sweeper's
-        # query reads just those.
+        # Every event item carries the key (the item is written once, never updated): the
+        # sweeper reads events by arrival time from its checkpoint, keys only, one index write
+        # per event.
         self.table.add_global_secondary_index(
             index_name=STUCK_INDEX,
             partition_key=dynamodb.Attribute(

@@ -1,7 +1,8 @@
 """The two Lambda layers, built on this machine without Docker.
 
 - shared: the `hookwise` package (the same code the tests import) and `hookwise.yaml` at the
-  layer root, so functions read `/opt/hookwise.yaml`;
+  layer root, so functions read `/opt/hookwise.yaml`, with `/opt/hookwise.json` beside it
+  (the same configuration compiled at synth time, which the functions load instead);
 - dependencies: `layers/deps/requirements.txt` installed with pip for arm64 / the Lambda Python
   (`--platform ... --only-binary=:all:`), cached under `build/` by the requirements' hash.
 """
@@ -21,13 +22,23 @@ import jsii
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from hookwise.config.loader import compile_config, compiled_path
 from infra.paths import BUILD, CONFIG, DEPENDENCIES, SHARED_PACKAGE
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 PYTHON_VERSION = "3.14"
 PLATFORM = "manylinux2014_aarch64"
-# The runtime ships these; a second copy would only grow the layer.
-PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3")
+# The runtime ships these (and their metadata); a second copy would only grow the layer.
+PROVIDED_BY_RUNTIME = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "python_dateutil",
+    "six",
+    "urllib3",
+)
 # Never used: a local bundler always succeeds, so no image is pulled.
 NO_IMAGE = cdk.DockerImage.from_registry("hookwise/local-bundling-only")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -53,6 +64,7 @@ class SharedLayerBundler:
             dirs_exist_ok=True,
         )
         shutil.copy(CONFIG, Path(output_dir) / "hookwise.yaml")
+        compile_config(CONFIG, compiled_path(Path(output_dir) / "hookwise.yaml"))
         return True
 
 
@@ -86,6 +98,8 @@ def _pip_install(target: Path) -> None:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            # Bytecode from this interpreter would not match the runtime's Python: dead weight.
+            "--no-compile",
             "--platform",
             PLATFORM,
             "--implementation",
@@ -146,5 +160,5 @@ class HookwiseLayers(Construct):
             ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="Powertools, anthropic, pydantic, PyYAML",
+            description="Powertools, anthropic, pydantic",
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import cost, prices, prompts
+from bench import capacity, cost, prices, prompts
+from bench.bodies import pull_request
 from bench.stats import NoSamples, median, percentile, ratio
 
 
@@ -25,9 +26,15 @@ def test_a_ratio_from_no_samples_or_a_zero_floor_raises(broken: list[float]) -> 
 
 
 def test_cost_per_million_from_known_inputs() -> None:
-    footprint = {
+    pr = {
         "log_bytes": 1024**3 // 1_000_000,
-        "item_bytes": 3000,
+        "write_units": 8,
+        "index_write_units": 1,
+        "read_units": 4.0,
+        "stored_bytes": 1024**3 // 1_000_000,
+        "s3_puts": 0,
+        "s3_gets": 0,
+        "s3_stored_bytes": 0,
         "usage": {
             "input_tokens": 1000,
             "output_tokens": 100,
@@ -35,19 +42,53 @@ def test_cost_per_million_from_known_inputs() -> None:
             "cache_read_input_tokens": 0,
         },
     }
-    figures = cost.per_million(ingest_ms=10, worker_seconds_per_event=0.1, footprint=footprint)
-    assert figures["api_gateway"] == pytest.approx(prices.HTTP_API_REQUEST * 1_000_000)
-    # 3 KB items: four 3-unit writes and one memory write.
-    assert figures["dynamodb"] == pytest.approx(
-        (13 * prices.DYNAMODB_WRITE_UNIT + 0.5 * prices.DYNAMODB_READ_UNIT) * 1_000_000
+    figures = cost.per_million(
+        ingest_ms=10, worker_seconds_per_event=0.1, footprints={pull_request().name: pr}
     )
+    assert figures["api_gateway"] == pytest.approx(prices.HTTP_API_REQUEST * 1_000_000)
+    assert figures["dynamodb_requests"] == pytest.approx(
+        (9 * prices.DYNAMODB_WRITE_UNIT + 4 * prices.DYNAMODB_READ_UNIT) * 1_000_000
+    )
+    # A GB per million events, kept a month.
+    assert figures["dynamodb_storage"] == pytest.approx(prices.DYNAMODB_GB_MONTH, rel=1e-3)
+    assert figures["s3"] == 0
     # 1000 input and 100 output tokens at the default model's prices ($3 and $15 per million).
     assert figures["model_tokens"] == pytest.approx((1000 * 3 + 100 * 15) / 1_000_000 * 1_000_000)
     lambda_gb_s = 0.010 * 0.5 + 0.1 * 1.0
     assert figures["lambda"] == pytest.approx(
         (1.1 * prices.LAMBDA_REQUEST + lambda_gb_s * prices.LAMBDA_GB_SECOND_ARM) * 1_000_000
     )
-    assert all(value > 0 for value in figures.values())
+    aws = [v for k, v in figures.items() if k not in ("aws_total", "model_tokens")]
+    assert figures["aws_total"] == pytest.approx(sum(aws))
+
+
+def test_item_sizes_follow_dynamodbs_rules() -> None:
+    assert capacity.item_size({"ab": {"S": "héllo"}}) == 2 + 6
+    assert capacity.item_size({"b": {"B": b"\x00" * 10}}) == 1 + 10
+    # 1 byte per two significant digits, plus one; zeros at the ends do not count.
+    assert capacity.item_size({"n": {"N": "12345"}}) == 1 + 4
+    assert capacity.item_size({"n": {"N": "1200.00"}}) == 1 + 2
+    assert capacity.item_size({"m": {"M": {"k": {"S": "v"}}}}) == 1 + 3 + (1 + 1 + 1)
+    assert capacity.item_size({"l": {"L": [{"BOOL": True}, {"NULL": True}]}}) == 1 + 3 + 4
+
+
+def test_units_round_up_per_kb_written_and_per_4_kb_read() -> None:
+    assert capacity.write_units(0) == 1
+    assert capacity.write_units(1024) == 1
+    assert capacity.write_units(1025) == 2
+    assert capacity.read_units(4097, consistent=True) == 2
+    assert capacity.read_units(4097, consistent=False) == 1
+    assert capacity.read_units(0, consistent=False) == 0.5
+
+
+def test_index_writes_only_when_an_entry_appears_moves_or_goes() -> None:
+    keys = {"event_id": {"S": "evt_1"}, "pending": {"S": "1"}}
+    entry = {**keys, "received_at": {"S": "2026"}}
+    assert capacity.index_write_units(None, entry) == 1
+    assert capacity.index_write_units(entry, None) == 1
+    assert capacity.index_write_units(entry, {**entry, "status": {"S": "x"}}) == 0
+    assert capacity.index_write_units(entry, {**entry, "received_at": {"S": "2027"}}) == 2
+    assert capacity.index_write_units(keys, {**keys, "status": {"S": "x"}}) == 0
 
 
 def test_prompt_economy_measures_real_prompts() -> None:

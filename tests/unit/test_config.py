@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from hookwise.config import ConfigError, load_config
-from hookwise.config.loader import parse_config
+from hookwise.config.loader import compile_config, compiled_path, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "hookwise.yaml"
@@ -59,3 +61,18 @@ def test_unreadable_and_non_mapping_configs_are_config_errors(tmp_path: Path) ->
         parse_config("- a\n- b\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         parse_config("a: [unclosed\n")
+
+
+def test_compiled_config_is_loaded_and_a_stale_one_is_ignored(tmp_path: Path) -> None:
+    source = tmp_path / "hookwise.yaml"
+    shutil.copy(SHIPPED, source)
+    compile_config(source, compiled_path(source))
+    assert load_config.__wrapped__(str(source)) == parse_config(source.read_text())
+    # The JSON is what a deployment loads: a change to it shows...
+    compiled = json.loads(compiled_path(source).read_text())
+    compiled["config"]["defaults"]["max_tokens"] = 77
+    compiled_path(source).write_text(json.dumps(compiled))
+    assert load_config.__wrapped__(str(source)).defaults.max_tokens == 77
+    # ...until the YAML changes after compiling: then the YAML wins.
+    source.write_text(source.read_text() + "\n# edited\n")
+    assert load_config.__wrapped__(str(source)).defaults.max_tokens != 77

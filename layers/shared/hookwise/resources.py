@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 TABLE_PARTITION_KEY = "event_id"
 TABLE_TTL_ATTRIBUTE = "expires_at"
-# Sparse index over events waiting to be enqueued, for the sweeper.
+# Index over event items by arrival time (keys only), for the sweeper.
 STUCK_INDEX = "by-pending"
 STUCK_INDEX_PARTITION_KEY = "pending"
 STUCK_INDEX_SORT_KEY = "received_at"

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ENV_PREFIX = "HOOKWISE_"
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Everything a function or the local stack reads from its environment.
 
-    On AWS the CDK stack sets these on each function; locally `hookwise dev` sets them.
+    On AWS the CDK stack sets these on each function; locally `hookwise dev` sets them. Each
+    field `name` is read from `HOOKWISE_<NAME>`; pydantic converts the strings (plain
+    pydantic rather than pydantic-settings, which costs the ingest cold start ~40 ms).
     """
 
-    model_config = SettingsConfigDict(env_prefix="HOOKWISE_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     config: str = Field(default="hookwise.yaml", description="path to hookwise.yaml")
     table: str = "hookwise-events"
@@ -27,10 +31,11 @@ class Settings(BaseSettings):
     secrets_prefix: str = "hookwise/"
     anthropic_secret: str = ""
     max_body_bytes: int = 1_048_576
-    # Bodies larger than this go to S3 (claim check); DynamoDB items cap at 400 KB.
-    inline_body_bytes: int = 300_000
+    # Bodies whose compressed size passes this go to S3 (claim check); the arithmetic is at
+    # INLINE_BODY_BYTES in hookwise/adapters/store/dynamodb.py.
+    inline_body_bytes: int = 6 * 1024
     event_ttl_days: int = 30
-    # How long an ingest request may hold the right to enqueue a `received` event.
+    # How long the sweeper holds the right to enqueue a `received` event.
     dispatch_lease_seconds: float = 3.0
     visibility_timeout: int = 360
     # Real failed attempts (not deferrals) before the worker parks an event in the DLQ.
@@ -38,7 +43,7 @@ class Settings(BaseSettings):
     # The queue's redrive backstop, for crashes: see resources.QueueSpec.
     max_receive_count: int = 10
     max_backoff: int = 900
-    # Events older than this in `received` are re-enqueued by the sweeper.
+    # Events older than this in `received` (no worker claimed them) are re-enqueued.
     stuck_after_seconds: int = 120
     # Records of one SQS batch processed at once by a worker invocation.
     worker_concurrency: int = 10
@@ -57,6 +62,18 @@ class Settings(BaseSettings):
     github_app_credentials: str = "hookwise/github-app"
     github_pat_credentials: str = "hookwise/github-token"
     slack_bot_credentials: str = "hookwise/slack-bot-token"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        """Environment values under the explicit ones (case-insensitive names)."""
+        environment = {name.upper(): value for name, value in os.environ.items()}
+        found = {
+            name: environment[ENV_PREFIX + name.upper()]
+            for name in cls.model_fields
+            if ENV_PREFIX + name.upper() in environment
+        }
+        return {**found, **(data if isinstance(data, dict) else {})}
 
 
 @cache

@@ -1,7 +1,9 @@
 """The one place that picks adapters and builds services from settings.
 
-Each builder is cached, so a warm Lambda reuses clients and config; tests call
-`reset()` after changing the environment.
+Each builder is cached, so a warm Lambda reuses clients and config; tests call `reset()`
+after changing the environment. Each builder imports what it builds, so a function loads
+only its own part: the ingest function never imports the worker, the redrive service,
+anthropic or a YAML library (`tests/unit/test_imports.py` holds it to that).
 """
 
 from __future__ import annotations
@@ -12,25 +14,21 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from aws_lambda_powertools.utilities import parameters
-
-from hookwise.adapters.blobs.s3 import S3BlobStore
-from hookwise.adapters.queue.sqs import SQSEventQueue
-from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
-from hookwise.adapters.store.dynamodb import DynamoDBEventStore
 from hookwise.config import HookwiseConfig, load_config
-from hookwise.deliveries.eventbridge import EventBridgePublisher
-from hookwise.ingest.dispatch import Dispatcher
-from hookwise.ingest.service import IngestService
-from hookwise.ingest.sweeper import Sweeper
-from hookwise.redrive.service import RedriveService
-from hookwise.redrive.sqs import SQSDeadLetterQueue
+from hookwise.llm.base import ModelAnswer, ModelClient, ModelRequest
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
     from hookwise.actions.github import GitHubClient
     from hookwise.actions.slack import SlackClient
-    from hookwise.llm.base import ModelClient
+    from hookwise.adapters.queue.sqs import SQSEventQueue
+    from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
+    from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
+    from hookwise.adapters.store.dynamodb import DynamoDBEventStore
+    from hookwise.ingest.dispatch import Dispatcher
+    from hookwise.ingest.service import IngestService
+    from hookwise.ingest.sweeper import Sweeper
+    from hookwise.redrive.service import RedriveService
     from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
     from hookwise.worker.service import WorkerService
@@ -45,41 +43,67 @@ def config() -> HookwiseConfig:
 
 
 @cache
+def blobs() -> CompressedBlobStore | None:
+    """Claim-check bodies on S3, compressed."""
+    from hookwise.adapters.blobs.s3 import S3BlobStore
+    from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
+
+    bucket = get_settings().bucket
+    return CompressedBlobStore(S3BlobStore(bucket)) if bucket else None
+
+
+@cache
 def store() -> DynamoDBEventStore:
-    return DynamoDBEventStore(get_settings().table)
+    from hookwise.adapters.store.dynamodb import DynamoDBEventStore
+
+    settings = get_settings()
+    return DynamoDBEventStore(
+        settings.table,
+        blobs=blobs(),
+        inline_body_bytes=settings.inline_body_bytes,
+        ttl_seconds=settings.event_ttl_days * 86_400,
+    )
 
 
 @cache
 def queue() -> SQSEventQueue:
+    from hookwise.adapters.queue.sqs import SQSEventQueue
+
     settings = get_settings()
     return SQSEventQueue(settings.queue_url, settings.dlq_url)
 
 
 @cache
-def blobs() -> S3BlobStore | None:
-    bucket = get_settings().bucket
-    return S3BlobStore(bucket) if bucket else None
+def secrets() -> SecretsManagerProvider:
+    from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
+
+    return SecretsManagerProvider()
 
 
 @cache
 def dispatcher() -> Dispatcher:
-    return Dispatcher(store(), queue())
+    from hookwise.ingest.dispatch import Dispatcher
+
+    return Dispatcher(queue())
 
 
 @cache
 def ingest_service() -> IngestService:
+    from hookwise.ingest.service import IngestService
+
     return IngestService(
         config=config(),
         store=store(),
         dispatcher=dispatcher(),
-        secrets=SecretsManagerProvider(),
-        blobs=blobs(),
+        secrets=secrets(),
         settings=get_settings(),
     )
 
 
 @cache
 def sweeper() -> Sweeper:
+    from hookwise.ingest.sweeper import Sweeper
+
     settings = get_settings()
     return Sweeper(
         store(),
@@ -91,13 +115,32 @@ def sweeper() -> Sweeper:
 
 @cache
 def redrive_service() -> RedriveService:
+    from hookwise.redrive.service import RedriveService
+    from hookwise.redrive.sqs import SQSDeadLetterQueue
+
     return RedriveService(store(), queue(), SQSDeadLetterQueue(get_settings().dlq_url))
 
 
-@cache
-def model_client() -> ModelClient:
-    """The configured provider through the SDK's own client; imported here, not at module
-    level, so the ingest function never loads anthropic."""
+class DeferredModelClient(ModelClient):
+    """Builds the real client (importing the SDK, ~1 s of a cold start) on the first model
+    call, so an environment that never calls the model (skipped events, duplicates,
+    callback retries) never pays for it; SnapStart would argue the other way."""
+
+    def __init__(self, build: Callable[[], ModelClient]) -> None:
+        self._build = build
+        self._client: ModelClient | None = None
+        self._lock = threading.Lock()
+
+    def invoke(self, request: ModelRequest) -> ModelAnswer:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+        return self._client.invoke(request)
+
+
+def _sdk_model_client() -> ModelClient:
+    """The configured provider through the SDK's own client."""
     import anthropic
 
     from hookwise.llm.anthropic_client import AnthropicModelClient
@@ -107,12 +150,15 @@ def model_client() -> ModelClient:
     api_key = os.environ.get("ANTHROPIC_API_KEY")
     secret = get_settings().anthropic_secret
     if not api_key and secret:
+        from aws_lambda_powertools.utilities import parameters
+
         api_key = str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))
     return AnthropicModelClient(anthropic.Anthropic(api_key=api_key))
 
 
 def _provider_secret(name: str, transform: Literal["json"] | None = None) -> Any:
     """A provider credential; unreadable is transient (the action is retried later)."""
+    from aws_lambda_powertools.utilities import parameters
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     from hookwise.actions.errors import transient
@@ -194,6 +240,11 @@ def admission() -> Admission:
 
 
 @cache
+def model_client() -> ModelClient:
+    return DeferredModelClient(_sdk_model_client)
+
+
+@cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.actions.runner import ActionRunner
@@ -201,6 +252,7 @@ def worker_service() -> WorkerService:
     from hookwise.adapters.subject_lock import DynamoDBSubjectLock
     from hookwise.context.fetch import ContextFetcher
     from hookwise.deliveries.callback import CallbackSender
+    from hookwise.deliveries.eventbridge import EventBridgePublisher
     from hookwise.worker.service import WorkerService
 
     settings = get_settings()
@@ -218,9 +270,7 @@ def worker_service() -> WorkerService:
             store(),
             github=github,
             slack=_one_at_a_time(slack_client),
-            callbacks=CallbackSender(
-                SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
-            ),
+            callbacks=CallbackSender(secrets(), allow_private=settings.allow_private_callbacks),
             lock=DynamoDBSubjectLock(settings.table),
         ),
         context=ContextFetcher(github, DynamoDBContextCache(settings.table)),
@@ -232,7 +282,11 @@ def batch_runner() -> BatchRunner:
     from hookwise.worker.batch import BatchRunner
 
     return BatchRunner(
-        worker_service(), queue(), get_settings().worker_concurrency, admission().flush
+        worker_service(),
+        store(),
+        queue(),
+        get_settings().worker_concurrency,
+        admission().flush,
     )
 
 
@@ -242,9 +296,10 @@ def reset() -> None:
     load_config.cache_clear()
     for builder in (
         config,
+        blobs,
         store,
         queue,
-        blobs,
+        secrets,
         dispatcher,
         ingest_service,
         sweeper,

@@ -217,7 +217,7 @@ def test_records_are_not_started_without_time_to_finish(pipeline: Pipeline) -> N
     answer = run_batch([record], timeout=2)
     assert answer == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
     assert pipeline.model.calls == 0
-    assert pipeline.record(event_id).status is EventStatus.QUEUED
+    assert pipeline.record(event_id).status is EventStatus.RECEIVED  # never claimed
 
 
 def test_a_body_in_s3_is_read_back_transparently(pipeline: Pipeline, monkeypatch) -> None:

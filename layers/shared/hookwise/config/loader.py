@@ -1,18 +1,31 @@
-"""Read and validate `hookwise.yaml`, with errors that name the offending key."""
+"""Read and validate `hookwise.yaml`, with errors that name the offending key.
+
+A deployment carries the configuration twice: the YAML people edit, and beside it the same
+configuration compiled to JSON at synth time (`compile_config`), stamped with the YAML's
+digest. A function loads the JSON with pydantic's own parser, without importing a YAML
+library; a stale or missing compiled file falls back to the YAML.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from hookwise.config.models import HookwiseConfig
 
 
 class ConfigError(ValueError):
     """The configuration file is missing, unreadable or invalid."""
+
+
+class CompiledConfig(BaseModel):
+    """`hookwise.json`: the validated configuration and the digest of the YAML it came from."""
+
+    source_sha256: str
+    config: HookwiseConfig
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -23,6 +36,8 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 
 def parse_config(text: str, origin: str = "hookwise.yaml") -> HookwiseConfig:
+    import yaml  # only for the YAML path: functions load the compiled JSON
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -40,11 +55,35 @@ def parse_config(text: str, origin: str = "hookwise.yaml") -> HookwiseConfig:
         raise ConfigError(f"{origin}: " + "; ".join(lines)) from exc
 
 
+def compiled_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def compile_config(source: Path, target: Path) -> None:
+    """Validate `source` (YAML) and write it as JSON to `target`, stamped with its digest."""
+    raw = source.read_bytes()
+    compiled = CompiledConfig(
+        source_sha256=hashlib.sha256(raw).hexdigest(),
+        config=parse_config(raw.decode("utf-8"), origin=str(source)),
+    )
+    # by_alias and no defaults dropped: the JSON validates back to the same configuration.
+    target.write_text(compiled.model_dump_json(by_alias=True), encoding="utf-8")
+
+
+def _compiled(raw: bytes, path: Path) -> HookwiseConfig | None:
+    try:
+        text = compiled_path(path).read_bytes()
+    except OSError:
+        return None
+    compiled = CompiledConfig.model_validate_json(text)
+    return compiled.config if compiled.source_sha256 == hashlib.sha256(raw).hexdigest() else None
+
+
 @cache
 def load_config(path: str) -> HookwiseConfig:
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
-    return parse_config(text, origin=str(file))
+    return _compiled(raw, file) or parse_config(raw.decode("utf-8"), origin=str(file))

@@ -1,35 +1,25 @@
-"""Enqueue a stored event exactly once per successful send, and mark it `queued`.
+"""Enqueue a stored event: one SendMessage carrying its id and a little routing metadata.
 
-Shared by the ingest service (first delivery and provider retries) and the sweeper
-(events left in `received` when a send failed and the provider never retried).
+Shared by the ingest service (first delivery, and a duplicate delivery that finds the event
+still `received`) and the sweeper (events that never reached a worker). Nothing is written
+back: an event stays `received` until a worker claims it, so sending it twice is possible
+and harmless, as the claim is a conditional write.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
-
 from hookwise.adapters.queue import EventQueue
-from hookwise.adapters.store import EventStore, TransitionConflict
-from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
+from hookwise.domain.events import EventRecord, QueueMessage
 
 
 class Dispatcher:
-    def __init__(self, store: EventStore, queue: EventQueue) -> None:
-        self._store = store
+    def __init__(self, queue: EventQueue) -> None:
         self._queue = queue
 
     def dispatch(self, record: EventRecord) -> None:
-        """Send, then mark queued. A failed send raises and leaves the event `received`."""
+        """A failed send raises; the event stays `received` for a retry or the sweeper."""
         self._queue.send(
             QueueMessage(
                 event_id=record.event_id, source=record.source, event_type=record.event_type
             )
         )
-        # A conflict means a worker already picked the message up and moved the event on.
-        with suppress(TransitionConflict):
-            self._store.transition(
-                record.event_id,
-                from_statuses=[EventStatus.RECEIVED],
-                to_status=EventStatus.QUEUED,
-                remove=["dispatch_lease_until"],
-            )

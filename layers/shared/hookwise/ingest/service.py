@@ -10,7 +10,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.secrets import SecretsProvider, SecretUnavailable
 from hookwise.adapters.store import EventStore
 from hookwise.config import HookwiseConfig, SourceConfig
@@ -35,8 +34,6 @@ KEPT_HEADERS = (
     "svix-id",
     "x-slack-retry-num",
 )
-# How often a concurrent duplicate re-reads an event another request is still enqueueing.
-DUPLICATE_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -72,19 +69,15 @@ class IngestService:
         store: EventStore,
         dispatcher: Dispatcher,
         secrets: SecretsProvider,
-        blobs: BlobStore | None,
         settings: Settings,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._config = config
         self._store = store
         self._dispatcher = dispatcher
         self._secrets = secrets
-        self._blobs = blobs
         self._settings = settings
         self._clock = clock
-        self._sleep = sleep
 
     def receive(self, request: WebhookRequest) -> Reply:
         source = self._config.source(request.source)
@@ -151,7 +144,7 @@ class IngestService:
         now = utcnow()
         event_id = make_event_id(source.name, delivery_key)
         headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
-        record = EventRecord(
+        return EventRecord(
             event_id=event_id,
             source=source.name,
             event_type=event_type,
@@ -159,40 +152,27 @@ class IngestService:
             updated_at=isoformat(now),
             delivery_id=delivery_id,
             headers=headers,
+            body=request.body,
             expires_at=int(now.timestamp()) + self._settings.event_ttl_days * 86_400,
         )
-        if len(request.body) > self._settings.inline_body_bytes and self._blobs is not None:
-            key = f"bodies/{source.name}/{event_id}"
-            self._blobs.put(key, request.body)
-            return record.model_copy(update={"body_ref": key})
-        return record.model_copy(update={"body": request.body})
 
     def _persist_and_dispatch(self, record: EventRecord) -> Reply:
-        lease = self._settings.dispatch_lease_seconds
-        if self._store.put_new(record, dispatch_lease_until=self._clock() + lease):
+        """Two calls on the first delivery: the conditional put, then the send."""
+        if self._store.put_new(record, dispatch_lease_until=self._clock()):
             metrics.add_metric(name="Received", unit="Count", value=1)
-            return self._dispatch(record)
-        # Seen before. Answer "duplicate" only once the event is known to be queued; if the
-        # earlier request's send failed, this delivery takes over and enqueues it.
-        deadline = self._clock() + lease + 1.0
-        while True:
-            existing = self._store.get(record.event_id)
-            if existing is None:  # expired by TTL between the put and the read
-                return rejection(503)
-            if existing.status is not EventStatus.RECEIVED:
-                metrics.add_metric(name="Duplicates", unit="Count", value=1)
-                return Reply.json(200, event_id=record.event_id, status="duplicate")
-            now = self._clock()
-            if self._store.acquire_dispatch(record.event_id, now, now + lease):
-                return self._dispatch(existing)
-            if now >= deadline:
-                return rejection(503)
-            self._sleep(DUPLICATE_POLL_SECONDS)
+            self._dispatch(record)
+            return Reply.json(202, event_id=record.event_id, status="accepted")
+        # Seen before. "duplicate" only for an event known to be queued: one no worker has
+        # claimed yet may be the one whose send failed, so it is sent again first (a second
+        # message is harmless: the worker's claim is conditional).
+        if self._store.status(record.event_id) is EventStatus.RECEIVED:
+            self._dispatch(record)
+        metrics.add_metric(name="Duplicates", unit="Count", value=1)
+        return Reply.json(200, event_id=record.event_id, status="duplicate")
 
-    def _dispatch(self, record: EventRecord) -> Reply:
+    def _dispatch(self, record: EventRecord) -> None:
         self._dispatcher.dispatch(record)
         metrics.add_metric(name="Enqueued", unit="Count", value=1)
         logger.info(
-            "event accepted", extra={"source": record.source, "event_type": record.event_type}
+            "event enqueued", extra={"source": record.source, "event_type": record.event_type}
         )
-        return Reply.json(202, event_id=record.event_id, status="accepted")

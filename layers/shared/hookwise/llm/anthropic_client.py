@@ -81,7 +81,8 @@ def classify(error: anthropic.AnthropicError) -> ModelError:
 
 class AnthropicModelClient(ModelClient):
     def __init__(self, client: anthropic.Anthropic | anthropic.AnthropicBedrock) -> None:
-        self._client = client
+        # Once, here: `with_options` copies the client.
+        self._client = client.with_options(max_retries=SDK_MAX_RETRIES)
 
     def invoke(self, request: ModelRequest) -> ModelAnswer:
         params: dict[str, Any] = {
@@ -103,9 +104,11 @@ class AnthropicModelClient(ModelClient):
             "tool_choice": {"type": "tool", "name": request.tool.name},
         }
         try:
-            raw = self._client.with_options(
-                timeout=request.timeout_seconds, max_retries=SDK_MAX_RETRIES
-            ).messages.with_raw_response.create(**params)
+            # A per-request timeout rather than a client copy per call; the raw response
+            # carries the rate-limit headers the governor learns from.
+            raw = self._client.messages.with_raw_response.create(
+                **params, timeout=request.timeout_seconds
+            )
             message = raw.parse()
         except anthropic.AnthropicError as error:
             raise classify(error) from error

@@ -16,10 +16,20 @@ class TransitionConflict(Exception):
 class EventStore(ABC):
     @abstractmethod
     def put_new(self, record: EventRecord, dispatch_lease_until: float) -> bool:
-        """Store a new event in `received`, holding the dispatch lease. False if it exists."""
+        """Store a new event in `received`. False if it exists. (The lease is for backends
+        that need one to stop a duplicate delivery from enqueueing it too.)"""
 
     @abstractmethod
     def get(self, event_id: str) -> EventRecord | None: ...
+
+    def status(self, event_id: str) -> EventStatus:
+        """The status of an event known to exist (backends may read less than `get`)."""
+        record = self.get(event_id)
+        return record.status if record is not None else EventStatus.RECEIVED
+
+    @abstractmethod
+    def prefetch(self, event_ids: Iterable[str]) -> None:
+        """These events are about to be claimed: read what the claims need at once."""
 
     @abstractmethod
     def acquire_dispatch(self, event_id: str, now: float, lease_until: float) -> bool:
@@ -60,7 +70,21 @@ class EventStore(ABC):
 
     @abstractmethod
     def list_pending(self, received_before: str, limit: int) -> list[EventRecord]:
-        """Events still `received` (never enqueued) that arrived before the given time."""
+        """Events still `received` (never claimed) that arrived before the given time."""
+
+    @abstractmethod
+    def pending_between(
+        self, since: str, until: str, limit: int
+    ) -> tuple[list[EventRecord], str | None]:
+        """Events still `received` that arrived in [since, until], oldest first, at most
+        `limit`; and where to resume if the limit cut the range short (else None)."""
+
+    @abstractmethod
+    def sweep_checkpoint(self) -> str | None:
+        """The arrival time up to which the sweeper has seen every event on its way."""
+
+    @abstractmethod
+    def save_sweep_checkpoint(self, received_at: str) -> None: ...
 
     @abstractmethod
     def recall(self, subject: str) -> list[dict[str, Any]]:

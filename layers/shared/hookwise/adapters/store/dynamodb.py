@@ -1,31 +1,80 @@
-"""EventStore on DynamoDB: one item per event, conditional writes for every transition."""
+"""EventStore on DynamoDB: the body written once, every transition on a small state item.
+
+Two items per event, so that no status change is billed for the body (DynamoDB bills an update
+on the larger of the item before and after it):
+
+- the event item (`evt_...`), written once by ingest with a conditional put and never updated:
+  source, type, arrival, kept headers and the body, zlib-compressed, or an S3 key for bodies
+  whose compressed size passes `inline_body_bytes` (claim check, compressed there too);
+- the state item (`evt_...#state`), created by the first transition (the worker's claim, or the
+  sweeper's dispatch lease): status, attempts, lease, result, usage... It copies the event's
+  source, type and arrival at the claim, so a transition returns a whole record without
+  reading the event item again. No state item means `received`.
+
+The sweeper finds events that never reached a worker through the `by-pending` index over event
+items (keys only), reading from a checkpoint, so each event's state is looked at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
+import zlib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from hookwise.adapters.store.base import EventStore, TransitionConflict
+from hookwise.adapters.store.compressed_blobs import (
+    COMPRESSION_LEVEL,
+    CompressedBlobStore,
+    pack,
+)
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
 from hookwise.resources import (
     STUCK_INDEX,
     STUCK_INDEX_PARTITION_KEY,
     STUCK_INDEX_SORT_KEY,
     TABLE_PARTITION_KEY,
+    TABLE_TTL_ATTRIBUTE,
 )
 
+STATE_SUFFIX = "#state"
 # Subject memory shares the table; its keys cannot collide with event ids (`evt_...`).
 SUBJECT_PREFIX = "subject#"
-# Marks an item as waiting for dispatch in the sparse index; removed once queued.
+SWEEP_CHECKPOINT_KEY = "sweeper#checkpoint"
+# Every event item carries it: the index is how the sweeper reads events by arrival time.
 PENDING = "1"
+# Sorts before any ISO 8601 time (a key condition may not hold an empty string).
+EARLIEST = "0"
 # BatchGetItem's limit on keys per request.
 BATCH_GET_KEYS = 100
+# Bodies whose zlib-compressed size is at most this stay in the event item; larger ones go to
+# S3. Per million events, S3 costs $5.00 (PUT) + $0.40 (GET) whatever the size; keeping a body
+# in DynamoDB costs, per compressed KB, one write unit ($0.625), a quarter of a strongly
+# consistent read unit ($0.03) and a month of storage under the 30-day TTL ($0.24): about
+# $0.90 per KB. Break-even: 5.40 / 0.90 = 6 KB. An S3 body also adds a third call to ingest.
+INLINE_BODY_BYTES = 6 * 1024
+# Subject memory is a hint for the model: at most this many compressed bytes, so that
+# remembering stays one write unit (oldest entries give way first).
+SUBJECT_MEMORY_BYTES = 900
+# Subjects whose memory a process keeps at hand (a few KB each at most).
+KNOWN_SUBJECTS = 256
+# Attributes of the event item that are the store's business, not the record's.
+EVENT_INTERNAL = frozenset({STUCK_INDEX_PARTITION_KEY, "body_z"})
+STATE_INTERNAL = frozenset({TABLE_PARTITION_KEY, "lease_until", "dispatch_lease_until"})
+# Copied onto the state item at the claim, so a transition answers with a whole record.
+STATE_COPIES = ("source", "event_type", "received_at", TABLE_TTL_ATTRIBUTE)
+# A state item lacking the copies (created by the sweeper's lease) expires after this.
+DEFAULT_TTL_SECONDS = 30 * 86_400
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -50,34 +99,135 @@ def _from_dynamo(value: Any) -> Any:
     return value
 
 
+def _wire(value: Any) -> dict[str, Any]:
+    return dict(_serializer.serialize(_to_dynamo(value)))
+
+
+def _item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _wire(value) for name, value in values.items() if value is not None}
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _from_dynamo(_deserializer.deserialize(value)) for name, value in item.items()}
+
+
 def _is_conditional_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def state_key(event_id: str) -> str:
+    return event_id + STATE_SUFFIX
+
+
+def _key(key: str) -> dict[str, Any]:
+    return {TABLE_PARTITION_KEY: {"S": key}}
+
+
 class DynamoDBEventStore(EventStore):
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        resource = boto3.resource("dynamodb") if client is None else None
-        self._table = (
-            resource.Table(table_name)
-            if resource is not None
-            else boto3.resource("dynamodb", client=client).Table(table_name)  # type: ignore[call-overload]
-        )
+    def __init__(
+        self,
+        table_name: str,
+        client: Any = None,
+        *,
+        blobs: CompressedBlobStore | None = None,
+        inline_body_bytes: int = INLINE_BODY_BYTES,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    ) -> None:
+        self.client = client or boto3.client("dynamodb")
+        self.table_name = table_name
+        self._blobs = blobs
+        self._inline_body_bytes = inline_body_bytes
+        self._ttl_seconds = ttl_seconds
+        # Event items never change once written: a batch reads them together ahead of the
+        # claims (`prefetch`), and each claim takes its own. Only the latest batch's are kept.
+        self._prefetched: dict[str, dict[str, Any]] = {}
+        self._prefetch_lock = threading.Lock()
+        # Subject memory this process last read or wrote, newest last, KNOWN_SUBJECTS at most.
+        self._memory: dict[str, list[dict[str, Any]]] = {}
+        self._memory_lock = threading.Lock()
+
+    # -- records ---------------------------------------------------------------------------
 
     @staticmethod
-    def _record(item: Mapping[str, Any]) -> EventRecord:
-        data = _from_dynamo(dict(item))
-        data.pop(STUCK_INDEX_PARTITION_KEY, None)
-        data.pop("dispatch_lease_until", None)
-        data.pop("lease_until", None)
+    def _merge(event: Mapping[str, Any], state: Mapping[str, Any] | None) -> EventRecord:
+        data = {name: value for name, value in event.items() if name not in EVENT_INTERNAL}
+        if "body_z" in event:
+            data["body"] = zlib.decompress(event["body_z"])
+        data["status"] = EventStatus.RECEIVED.value
+        data["updated_at"] = event["received_at"]
+        if state:
+            data.update((k, v) for k, v in state.items() if k not in STATE_INTERNAL)
         return EventRecord.model_validate(data)
 
+    def _from_state(self, event_id: str, state: Mapping[str, Any]) -> EventRecord:
+        if all(name in state for name in STATE_COPIES[:3]):
+            fields = {k: v for k, v in state.items() if k not in STATE_INTERNAL}
+            return EventRecord.model_validate({"event_id": event_id, **fields})
+        event = self._event_item(event_id)
+        if event is None:
+            raise TransitionConflict(event_id)
+        return self._merge(event, state)
+
+    def _event_item(self, event_id: str) -> dict[str, Any] | None:
+        found = self.client.get_item(
+            TableName=self.table_name, Key=_key(event_id), ConsistentRead=True
+        ).get("Item")
+        return _plain(found) if found else None
+
+    def _batch_get(self, keys: Iterable[str], consistent: bool = True) -> dict[str, dict[str, Any]]:
+        """Items by key, BatchGetItem in chunks, unprocessed keys retried."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), BATCH_GET_KEYS):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [_key(key) for key in wanted[start : start + BATCH_GET_KEYS]],
+                    "ConsistentRead": consistent,
+                }
+            }
+            while request:
+                page = self.client.batch_get_item(RequestItems=request)
+                for raw in page.get("Responses", {}).get(self.table_name, []):
+                    item = _plain(raw)
+                    found[item[TABLE_PARTITION_KEY]] = item
+                request = page.get("UnprocessedKeys") or {}
+        return found
+
+    # -- ingest ----------------------------------------------------------------------------
+
     def put_new(self, record: EventRecord, dispatch_lease_until: float) -> bool:
-        item = _to_dynamo(record.model_dump(exclude_none=True))
-        item[STUCK_INDEX_PARTITION_KEY] = PENDING
-        item["dispatch_lease_until"] = _to_dynamo(dispatch_lease_until)
+        """The one write of ingest. The lease is not stored: a duplicate delivery that finds
+        the event still `received` sends it again (the worker's claim makes that harmless),
+        and the sweeper takes its own lease on the state item."""
+        fields = record.model_dump(
+            include={
+                "event_id",
+                "source",
+                "event_type",
+                "received_at",
+                "delivery_id",
+                "headers",
+                "body_ref",
+                TABLE_TTL_ATTRIBUTE,
+            },
+            exclude_none=True,
+        )
+        if not fields.get("headers"):
+            fields.pop("headers", None)
+        fields[STUCK_INDEX_PARTITION_KEY] = PENDING
+        if record.body is not None:
+            packed = pack(record.body)
+            if len(packed) > self._inline_body_bytes and self._blobs is not None:
+                fields["body_ref"] = f"bodies/{record.source}/{record.event_id}"
+                self._blobs.put_packed(fields["body_ref"], packed)
+            else:
+                fields["body_z"] = packed
         try:
-            self._table.put_item(
-                Item=item, ConditionExpression=Attr(TABLE_PARTITION_KEY).not_exists()
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=_item(fields),
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": TABLE_PARTITION_KEY},
             )
         except ClientError as error:
             if _is_conditional_failure(error):
@@ -85,48 +235,75 @@ class DynamoDBEventStore(EventStore):
             raise
         return True
 
+    def status(self, event_id: str) -> EventStatus:
+        """The status of an event known to exist, from its small state item alone."""
+        found = self.client.get_item(
+            TableName=self.table_name,
+            Key=_key(state_key(event_id)),
+            ConsistentRead=True,
+            ProjectionExpression="#status",
+            ExpressionAttributeNames={"#status": "status"},
+        ).get("Item")
+        if not found or "status" not in found:
+            return EventStatus.RECEIVED
+        return EventStatus(found["status"]["S"])
+
+    # -- reads -----------------------------------------------------------------------------
+
     def get(self, event_id: str) -> EventRecord | None:
-        item = self._table.get_item(Key={TABLE_PARTITION_KEY: event_id}, ConsistentRead=True)
-        found = item.get("Item")
-        return self._record(found) if found else None
+        return self.get_many([event_id]).get(event_id)
 
     def get_many(self, event_ids: Iterable[str]) -> dict[str, EventRecord]:
-        # The table's client (de)serialises attribute values itself, like the table does.
-        client = self._table.meta.client
         ids = list(dict.fromkeys(event_ids))
-        found: dict[str, EventRecord] = {}
-        for start in range(0, len(ids), BATCH_GET_KEYS):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [
-                        {TABLE_PARTITION_KEY: event_id}
-                        for event_id in ids[start : start + BATCH_GET_KEYS]
-                    ],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                page = client.batch_get_item(RequestItems=request)
-                for raw in page.get("Responses", {}).get(self._table.name, []):
-                    record = self._record(raw)
-                    found[record.event_id] = record
-                request = page.get("UnprocessedKeys") or {}
-        return found
+        items = self._batch_get([key for i in ids for key in (i, state_key(i))])
+        return {
+            event_id: self._merge(items[event_id], items.get(state_key(event_id)))
+            for event_id in ids
+            if event_id in items
+        }
+
+    def prefetch(self, event_ids: Iterable[str]) -> None:
+        """Read the event items of a batch in one go, for the claims that follow. Eventually
+        consistent (half the units): an item too fresh to be seen is read again, strongly,
+        by its claim."""
+        items = self._batch_get(event_ids, consistent=False)
+        with self._prefetch_lock:
+            self._prefetched = items
+
+    def _take_event(self, event_id: str) -> dict[str, Any] | None:
+        with self._prefetch_lock:
+            event = self._prefetched.pop(event_id, None)
+        return event if event is not None else self._event_item(event_id)
+
+    # -- transitions (all on the state item) -----------------------------------------------
 
     def acquire_dispatch(self, event_id: str, now: float, lease_until: float) -> bool:
+        return self._conditional_update(
+            Key=_key(state_key(event_id)),
+            UpdateExpression="SET #lease = :lease, #ttl = if_not_exists(#ttl, :ttl)",
+            ConditionExpression=(
+                "(attribute_not_exists(#status) OR #status = :received) "
+                "AND (attribute_not_exists(#lease) OR #lease < :now)"
+            ),
+            ExpressionAttributeNames={
+                "#status": "status",
+                "#lease": "dispatch_lease_until",
+                "#ttl": TABLE_TTL_ATTRIBUTE,
+            },
+            ExpressionAttributeValues=_item(
+                {
+                    ":lease": lease_until,
+                    ":now": now,
+                    ":received": EventStatus.RECEIVED.value,
+                    ":ttl": int(now) + self._ttl_seconds,
+                }
+            ),
+        )
+
+    def _conditional_update(self, **request: Any) -> bool:
+        """An UpdateItem on the table; False when its condition does not hold."""
         try:
-            self._table.update_item(
-                Key={TABLE_PARTITION_KEY: event_id},
-                UpdateExpression="SET dispatch_lease_until = :lease",
-                ConditionExpression=(
-                    Attr("status").eq(EventStatus.RECEIVED.value)
-                    & (
-                        Attr("dispatch_lease_until").not_exists()
-                        | Attr("dispatch_lease_until").lt(_to_dynamo(now))
-                    )
-                ),
-                ExpressionAttributeValues={":lease": _to_dynamo(lease_until)},
-            )
+            self.client.update_item(TableName=self.table_name, **request)
         except ClientError as error:
             if _is_conditional_failure(error):
                 return False
@@ -142,142 +319,260 @@ class DynamoDBEventStore(EventStore):
         updates: Mapping[str, Any] | None = None,
         increment: Mapping[str, int] | None = None,
         remove: Iterable[str] = (),
-        condition: Any = None,
     ) -> EventRecord:
-        allowed = [status.value for status in from_statuses]
+        allowed = list(dict.fromkeys(status.value for status in from_statuses))
         names: dict[str, str] = {"#status": "status", "#updated_at": "updated_at"}
         values: dict[str, Any] = {":to": to_status.value, ":now": isoformat(utcnow())}
         sets = ["#status = :to", "#updated_at = :now"]
+        removals = list(remove)
         for index, (name, value) in enumerate((updates or {}).items()):
             if value is None:
-                remove = [*remove, name]
+                removals.append(name)
                 continue
             names[f"#u{index}"] = name
-            values[f":u{index}"] = _to_dynamo(value)
+            values[f":u{index}"] = value
             sets.append(f"#u{index} = :u{index}")
         for index, (name, amount) in enumerate((increment or {}).items()):
             names[f"#i{index}"] = name
             values[f":i{index}"] = amount
             values[":zero"] = 0
             sets.append(f"#i{index} = if_not_exists(#i{index}, :zero) + :i{index}")
+        status_condition = "#status IN (" + ", ".join(f":f{i}" for i in range(len(allowed))) + ")"
+        values.update({f":f{i}": status for i, status in enumerate(allowed)})
+        if EventStatus.RECEIVED.value in allowed:
+            # No state item (or one holding only a dispatch lease) is `received`; one this
+            # transition creates expires like its event.
+            status_condition = f"(attribute_not_exists(#status) OR {status_condition})"
+            names["#ttl"] = TABLE_TTL_ATTRIBUTE
+            values[":ttl"] = int(utcnow().timestamp()) + self._ttl_seconds
+            sets.append("#ttl = if_not_exists(#ttl, :ttl)")
         expression = "SET " + ", ".join(sets)
-        removals = list(remove)
-        if to_status is not EventStatus.RECEIVED:
-            removals.append(STUCK_INDEX_PARTITION_KEY)
         if removals:
-            for index, name in enumerate(removals):
-                names[f"#r{index}"] = name
+            names.update({f"#r{index}": name for index, name in enumerate(removals)})
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removals)))
-        status_condition = Attr("status").is_in(allowed)
-        full_condition = status_condition if condition is None else status_condition & condition
         try:
-            answer = self._table.update_item(
-                Key={TABLE_PARTITION_KEY: event_id},
+            answer = self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(state_key(event_id)),
                 UpdateExpression=expression,
-                ConditionExpression=full_condition,
+                ConditionExpression=status_condition,
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues=_item(values),
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if _is_conditional_failure(error):
                 raise TransitionConflict(event_id) from error
             raise
-        return self._record(answer["Attributes"])
+        return self._from_state(event_id, _plain(answer["Attributes"]))
 
     def claim(self, event_id: str, now: float, lease_until: float) -> EventRecord:
-        lapsed = Attr("status").eq(EventStatus.PROCESSING.value) & Attr("lease_until").lt(
-            _to_dynamo(now)
-        )
-        waiting = Attr("status").is_in(
-            [EventStatus.QUEUED.value, EventStatus.RECEIVED.value, EventStatus.DEFERRED.value]
-        )
+        event = self._take_event(event_id)
+        if event is None:
+            raise TransitionConflict(event_id)
+        copies = {name: event[name] for name in STATE_COPIES if name in event}
+        names = {"#status": "status", "#updated_at": "updated_at"}
+        names.update({f"#c{i}": name for i, name in enumerate(copies)})
+        values = {
+            ":processing": EventStatus.PROCESSING.value,
+            ":waiting": EventStatus.QUEUED.value,
+            ":received": EventStatus.RECEIVED.value,
+            ":deferred": EventStatus.DEFERRED.value,
+            ":now_iso": isoformat(utcnow()),
+            ":now": now,
+            ":lease": lease_until,
+            ":zero": 0,
+            ":one": 1,
+            **{f":c{i}": value for i, value in enumerate(copies.values())},
+        }
+        sets = [
+            "#status = :processing",
+            "#updated_at = :now_iso",
+            "lease_until = :lease",
+            "attempts = if_not_exists(attempts, :zero) + :one",
+            *(f"#c{i} = :c{i}" for i in range(len(copies))),
+        ]
         try:
-            answer = self._table.update_item(
-                Key={TABLE_PARTITION_KEY: event_id},
-                UpdateExpression=(
-                    "SET #status = :processing, #updated_at = :now, lease_until = :lease, "
-                    "attempts = if_not_exists(attempts, :zero) + :one REMOVE #pending"
+            answer = self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(state_key(event_id)),
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE dispatch_lease_until",
+                ConditionExpression=(
+                    "attribute_not_exists(#status) OR #status IN (:waiting, :received, :deferred) "
+                    "OR (#status = :processing AND lease_until < :now)"
                 ),
-                ConditionExpression=Attr(TABLE_PARTITION_KEY).exists() & (waiting | lapsed),
-                ExpressionAttributeNames={
-                    "#status": "status",
-                    "#updated_at": "updated_at",
-                    "#pending": STUCK_INDEX_PARTITION_KEY,
-                },
-                ExpressionAttributeValues={
-                    ":processing": EventStatus.PROCESSING.value,
-                    ":now": isoformat(utcnow()),
-                    ":lease": _to_dynamo(lease_until),
-                    ":zero": 0,
-                    ":one": 1,
-                },
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_item(values),
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if _is_conditional_failure(error):
                 raise TransitionConflict(event_id) from error
             raise
-        return self._record(answer["Attributes"])
+        return self._merge(event, _plain(answer["Attributes"]))
+
+    # -- listings --------------------------------------------------------------------------
 
     def extend_lease(self, event_id: str, lease_until: float) -> bool:
-        try:
-            self._table.update_item(
-                Key={TABLE_PARTITION_KEY: event_id},
-                UpdateExpression="SET lease_until = :lease",
-                ConditionExpression=Attr("status").eq(EventStatus.PROCESSING.value),
-                ExpressionAttributeValues={":lease": _to_dynamo(lease_until)},
-            )
-        except ClientError as error:
-            if _is_conditional_failure(error):
-                return False
-            raise
-        return True
+        return self._conditional_update(
+            Key=_key(state_key(event_id)),
+            UpdateExpression="SET lease_until = :lease",
+            ConditionExpression="#status = :processing",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=_item(
+                {":lease": lease_until, ":processing": EventStatus.PROCESSING.value}
+            ),
+        )
 
     def list_recent(self, limit: int) -> list[EventRecord]:
         # A scan serves the CLI's "recent events" on a modest table; it is not a hot path.
-        items: list[Mapping[str, Any]] = []
+        items: dict[str, dict[str, Any]] = {}
         kwargs: dict[str, Any] = {}
         while True:
-            page = self._table.scan(
-                FilterExpression=Attr(TABLE_PARTITION_KEY).begins_with("evt_"), **kwargs
+            page = self.client.scan(
+                TableName=self.table_name,
+                FilterExpression="begins_with(#id, :prefix)",
+                ExpressionAttributeNames={"#id": TABLE_PARTITION_KEY},
+                ExpressionAttributeValues={":prefix": {"S": "evt_"}},
+                **kwargs,
             )
-            items.extend(page.get("Items", []))
+            for raw in page.get("Items", []):
+                item = _plain(raw)
+                items[item[TABLE_PARTITION_KEY]] = item
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        records = [self._record(item) for item in items]
+        records = [
+            self._merge(item, items.get(state_key(key)))
+            for key, item in items.items()
+            if not key.endswith(STATE_SUFFIX)
+        ]
         records.sort(key=lambda record: record.received_at, reverse=True)
         return records[:limit]
 
     def list_pending(self, received_before: str, limit: int) -> list[EventRecord]:
-        page = self._table.query(
-            IndexName=STUCK_INDEX,
-            KeyConditionExpression=Key(STUCK_INDEX_PARTITION_KEY).eq(PENDING)
-            & Key(STUCK_INDEX_SORT_KEY).lt(received_before),
-            Limit=limit,
+        return self.pending_between(self.sweep_checkpoint() or EARLIEST, received_before, limit)[0]
+
+    def pending_between(
+        self, since: str, until: str, limit: int
+    ) -> tuple[list[EventRecord], str | None]:
+        """Events still `received` that arrived in [since, until], oldest first, at most
+        `limit`; and where to resume if the limit cut the range short (else None)."""
+        stuck: list[EventRecord] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = self.client.query(
+                TableName=self.table_name,
+                IndexName=STUCK_INDEX,
+                KeyConditionExpression="#pending = :pending AND #at BETWEEN :since AND :until",
+                ExpressionAttributeNames={
+                    "#pending": STUCK_INDEX_PARTITION_KEY,
+                    "#at": STUCK_INDEX_SORT_KEY,
+                },
+                ExpressionAttributeValues=_item(
+                    {":pending": PENDING, ":since": since, ":until": until}
+                ),
+                **kwargs,
+            )
+            entries = [_plain(raw) for raw in page.get("Items", [])]
+            ids = [entry[TABLE_PARTITION_KEY] for entry in entries]
+            # Eventually consistent: a stale answer only means one harmless extra send.
+            states = self._batch_get([state_key(i) for i in ids], consistent=False)
+            waiting = [
+                entry
+                for entry in entries
+                if states.get(state_key(entry[TABLE_PARTITION_KEY]), {}).get(
+                    "status", EventStatus.RECEIVED.value
+                )
+                == EventStatus.RECEIVED.value
+            ]
+            for entry in waiting:
+                if len(stuck) == limit:
+                    return stuck, entry[STUCK_INDEX_SORT_KEY]
+                found = self.get(entry[TABLE_PARTITION_KEY])
+                if found is not None and found.status is EventStatus.RECEIVED:
+                    stuck.append(found)
+            if "LastEvaluatedKey" not in page:
+                return stuck, None
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def sweep_checkpoint(self) -> str | None:
+        """The arrival time up to which every event has been seen queued or re-enqueued."""
+        found = self.client.get_item(
+            TableName=self.table_name, Key=_key(SWEEP_CHECKPOINT_KEY), ConsistentRead=True
+        ).get("Item")
+        return str(found[STUCK_INDEX_SORT_KEY]["S"]) if found else None
+
+    def save_sweep_checkpoint(self, received_at: str) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item=_item(
+                {
+                    TABLE_PARTITION_KEY: SWEEP_CHECKPOINT_KEY,
+                    STUCK_INDEX_SORT_KEY: received_at,
+                    TABLE_TTL_ATTRIBUTE: int(utcnow().timestamp()) + self._ttl_seconds,
+                }
+            ),
         )
-        records = [self.get(str(item["event_id"])) for item in page.get("Items", [])]
-        return [r for r in records if r is not None and r.status is EventStatus.RECEIVED]
+
+    # -- subject memory --------------------------------------------------------------------
 
     @staticmethod
     def _subject_key(subject: str) -> str:
         return SUBJECT_PREFIX + hashlib.sha256(subject.encode()).hexdigest()[:40]
 
     def recall(self, subject: str) -> list[dict[str, Any]]:
-        item = self._table.get_item(Key={TABLE_PARTITION_KEY: self._subject_key(subject)}).get(
-            "Item"
+        key = self._subject_key(subject)
+        # Eventually consistent: memory is a hint, and this halves the read.
+        found = self.client.get_item(TableName=self.table_name, Key=_key(key)).get("Item")
+        history: list[dict[str, Any]] = (
+            json.loads(zlib.decompress(found["history_z"]["B"]))
+            if found and "history_z" in found
+            else []
         )
-        return list(_from_dynamo(item.get("history", []))) if item else []
+        self._known_history(key, history)
+        return history
 
     def remember(self, subject: str, entry: dict[str, Any], keep: int, expires_at: int) -> None:
-        # Last writer wins on a race between two events of one subject: memory is a hint to
-        # the model, not a record, so a lost entry costs nothing but context.
-        history = [*self.recall(subject), entry][-keep:]
-        self._table.put_item(
-            Item={
-                TABLE_PARTITION_KEY: self._subject_key(subject),
-                "history": _to_dynamo(history),
-                "expires_at": expires_at,
-            }
+        # The history this process last read or wrote for the subject (the worker recalls it
+        # before the model call) spares a second read. Last writer wins on a race between two
+        # environments: memory is a hint to the model, not a record, so a lost entry costs
+        # nothing but context.
+        key = self._subject_key(subject)
+        with self._memory_lock:
+            known = self._memory.get(key)
+        if known is None:
+            self.recall(subject)
+        with self._memory_lock:
+            history = [*self._memory.get(key, []), entry][-keep:]
+            packed, history = self._pack_history(history)
+            self._memory[key] = history
+        self.client.put_item(
+            TableName=self.table_name,
+            Item=_item(
+                {
+                    TABLE_PARTITION_KEY: key,
+                    "history_z": packed,
+                    TABLE_TTL_ATTRIBUTE: expires_at,
+                }
+            ),
         )
+
+    def _known_history(self, key: str, history: list[dict[str, Any]]) -> None:
+        with self._memory_lock:
+            self._memory.pop(key, None)
+            self._memory[key] = history
+            while len(self._memory) > KNOWN_SUBJECTS:
+                del self._memory[next(iter(self._memory))]
+
+    @staticmethod
+    def _pack_history(history: list[dict[str, Any]]) -> tuple[bytes, list[dict[str, Any]]]:
+        """The newest entries that fit in SUBJECT_MEMORY_BYTES once compressed (at least one,
+        however large: a single entry is bounded by the route's output schema)."""
+        while True:
+            packed = zlib.compress(
+                json.dumps(history, separators=(",", ":")).encode(), COMPRESSION_LEVEL
+            )
+            if len(packed) <= SUBJECT_MEMORY_BYTES or len(history) <= 1:
+                return packed, history
+            history = history[1:]

@@ -1,0 +1,72 @@
+"""The three bodies the cost figures are measured for, from the project's own samples: a 1 KB
+Stripe event, the 31 KB pull request and a 250 KB push (the sample's commits list grown)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+
+from hookwise.config import HookwiseConfig
+from hookwise.samples import sample_bytes
+from hookwise.verifiers import verifier_for
+
+PUSH_BYTES = 250_000
+
+
+@dataclass(frozen=True)
+class Body:
+    name: str
+    source: str
+    event_type: str  # as the provider names it (GitHub's header), for signing
+    raw: bytes
+
+
+def stripe() -> Body:
+    raw = sample_bytes("stripe", "payment_intent.succeeded")
+    return Body("stripe payment_intent.succeeded", "stripe", "payment_intent.succeeded", raw)
+
+
+def pull_request() -> Body:
+    raw = sample_bytes("github", "pull_request.opened")
+    return Body("github pull_request.opened", "github", "pull_request", raw)
+
+
+def push(size: int = PUSH_BYTES) -> Body:
+    """The sample push with commits added (distinct ids and messages, as a real push has)
+    until the body reaches `size` bytes."""
+    payload = json.loads(sample_bytes("github", "push"))
+    template = payload["commits"][0]
+    index = 0
+    while len(json.dumps(payload, indent=2).encode()) < size:
+        index += 1
+        sha = hashlib.sha256(f"commit {index}".encode()).hexdigest()[:40]
+        tree = hashlib.sha256(f"tree {index}".encode()).hexdigest()[:40]
+        payload["commits"].append(
+            {
+                **template,
+                "id": sha,
+                "tree_id": tree,
+                "message": f"Change {index}: adjust the handling of case {index * 7 % 101}",
+                "url": template["url"].rsplit("/", 1)[0] + f"/{sha}",
+                "modified": [f"src/module_{index % 37}.py"],
+            }
+        )
+    return Body("github push (250 KB)", "github", "push", json.dumps(payload, indent=2).encode())
+
+
+def all_bodies() -> list[Body]:
+    return [stripe(), pull_request(), push()]
+
+
+def signed(config: HookwiseConfig, body: Body, secret: str) -> dict[str, str]:
+    return verifier_for(config.sources[body.source]).sign(
+        body.raw,
+        secret,
+        url="",
+        event_type=body.event_type,
+        delivery_id=str(uuid.uuid4()),
+        timestamp=int(time.time()),
+    )

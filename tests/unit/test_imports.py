@@ -1,0 +1,81 @@
+"""Each function imports only what it uses: the ingest cold start stays lean."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hookwise.config.loader import compile_config, compiled_path
+from tests.conftest import CONFIG_PATH, ROOT
+
+# Loaded by the ingest function's import and the build of its service, tracing off.
+NEVER_IN_INGEST = (
+    "anthropic",
+    "aws_xray_sdk",
+    "hookwise.redrive",
+    "hookwise.worker",
+    "pydantic_settings",
+    "yaml",
+)
+PROGRAM = """
+import json, sys
+from functions.ingest.handler import handler
+from hookwise import wiring
+wiring.ingest_service()
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.fixture(scope="module")
+def deployed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """hookwise.yaml with its compiled JSON beside it, as the shared layer carries them."""
+    folder = tmp_path_factory.mktemp("opt")
+    shutil.copy(CONFIG_PATH, folder / "hookwise.yaml")
+    compile_config(CONFIG_PATH, compiled_path(folder / "hookwise.yaml"))
+    return folder / "hookwise.yaml"
+
+
+def loaded_modules(config: Path, **environment: str) -> set[str]:
+    base = {k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"}
+    answer = subprocess.run(
+        [sys.executable, "-c", PROGRAM],
+        env={
+            **base,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "HOOKWISE_CONFIG": str(config),
+            **environment,
+        },
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(answer.stdout))
+
+
+def imported(modules: set[str], package: str) -> bool:
+    return any(name == package or name.startswith(package + ".") for name in modules)
+
+
+def test_ingest_with_tracing_off_imports_no_model_sdk_tracer_worker_or_yaml(
+    deployed_config: Path,
+) -> None:
+    modules = loaded_modules(deployed_config, POWERTOOLS_TRACE_DISABLED="true")
+    assert [p for p in NEVER_IN_INGEST if imported(modules, p)] == []
+    # The check can fail: the ingest service itself is loaded.
+    assert imported(modules, "hookwise.ingest.service")
+
+
+@pytest.mark.parametrize("environment", [{"POWERTOOLS_TRACE_DISABLED": "false"}, {}])
+def test_ingest_with_tracing_on_loads_the_tracer(
+    deployed_config: Path, environment: dict[str, str]
+) -> None:
+    modules = loaded_modules(deployed_config, **environment)
+    assert imported(modules, "aws_xray_sdk")
+    assert not imported(modules, "anthropic")
