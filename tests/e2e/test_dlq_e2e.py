@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.configs import UNLIMITED, config_with
 from hookwise.config import load_config
 from hookwise.local.process import dev_process
 from hookwise.redrive.service import GROUP_REASON_CHARS
@@ -91,6 +93,8 @@ def stack() -> Iterator[Stack]:
         "HOOKWISE_MAX_RECEIVE_COUNT": "2",
         "HOOKWISE_MAX_BACKOFF": "1",
         "ANTHROPIC_API_KEY": "",
+        # Model limits out of the way: this is about failures, not capacity.
+        "HOOKWISE_CONFIG": str(config_with(Path(tempfile.mkdtemp()), UNLIMITED)),
     }
     with dev_process(ROOT, env, startup_seconds=60) as dev:
         yield Stack(dev.port, dev.model_port)

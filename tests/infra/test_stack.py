@@ -382,8 +382,10 @@ def test_layers_hold_the_package_config_and_arm64_dependencies(synth: Synth) -> 
     assert {p.name for p in (shared / "python" / "hookwise").iterdir()} == {
         "__init__.py",
         "py.typed",
+        "actions",
         "adapters",
         "config",
+        "context",
         "deliveries",
         "domain",
         "governor",
