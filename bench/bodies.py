@@ -29,8 +29,14 @@ def stripe() -> Body:
     return Body("stripe payment_intent.succeeded", "stripe", "payment_intent.succeeded", raw)
 
 
-def pull_request() -> Body:
+def pull_request(number: int | None = None) -> Body:
+    """The sample PR, or the same change as PR `number` (a distinct subject: its own review,
+    comment and lease, as separate pull requests have)."""
     raw = sample_bytes("github", "pull_request.opened")
+    if number is not None:
+        payload = json.loads(raw)
+        payload["number"] = payload["pull_request"]["number"] = number
+        raw = json.dumps(payload).encode()
     return Body("github pull_request.opened", "github", "pull_request", raw)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.bodies import pull_request
 from bench.configs import config_with
 from bench.stats import percentile
 from bench.support import ROOT, SECRET
@@ -36,9 +37,7 @@ POSTING_THREADS = 16
 
 def _github(index: int) -> tuple[str, bytes, dict[str, str]]:
     """A pull_request.opened for PR number `index`, as its own delivery."""
-    payload = json.loads(sample_bytes("github", "pull_request.opened"))
-    payload["number"] = payload["pull_request"]["number"] = 10_000 + index
-    return "github", json.dumps(payload).encode(), {"event": "pull_request"}
+    return "github", pull_request(10_000 + index).raw, {"event": "pull_request"}
 
 
 def _stripe(index: int) -> tuple[str, bytes, dict[str, str]]:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import httpx
 
+from bench.bodies import pull_request
 from bench.stats import median
 from bench.support import moto_stack, signed_github
 from hookwise import wiring
 from hookwise.local.event_source import LambdaContext
 from hookwise.local.offline_model import OfflineModelServer
-from hookwise.samples import sample_bytes
 from hookwise.verifiers import WebhookRequest
 
 if TYPE_CHECKING:
@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 
 
 def _ingest(config: Any, count: int) -> None:
-    body = sample_bytes("github", "pull_request.opened")
-    for _ in range(count):
+    """`count` pull requests (distinct PRs: a batch of one PR's events would wait on its lease)."""
+    for number in range(count):
+        body = pull_request(10_000 + number).raw
         reply = wiring.ingest_service().receive(
             WebhookRequest(
                 source="github",
