@@ -109,3 +109,14 @@ def test_subject_comes_from_the_route_template(template: str, expected: str | No
     assert route is not None
     payload = fixture("pull_request.opened")
     assert subject_of(route.model_copy(update={"subject": template}), payload) == expected
+
+
+def test_deeply_nested_lists_are_cut_at_the_depth_cap_not_a_recursion_error() -> None:
+    from hookwise.worker.prompt import DEPTH_CAP, project
+
+    nested: list[object] = ["bottom"]
+    for _ in range(900):
+        nested = [nested]
+    # Past the cap nothing is left of the nesting, and the rest of the payload is kept.
+    assert DEPTH_CAP < 900
+    assert project({"title": "Fix the build", "data": nested}, []) == {"title": "Fix the build"}

@@ -35,10 +35,11 @@ class Prompt:
 
 
 def _clean(value: Any, string_cap: int, depth: int = 0) -> Any:
-    """Drop what models never need (links, ids for machines, nulls, empties); cap the rest."""
+    """Drop what models never need (links, ids for machines, nulls, empties); cap the rest,
+    nesting included (a signed body may nest hundreds of lists deep)."""
+    if isinstance(value, dict | list) and depth >= DEPTH_CAP:
+        return None
     if isinstance(value, dict):
-        if depth >= DEPTH_CAP:
-            return None
         cleaned = {
             key: _clean(item, string_cap, depth + 1)
             for key, item in value.items()
