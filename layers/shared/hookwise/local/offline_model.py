@@ -162,8 +162,9 @@ LIMIT_HEADERS = {
     "input_tokens_per_minute": "anthropic-ratelimit-input-tokens",
     "output_tokens_per_minute": "anthropic-ratelimit-output-tokens",
 }
-# The API's own buckets hold a minute; a short default keeps a local burst at the limit.
-DEFAULT_BURST_SECONDS = 2.0
+# The API's own buckets hold a minute. Five seconds keeps a local burst at the limit and
+# absorbs the scheduling jitter of a one-process local stack (calls a little off their slots).
+DEFAULT_BURST_SECONDS = 5.0
 
 
 def input_token_count(request: dict[str, Any]) -> int:

@@ -22,8 +22,6 @@ from hookwise.llm.base import ModelError, ModelUsage, RateLimitStatus
 from hookwise.observability import measure, metrics
 from hookwise.worker.prompt import Prompt
 
-# A booking whose time passed this long ago (the event came back very late) is not used.
-STALE_BOOKING_SECONDS = 60.0
 # Without a retry-after, a 429 or 529 holds everyone back this long.
 CAPACITY_PAUSE_SECONDS = 5.0
 
@@ -108,9 +106,13 @@ class Admission:
             line_at=record.line_at,
         )
         booked = record.booked_at
-        if booked is not None and now - booked < STALE_BOOKING_SECONDS:
+        if booked is not None and now - booked <= settings.burst_seconds:
             start = booked
         else:
+            if booked is not None:
+                # Back too late for its slot: calling now would land on others' capacity.
+                # The slot's capacity goes back and the event asks again, at its place.
+                self._governor.settle(ticket, None)
             verdict = self._governor.acquire(ticket, now)
             reserved = ticket.cost.input_tokens + ticket.cost.output_tokens
             metrics.add_metric(name="TokensReserved", unit="Count", value=reserved)

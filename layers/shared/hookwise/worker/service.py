@@ -418,7 +418,10 @@ class WorkerService:
         """No capacity or budget yet: no call, no failure. The event comes back as a new
         message when capacity returns (a deferral never adds to a message's receive count)
         and this one is acknowledged."""
-        delay = max(1, math.ceil(deferral.until - self._clock()))
+        wait = deferral.until - self._clock()
+        # SQS delays are whole seconds: a booked event comes back just before its slot and
+        # waits the rest in the worker; one with no booking comes back no earlier than asked.
+        delay = max(1, math.floor(wait) if deferral.booked_at is not None else math.ceil(wait))
         # Sent first: if the send fails, this message simply comes back. A crash after it
         # leaves two messages, and the conditional claim lets only one of them work.
         self._queue.send(delivery.message, delay_seconds=delay)
