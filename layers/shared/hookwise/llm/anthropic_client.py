@@ -79,6 +79,13 @@ def classify(error: anthropic.AnthropicError) -> ModelError:
     return PermanentModelError(f"model call failed: {type(error).__name__}: {error}"[:500])
 
 
+def _cache_mark(ttl: str | None) -> dict[str, Any]:
+    if ttl is None:
+        return {}
+    # The five-minute lifetime is the API's default; only the hour is spelled out.
+    return {"cache_control": {"type": "ephemeral"} | ({"ttl": ttl} if ttl != "5m" else {})}
+
+
 class AnthropicModelClient(ModelClient):
     def __init__(self, client: anthropic.Anthropic | anthropic.AnthropicBedrock) -> None:
         self._client = client
@@ -87,11 +94,9 @@ class AnthropicModelClient(ModelClient):
         params: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
-            # Stable per route: cached, so repeat events pay the cache-read price for it.
-            "system": [
-                {"type": "text", "text": request.system}
-                | ({"cache_control": {"type": "ephemeral"}} if request.cache_system else {})
-            ],
+            # Tools, then system: the stable prefix. The mark on the system block caches both,
+            # so repeat events pay the cache-read price for them.
+            "system": [{"type": "text", "text": request.system} | _cache_mark(request.cache_ttl)],
             "messages": request.messages,
             "tools": [
                 {

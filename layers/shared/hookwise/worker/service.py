@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +34,8 @@ from hookwise.llm.base import (
     ModelUsage,
     RateLimitStatus,
 )
-from hookwise.observability import count, logger, metrics
+from hookwise.llm.caching import cacheable, cost_usd, prefix_tokens
+from hookwise.observability import count, logger, measure, metrics
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
 from hookwise.worker.admission import Admission, Deferral, Go
@@ -260,7 +261,7 @@ class WorkerService:
                         messages=messages,
                         tool=prompt.tool,
                         timeout_seconds=max(1.0, timeout),
-                        cache_system=self._cacheable(name, prompt.system),
+                        cache_ttl=self._cache_ttl(route, name, prompt),
                     )
                 )
                 usages.append(answer.usage)
@@ -273,8 +274,8 @@ class WorkerService:
                     messages = [*messages, *self._repair_turns(answer, error)]
                     continue
                 latency_ms = int((time.monotonic() - started) * 1000)
-                usage = self._usage(name, usages)
-                self._emit_usage(usage, latency_ms)
+                usage = self._usage(route, name, usages)
+                self._emit_usage(route, usage, latency_ms)
                 return result, usage, latency_ms, attempt
             raise AssertionError("unreachable")  # pragma: no cover
         except ModelError as error:
@@ -282,14 +283,13 @@ class WorkerService:
             raise
         finally:
             # Whatever happened, the reservation is reconciled with what was really used.
-            self._admission.settle(admitted, usages, self._usage(name, usages).cost_usd, observed)
+            spent = self._usage(route, name, usages).cost_usd
+            self._admission.settle(admitted, usages, spent, observed)
 
-    def _cacheable(self, name: str, system: str) -> bool:
-        """Worth a cache mark only past the model's minimum cacheable length (~4 chars a
-        token); the tool definition is part of the cached prefix too."""
-        spec = self._config.models.get(name)
-        minimum = spec.min_cacheable_tokens if spec else 1024
-        return len(system) // 4 >= minimum
+    def _cache_ttl(self, route: Route, name: str, prompt: Prompt) -> str | None:
+        """The route's cache lifetime if its prefix reaches the model's minimum, else None."""
+        tokens = prefix_tokens(prompt.system, prompt.tool, self._config.governor.chars_per_token)
+        return route.cache.ttl if cacheable(self._config.models.get(name), tokens) else None
 
     @staticmethod
     def _repair_turns(answer: ModelAnswer, error: ValidationError) -> list[dict[str, Any]]:
@@ -315,29 +315,24 @@ class WorkerService:
             },
         ]
 
-    def _usage(self, name: str, usages: list[ModelUsage]) -> Usage:
-        total = Usage(
+    def _usage(
+        self, route: Route, name: str, usages: list[ModelUsage], *, batch: bool = False
+    ) -> Usage:
+        """The usages summed and priced (cache writes at the route's lifetime's price)."""
+        total = ModelUsage(
             input_tokens=sum(u.input_tokens for u in usages),
             output_tokens=sum(u.output_tokens for u in usages),
             cache_creation_input_tokens=sum(u.cache_creation_input_tokens for u in usages),
             cache_read_input_tokens=sum(u.cache_read_input_tokens for u in usages),
         )
-        prices = self._config.models.get(name)
-        if prices is not None:
-            total.cost_usd = round(
-                (
-                    total.input_tokens * prices.input
-                    + total.output_tokens * prices.output
-                    + total.cache_creation_input_tokens * prices.cache_write
-                    + total.cache_read_input_tokens * prices.cache_read
-                )
-                / 1_000_000,
-                8,
-            )
-        return total
+        spec = self._config.models.get(name)
+        return Usage(
+            **asdict(total),
+            cost_usd=cost_usd(spec, total, cache_ttl=route.cache.ttl, batch=batch),
+        )
 
     @staticmethod
-    def _emit_usage(usage: Usage, latency_ms: int) -> None:
+    def _emit_usage(route: Route, usage: Usage, latency_ms: int) -> None:
         metrics.add_metric(name="ModelLatency", unit="Milliseconds", value=latency_ms)
         metrics.add_metric(name="InputTokens", unit="Count", value=usage.input_tokens)
         metrics.add_metric(name="OutputTokens", unit="Count", value=usage.output_tokens)
@@ -348,6 +343,9 @@ class WorkerService:
             name="CacheReadTokens", unit="Count", value=usage.cache_read_input_tokens
         )
         metrics.add_metric(name="CostUSD", unit="None", value=usage.cost_usd)
+        # Per route too: which routes' prefixes are read from the cache, and which only write.
+        measure("CacheWriteTokens", "Count", usage.cache_creation_input_tokens, route=route.name)
+        measure("CacheReadTokens", "Count", usage.cache_read_input_tokens, route=route.name)
 
     def _finish(
         self, record: EventRecord, status: EventStatus, updates: dict[str, Any]
