@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -26,6 +26,11 @@ from hookwise.redrive.sqs import SQSDeadLetterQueue
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
+    import anthropic
+
+    from hookwise.batches.collector import BatchCollector
+    from hookwise.batches.parking import BatchParking
+    from hookwise.batches.poller import BatchPoller
     from hookwise.llm.base import ModelClient
     from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
@@ -90,20 +95,26 @@ def redrive_service() -> RedriveService:
 
 
 @cache
-def model_client() -> ModelClient:
-    """The configured provider through the SDK's own client; imported here, not at module
-    level, so the ingest function never loads anthropic."""
+def anthropic_sdk() -> anthropic.Anthropic | anthropic.AnthropicBedrock:
+    """The configured provider's SDK client; imported here, not at module level, so the ingest
+    function never loads anthropic."""
     import anthropic
 
-    from hookwise.llm.anthropic_client import AnthropicModelClient
-
     if config().defaults.provider == "bedrock":
-        return AnthropicModelClient(anthropic.AnthropicBedrock())
+        return anthropic.AnthropicBedrock()
     api_key = os.environ.get("ANTHROPIC_API_KEY")
     secret = get_settings().anthropic_secret
     if not api_key and secret:
         api_key = str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))
-    return AnthropicModelClient(anthropic.Anthropic(api_key=api_key))
+    return anthropic.Anthropic(api_key=api_key)
+
+
+@cache
+def model_client() -> ModelClient:
+    """The model through the SDK's own client."""
+    from hookwise.llm.anthropic_client import AnthropicModelClient
+
+    return AnthropicModelClient(anthropic_sdk())
 
 
 @cache
@@ -145,6 +156,7 @@ def worker_service() -> WorkerService:
         callbacks=CallbackSender(
             SecretsManagerProvider(), allow_private=settings.allow_private_callbacks
         ),
+        parking=batch_parking(),
     )
 
 
@@ -155,6 +167,52 @@ def batch_runner() -> BatchRunner:
     return BatchRunner(
         worker_service(), queue(), get_settings().worker_concurrency, admission().flush
     )
+
+
+@cache
+def batch_parking() -> BatchParking:
+    from hookwise.adapters.batches.dynamodb import DynamoDBBatchLedger
+    from hookwise.batches.parking import BatchParking
+    from hookwise.resources import BATCH_TABLE_SUFFIX
+
+    settings = get_settings()
+    ledger = DynamoDBBatchLedger(settings.batch_table or settings.table + BATCH_TABLE_SUFFIX)
+    return BatchParking(ledger, store(), queue())
+
+
+@cache
+def batch_collector() -> BatchCollector:
+    from hookwise.batches.collector import BatchCollector
+
+    return BatchCollector(**batch_parts())
+
+
+@cache
+def batch_poller() -> BatchPoller:
+    from hookwise.batches.poller import BatchPoller
+
+    return BatchPoller(**batch_parts())
+
+
+def batch_parts() -> dict[str, Any]:
+    """What the collector and the poller share: the Batches API (the Anthropic API's; Bedrock
+    batch inference works from S3 files and is not supported), the ledger, the worker."""
+    import anthropic
+
+    from hookwise.llm.anthropic_batches import AnthropicBatches
+
+    sdk = anthropic_sdk()
+    if not isinstance(sdk, anthropic.Anthropic):
+        raise RuntimeError("mode: batch needs the Anthropic API (defaults.provider: anthropic)")
+    parking = batch_parking()
+    return {
+        "config": config(),
+        "ledger": parking.ledger,
+        "api": AnthropicBatches(sdk),
+        "store": store(),
+        "parking": parking,
+        "worker": worker_service(),
+    }
 
 
 def reset() -> None:
@@ -170,9 +228,13 @@ def reset() -> None:
         ingest_service,
         sweeper,
         redrive_service,
+        anthropic_sdk,
         model_client,
         admission,
         worker_service,
         batch_runner,
+        batch_parking,
+        batch_collector,
+        batch_poller,
     ):
         builder.cache_clear()

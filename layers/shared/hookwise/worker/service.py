@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
+from hookwise.batches.parking import BatchParking
 from hookwise.config import HookwiseConfig, Route
 from hookwise.deliveries.base import Publisher
 from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
@@ -98,10 +99,12 @@ class WorkerService:
         settings: Settings,
         admission: Admission,
         callbacks: CallbackSender | None = None,
+        parking: BatchParking | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._config = config
+        self._parking = parking
         self._admission = admission
         self._sleep = sleep
         self._schemas = OutputSchemas(config)
@@ -136,14 +139,17 @@ class WorkerService:
         self, record: EventRecord, delivery: Delivery, time_left: Callable[[], float]
     ) -> Outcome:
         message = delivery.message
-        payload = self._payload(record)
+        payload = self.payload_of(record)
         route = route_for(self._config, record.source, record.event_type, payload)
         if route is None:
             self._finish(record, EventStatus.SKIPPED, {})
             metrics.add_metric(name="Skipped", unit="Count", value=1)
             return Outcome("skipped")
-        prompt = self._prompt(route, record, payload)
-        name, model_id = self._model_id(route)
+        if self._parking is not None and self._parking.takes(record, route):
+            self._parking.park(record, route)
+            return Outcome(EventStatus.BATCHING.value)
+        prompt = self.prompt_for(route, record, payload)
+        name, model_id = self.model_id(route)
         decision = self._admission.admit(record, route, name, prompt)
         if isinstance(decision, Deferral):
             if decision.fail:
@@ -184,7 +190,9 @@ class WorkerService:
             return self._store.claim(event_id, now, now + self._settings.visibility_timeout)
         except TransitionConflict:
             existing = self._store.get(event_id)
-        if existing is None or existing.status in FINAL_STATUSES:
+        # A parked event is the batch path's now (hookwise/batches): a stray copy of its
+        # message is acknowledged like one for a finished event.
+        if existing is None or existing.status in {*FINAL_STATUSES, EventStatus.BATCHING}:
             # Done already (a redelivery, or a duplicate send): acknowledge with no model call.
             logger.info(
                 "message for a finished event acknowledged",
@@ -197,7 +205,7 @@ class WorkerService:
             f"event is {existing.status.value} elsewhere", self._delay(delivery.receive_count, None)
         )
 
-    def _payload(self, record: EventRecord) -> Any:
+    def payload_of(self, record: EventRecord) -> Any:
         """The payload as its scheme defines it (JSON, or form parameters for Twilio)."""
         source = self._config.source(record.source)
         body = self._body(record)
@@ -212,7 +220,7 @@ class WorkerService:
             return self._blobs.get(record.body_ref)
         raise InvalidOutput("event has no stored body")
 
-    def _model_id(self, route: Route) -> tuple[str, str]:
+    def model_id(self, route: Route) -> tuple[str, str]:
         """(the configured name, the id to send): Bedrock ids differ from the API's."""
         name = route.model or self._config.defaults.model
         spec = self._config.models.get(name)
@@ -220,7 +228,7 @@ class WorkerService:
             return name, spec.bedrock_id
         return name, name
 
-    def _prompt(self, route: Route, record: EventRecord, payload: Any) -> Prompt:
+    def prompt_for(self, route: Route, record: EventRecord, payload: Any) -> Prompt:
         subject = subject_of(route, payload) if route.memory else None
         history = self._store.recall(subject) if subject else []
         return build_prompt(
@@ -254,15 +262,7 @@ class WorkerService:
                     time_left() - self._settings.deadline_margin_seconds,
                 )
                 answer = self._model.invoke(
-                    ModelRequest(
-                        model=model_id,
-                        max_tokens=route.max_tokens or self._config.defaults.max_tokens,
-                        system=prompt.system,
-                        messages=messages,
-                        tool=prompt.tool,
-                        timeout_seconds=max(1.0, timeout),
-                        cache_ttl=self._cache_ttl(route, name, prompt),
-                    )
+                    self.model_request(route, prompt, messages, max(1.0, timeout))
                 )
                 usages.append(answer.usage)
                 observed = answer.rate_limits
@@ -285,6 +285,60 @@ class WorkerService:
             # Whatever happened, the reservation is reconciled with what was really used.
             spent = self._usage(route, name, usages).cost_usd
             self._admission.settle(admitted, usages, spent, observed)
+
+    def model_request(
+        self,
+        route: Route,
+        prompt: Prompt,
+        messages: list[dict[str, Any]] | None = None,
+        timeout_seconds: float = 60.0,
+    ) -> ModelRequest:
+        """The request for a prompt (a batch entry's too: the same prefix, the same cache)."""
+        name, model_id = self.model_id(route)
+        return ModelRequest(
+            model=model_id,
+            max_tokens=route.max_tokens or self._config.defaults.max_tokens,
+            system=prompt.system,
+            messages=messages or [{"role": "user", "content": prompt.user}],
+            tool=prompt.tool,
+            timeout_seconds=timeout_seconds,
+            cache_ttl=self._cache_ttl(route, name, prompt),
+        )
+
+    def complete_batched(
+        self, record: EventRecord, route: Route, answer: ModelAnswer, batch_id: str
+    ) -> bool:
+        """Complete a `batching` event with its batch answer, through the same steps as a real
+        time one (storage, subject memory, callback, EventBridge). False if the answer does
+        not fit the schema: the caller sends the event to real time, where it is asked again
+        with one repair. Raises TransitionConflict if the event is no longer `batching`."""
+        try:
+            result = self._schemas.model(route.output).model_validate(answer.tool_input or {})
+        except ValidationError:
+            return False
+        name, model_id = self.model_id(route)
+        usage = self._usage(route, name, [answer.usage], batch=True)
+        received = datetime.fromisoformat(record.received_at.replace("Z", "+00:00"))
+        latency_ms = int((self._clock() - received.timestamp()) * 1000)
+        done = self._store.transition(
+            record.event_id,
+            from_statuses=[EventStatus.BATCHING],
+            to_status=EventStatus.COMPLETED,
+            updates={
+                "result": result.model_dump(),
+                "route": route.name,
+                "model": model_id,
+                "usage": usage.model_dump(),
+                "latency_ms": latency_ms,
+                "mode": "batch",
+                "batch_id": batch_id,
+                **CLEARED_ON_CALL,
+            },
+        )
+        self._emit_usage(route, usage, latency_ms)
+        self._admission.count_batch(record.source, route, [answer.usage], usage.cost_usd)
+        self._after_completion(done, route, self.payload_of(record), result.model_dump())
+        return True
 
     def _cache_ttl(self, route: Route, name: str, prompt: Prompt) -> str | None:
         """The route's cache lifetime if its prefix reaches the model's minimum, else None."""
