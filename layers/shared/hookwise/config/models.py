@@ -104,7 +104,7 @@ class BatchSettings(Strict):
     """How a `mode: batch` route's events are gathered into Message Batches."""
 
     # An event waits at most this long for its batch to be submitted and answered.
-    max_wait_seconds: int = Field(default=900, ge=60, le=86_400)
+    max_wait_seconds: int = Field(default=900, ge=1, le=86_400)
     # A batch is submitted once it has this many events, or its oldest waited long enough.
     max_size: int = Field(default=1000, ge=1, le=100_000)
     # When the Batches API is unavailable or a deadline would pass: ask in real time (through
