@@ -20,6 +20,8 @@ from hookwise.worker.service import WorkerService
 @dataclass
 class PollReport:
     open: int = 0
+    # Open longer than their route's maximum wait.
+    overdue: int = 0
     # Entries by what became of them: completed, reparked, realtime, skipped.
     entries: dict[str, int] = field(default_factory=dict)
 
@@ -56,6 +58,7 @@ class BatchPoller:
 
     def _poll(self, route: Route, report: PollReport) -> None:
         oldest = 0.0
+        overdue = 0
         for intent in self._ledger.intents(route.name):
             # Unrecorded intents are the collector's to finish.
             if intent.batch_id is None or not intent.recorded:
@@ -67,12 +70,16 @@ class BatchPoller:
                 continue
             if not info.ended:
                 report.open += 1
-                oldest = max(oldest, self._clock() - intent.created_at)
+                age = self._clock() - intent.created_at
+                oldest = max(oldest, age)
+                overdue += age > route.batch.max_wait_seconds
                 continue
             self._settle(route, intent, report)
             self._ledger.delete_intent(intent)
-        # The alarm on batches older than the route's maximum wait reads this.
         measure("OldestOpenBatchSeconds", "Seconds", oldest, route=route.name)
+        # The BatchesOverdue alarm reads this.
+        measure("OverdueBatches", "Count", overdue, route=route.name)
+        report.overdue += overdue
 
     def _settle(self, route: Route, intent: Intent, report: PollReport) -> None:
         """Every entry once: an event settled already (completed, or parked again) no longer
