@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import burst, coldstart, cost, e2e, ingest, prompts, worker
+from bench import burst, coldstart, cost, e2e, ingest, model_cost, prompts, worker
 from hookwise.observability import logger
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -37,6 +37,7 @@ def run() -> dict[str, Any]:
         footprint,
     )
     results["footprint"] = footprint
+    results["model_cost_by_mode_per_million_usd"] = model_cost.measure()
     results["wall_seconds"] = time.perf_counter() - started
     return results
 
@@ -114,6 +115,13 @@ def table(results: dict[str, Any]) -> Table:
     )
     for name, value in results["cost_per_million_usd"].items():
         rows.add_row(f"USD per million events: {name}", f"{value:.2f}", "", "")
+    for name, modes in results["model_cost_by_mode_per_million_usd"].items():
+        rows.add_row(
+            f"model USD per million events, {name}: real time / cached / batch",
+            f"{modes['realtime']:.0f} / {modes['realtime_cached']:.0f} / {modes['batch']:.0f}",
+            "",
+            f"{modes['batch'] / modes['realtime']:.2f}",
+        )
     for name, size in results["cold_start"]["sizes_bytes"].items():
         rows.add_row(f"package bytes: {name}", f"{size:,}", "", "")
     return rows

@@ -6,6 +6,7 @@ import pytest
 
 from bench import cost, prices, prompts
 from bench.stats import NoSamples, median, percentile, ratio
+from hookwise.config import load_config
 
 
 def test_percentiles_and_ratios_on_known_samples() -> None:
@@ -69,3 +70,20 @@ def test_a_small_ingest_run_gives_a_sane_ratio_and_prints_no_metrics(
     assert figures["handler_ms"]["median"] > 0
     assert figures["ratio_median"] > 0.5
     assert '"_aws"' not in capsys.readouterr().out
+
+
+def test_model_cost_by_mode_from_the_offline_models_token_counts() -> None:
+    from bench import model_cost
+
+    figures = model_cost.measure()
+    shipped = {route.name for route in load_config(str(model_cost.CONFIG_PATH)).routes}
+    assert shipped <= set(figures)
+    for modes in figures.values():
+        assert modes["batch"] <= modes["realtime"] / 2 + 1e-6
+        assert modes["realtime_cached"] <= modes["realtime"] + 1e-6
+    pr = figures["github-pr-review"]
+    assert pr["batch"] <= pr["realtime"] / 2 + 1e-6
+    # A prefix long enough to cache is read from the cache by all but the first event.
+    long = figures[model_cost.LONG_PR_ROUTE]
+    assert long["cacheable"]
+    assert long["realtime_cached"] < long["realtime"] * 0.6

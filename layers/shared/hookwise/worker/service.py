@@ -35,10 +35,11 @@ from hookwise.llm.base import (
     ModelUsage,
     RateLimitStatus,
 )
-from hookwise.llm.caching import cacheable, cost_usd, prefix_tokens
+from hookwise.llm.caching import cost_usd
 from hookwise.observability import count, logger, measure, metrics
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
+from hookwise.worker import requests
 from hookwise.worker.admission import Admission, Deferral, Go
 from hookwise.worker.backoff import retry_delay
 from hookwise.worker.heartbeat import Heartbeat
@@ -157,9 +158,7 @@ class WorkerService:
             return self._defer(record, delivery, decision)
         self._sleep(max(0.0, decision.start - self._clock()))
         try:
-            result, usage, latency_ms, calls = self._ask(
-                route, prompt, name, model_id, decision, time_left
-            )
+            result, usage, latency_ms, calls = self._ask(route, prompt, name, decision, time_left)
         except ModelError as error:
             if error.capacity:
                 return self._defer(record, delivery, self._admission.no_capacity(decision, error))
@@ -221,12 +220,7 @@ class WorkerService:
         raise InvalidOutput("event has no stored body")
 
     def model_id(self, route: Route) -> tuple[str, str]:
-        """(the configured name, the id to send): Bedrock ids differ from the API's."""
-        name = route.model or self._config.defaults.model
-        spec = self._config.models.get(name)
-        if self._config.defaults.provider == "bedrock" and spec and spec.bedrock_id:
-            return name, spec.bedrock_id
-        return name, name
+        return requests.model_id(self._config, route)
 
     def prompt_for(self, route: Route, record: EventRecord, payload: Any) -> Prompt:
         subject = subject_of(route, payload) if route.memory else None
@@ -246,7 +240,6 @@ class WorkerService:
         route: Route,
         prompt: Prompt,
         name: str,
-        model_id: str,
         admitted: Go,
         time_left: Callable[[], float],
     ) -> tuple[dict[str, Any], Usage, int, int]:
@@ -294,16 +287,7 @@ class WorkerService:
         timeout_seconds: float = 60.0,
     ) -> ModelRequest:
         """The request for a prompt (a batch entry's too: the same prefix, the same cache)."""
-        name, model_id = self.model_id(route)
-        return ModelRequest(
-            model=model_id,
-            max_tokens=route.max_tokens or self._config.defaults.max_tokens,
-            system=prompt.system,
-            messages=messages or [{"role": "user", "content": prompt.user}],
-            tool=prompt.tool,
-            timeout_seconds=timeout_seconds,
-            cache_ttl=self._cache_ttl(route, name, prompt),
-        )
+        return requests.model_request(self._config, route, prompt, messages, timeout_seconds)
 
     def complete_batched(
         self, record: EventRecord, route: Route, answer: ModelAnswer, batch_id: str
@@ -339,11 +323,6 @@ class WorkerService:
         self._admission.count_batch(record.source, route, [answer.usage], usage.cost_usd)
         self._after_completion(done, route, self.payload_of(record), result.model_dump())
         return True
-
-    def _cache_ttl(self, route: Route, name: str, prompt: Prompt) -> str | None:
-        """The route's cache lifetime if its prefix reaches the model's minimum, else None."""
-        tokens = prefix_tokens(prompt.system, prompt.tool, self._config.governor.chars_per_token)
-        return route.cache.ttl if cacheable(self._config.models.get(name), tokens) else None
 
     @staticmethod
     def _repair_turns(answer: ModelAnswer, error: ValidationError) -> list[dict[str, Any]]:
