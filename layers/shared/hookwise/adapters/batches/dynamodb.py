@@ -3,6 +3,7 @@ intents under `intent#<route>`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -92,7 +93,7 @@ class DynamoDBBatchLedger(BatchLedger):
             & (Attr("batch_id").not_exists() | Attr("batch_id").eq(batch_id)),
             ExpressionAttributeValues={":batch": batch_id},
         )
-        return Intent(**{**intent.__dict__, "batch_id": batch_id})
+        return replace(intent, batch_id=batch_id)
 
     def mark_recorded(self, intent: Intent) -> Intent:
         self._table.update_item(
@@ -101,7 +102,7 @@ class DynamoDBBatchLedger(BatchLedger):
             ConditionExpression=Attr(PK).exists(),
             ExpressionAttributeValues={":yes": True},
         )
-        return Intent(**{**intent.__dict__, "recorded": True})
+        return replace(intent, recorded=True)
 
     def intents(self, route: str) -> list[Intent]:
         items: list[dict[str, Any]] = []
