@@ -217,3 +217,29 @@ def test_an_event_that_would_miss_its_deadline_goes_real_time(batch_route: Pipel
     assert report.fallback == 1
     assert report.submitted == {}
     assert batch_route.record(event_id).status is EventStatus.QUEUED
+
+
+def test_batch_answers_spend_the_routes_budget_at_batch_price(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from hookwise.governor.dynamodb import DynamoDBBudgetLedger, utc_day
+
+    document = yaml.safe_load(Path(pipeline.aws.settings.config).read_text())
+    route = next(r for r in document["routes"] if r["name"] == ROUTE)
+    route.update(mode="batch", batch={"max_size": 3}, budget={"daily_usd": 100})
+    path = tmp_path / "hookwise.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(path))
+    wiring.reset()
+    ids = deliver_prs(pipeline, 3)
+    collector().run()
+    poller().run()
+    wiring.admission().flush()
+    (scope,) = wiring.admission().scopes("github", wiring.config().route_named(ROUTE))  # type: ignore[arg-type]
+    tokens, usd = DynamoDBBudgetLedger(pipeline.aws.settings.table).spent(
+        scope, utc_day(time.time())
+    )
+    costs = [pipeline.record(e).usage for e in ids]
+    # The ledger keeps micro-dollars.
+    assert usd == pytest.approx(sum(u.cost_usd for u in costs if u is not None), abs=1e-5)
+    assert tokens == sum(u.input_tokens + u.output_tokens for u in costs if u is not None)
