@@ -106,7 +106,9 @@ class BatchSettings(Strict):
     # An event waits at most this long for its batch to be submitted and answered.
     max_wait_seconds: int = Field(default=900, ge=1, le=86_400)
     # A batch is submitted once it has this many events, or its oldest waited long enough.
-    max_size: int = Field(default=1000, ge=1, le=100_000)
+    # The API takes 100,000; the batch's intent lists its event ids in one DynamoDB item
+    # (400 KB), which holds about 5,000.
+    max_size: int = Field(default=1000, ge=1, le=5_000)
     # When the Batches API is unavailable or a deadline would pass: ask in real time (through
     # the governor), or keep waiting.
     fallback: Literal["realtime", "wait"] = "realtime"
