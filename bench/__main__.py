@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import burst, coldstart, cost, e2e, ingest, pr_context, prompts, worker
+from bench import burst, coldstart, cost, e2e, ingest, model_cost, pr_context, prompts, worker
 from hookwise.observability import logger
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -38,6 +38,7 @@ def run() -> dict[str, Any]:
         footprints,
     )
     results["capacity_per_event"] = footprints
+    results["model_cost_by_mode_per_million_usd"] = model_cost.measure()
     results["wall_seconds"] = time.perf_counter() - started
     return results
 
@@ -146,6 +147,13 @@ def table(results: dict[str, Any]) -> Table:
         )
     for name, value in results["cost_per_million_usd"].items():
         rows.add_row(f"USD per million PR events: {name}", f"{value:.2f}", "", "")
+    for name, modes in results["model_cost_by_mode_per_million_usd"].items():
+        rows.add_row(
+            f"model USD per million events, {name}: real time / cached / batch",
+            f"{modes['realtime']:.0f} / {modes['realtime_cached']:.0f} / {modes['batch']:.0f}",
+            "",
+            f"{modes['batch'] / modes['realtime']:.2f}",
+        )
     for name, size in results["cold_start"]["sizes_bytes"].items():
         rows.add_row(f"package bytes: {name}", f"{size:,}", "", "")
     return rows

@@ -42,6 +42,10 @@ REJECTED_TOTAL = 'SELECT SUM(Rejected) FROM SCHEMA("Hookwise", reason, service)'
 REJECTED_BY_REASON = "SEARCH('{Hookwise,reason,service} MetricName=\"Rejected\"', 'Sum', 60)"
 
 
+# The batch poller counts, per route, open batches older than the route's maximum wait.
+OVERDUE_BATCHES = 'SELECT MAX(OverdueBatches) FROM SCHEMA("Hookwise", route, service)'
+
+
 def rejected(expression: str, period: cdk.Duration) -> cloudwatch.MathExpression:
     return cloudwatch.MathExpression(expression=expression, label="Rejected", period=period)
 
@@ -116,6 +120,14 @@ class Alarms(Construct):
                 REJECTIONS_THRESHOLD,
                 "Many webhooks rejected (bad signatures, stale timestamps, malformed bodies): "
                 "a forged flood or a secret out of step with its provider; see docs/runbook.md",
+            ),
+            "BatchesOverdue": (
+                cloudwatch.MathExpression(
+                    expression=OVERDUE_BATCHES, label="OverdueBatches", period=FIVE_MINUTES
+                ),
+                1,
+                "A Message Batch is older than its route's maximum wait: see docs/runbook.md "
+                "(a stuck batch)",
             ),
             "StuckInReceived": (
                 hookwise_metric("StuckEvents", "Maximum"),

@@ -12,6 +12,9 @@ from constructs import Construct
 
 from hookwise.config import load_config
 from hookwise.resources import (
+    BATCH_COLLECTOR_FUNCTION,
+    BATCH_POLLER_FUNCTION,
+    BATCH_SCHEDULE_MINUTES,
     DLQ_REDRIVE_FUNCTION,
     INGEST_FUNCTION,
     QUEUES,
@@ -19,6 +22,7 @@ from hookwise.resources import (
     WORKER_FUNCTION,
 )
 from infra.alarms import Alarms
+from infra.batch_table import BatchTable
 from infra.dashboard import Dashboard
 from infra.event_queues import VISIBILITY, EventQueues
 from infra.events_table import EventsTable
@@ -42,6 +46,7 @@ class HookwiseStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         config = load_config(str(CONFIG))
         table = EventsTable(self, "Events").table
+        batch_table = BatchTable(self, "Batches").table
         queues = EventQueues(self, "Queues")
         bucket = PayloadBucket(self, "Payloads").bucket
         bus = events.EventBus(self, "Bus", event_bus_name=BUS_NAME)
@@ -104,6 +109,45 @@ class HookwiseStack(cdk.Stack):
         sweeper = function(
             "Sweeper", "sweeper", SWEEPER_FUNCTION, "Re-enqueue events stuck in received"
         ).function
+
+        # `mode: batch` routes: one collector and one poller run at a time (hookwise/batches).
+        batch_env = {
+            "HOOKWISE_BATCH_TABLE": batch_table.table_name,
+            "HOOKWISE_BUCKET": bucket.bucket_name,
+            "HOOKWISE_EVENT_BUS": bus.event_bus_name,
+            "HOOKWISE_ANTHROPIC_SECRET": secrets.anthropic_key.secret_name,
+        }
+        collector = function(
+            "BatchCollector",
+            "batch_collector",
+            BATCH_COLLECTOR_FUNCTION,
+            "Gather batch routes' parked events into Message Batches",
+            reserved_concurrency=1,
+            **batch_env,
+        ).function
+        poller = function(
+            "BatchPoller",
+            "batch_poller",
+            BATCH_POLLER_FUNCTION,
+            "Complete the events of ended Message Batches",
+            reserved_concurrency=1,
+            **batch_env,
+        ).function
+        for batch_function in (collector, poller):
+            table.grant_read_write_data(batch_function)
+            batch_table.grant_read_write_data(batch_function)
+            # Fallback to real time (and, for the poller, callback retries) go via the queue.
+            queues.queue.grant_send_messages(batch_function)
+            bucket.grant_read(batch_function)
+            secrets.anthropic_key.grant_read(batch_function)
+        bus.grant_put_events_to(poller)
+        for name, target in {"CollectBatches": collector, "PollBatches": poller}.items():
+            events.Rule(
+                self,
+                name,
+                schedule=events.Schedule.rate(cdk.Duration.minutes(BATCH_SCHEDULE_MINUTES)),
+                targets=[targets.LambdaFunction(target)],
+            )
 
         table.grant_read_write_data(ingest)
         queues.queue.grant_send_messages(ingest)
@@ -177,11 +221,12 @@ class HookwiseStack(cdk.Stack):
             "QueueUrl": queues.queue.queue_url,
             "DlqUrl": queues.dlq.queue_url,
             "TableName": table.table_name,
+            "BatchTableName": batch_table.table_name,
             "EventBusName": bus.event_bus_name,
             "AlarmTopicArn": alarms.topic.topic_arn,
         }.items():
             cdk.CfnOutput(self, name, value=value)
-        self._acknowledge(table, bucket)
+        self._acknowledge(table, bucket, batch_table)
 
     def _arn_token(self, resource: Construct) -> str:
         """How cdk-nag names a resource's ARN in a finding: `<LogicalId.Arn>`."""
@@ -189,7 +234,7 @@ class HookwiseStack(cdk.Stack):
         assert isinstance(cfn, cdk.CfnElement)
         return f"<{self.resolve(self.get_logical_id(cfn))}.Arn>"
 
-    def _acknowledge(self, table: Construct, bucket: Construct) -> None:
+    def _acknowledge(self, table: Construct, bucket: Construct, batch_table: Construct) -> None:
         acknowledge(
             self,
             "X-Ray's PutTraceSegments and PutTelemetryRecords only take '*'.",
@@ -202,6 +247,11 @@ class HookwiseStack(cdk.Stack):
                 "by-pending index."
             ),
             f"AwsSolutions-IAM5[Resource::{self._arn_token(table)}/index/*]",
+        )
+        acknowledge(
+            self,
+            "grant_read_write_data names the batch table's indexes too; it has none.",
+            f"AwsSolutions-IAM5[Resource::{self._arn_token(batch_table)}/index/*]",
         )
         acknowledge(
             self,

@@ -7,6 +7,7 @@ import pytest
 from bench import capacity, cost, prices, prompts
 from bench.bodies import pull_request
 from bench.stats import NoSamples, median, percentile, ratio
+from hookwise.config import load_config
 
 
 def test_percentiles_and_ratios_on_known_samples() -> None:
@@ -124,3 +125,20 @@ def test_large_pull_request_prompt_stays_within_the_route_budget() -> None:
     assert figures["provider_calls"]["pull_request.opened"] == 1 + pages + 1 + 1
     # Synchronize: the token is cached, the comment is found and updated in place.
     assert figures["provider_calls"]["pull_request.synchronize"] == pages + 1 + 1
+
+
+def test_model_cost_by_mode_from_the_offline_models_token_counts() -> None:
+    from bench import model_cost
+
+    figures = model_cost.measure()
+    shipped = {route.name for route in load_config(str(model_cost.CONFIG_PATH)).routes}
+    assert shipped <= set(figures)
+    for modes in figures.values():
+        assert modes["batch"] <= modes["realtime"] / 2 + 1e-6
+        assert modes["realtime_cached"] <= modes["realtime"] + 1e-6
+    pr = figures["github-pr-review"]
+    assert pr["batch"] <= pr["realtime"] / 2 + 1e-6
+    # A prefix long enough to cache is read from the cache by all but the first event.
+    long = figures[model_cost.LONG_PR_ROUTE]
+    assert long["cacheable"]
+    assert long["realtime_cached"] < long["realtime"] * 0.6

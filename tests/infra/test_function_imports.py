@@ -13,7 +13,7 @@ import pytest
 from infra.layers import SharedLayerBundler
 from tests.conftest import CONFIG_PATH, ROOT
 
-HANDLERS = ["ingest", "worker", "dlq_redrive", "sweeper"]
+HANDLERS = ["ingest", "worker", "dlq_redrive", "sweeper", "batch_collector", "batch_poller"]
 PROBE = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])

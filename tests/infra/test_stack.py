@@ -185,6 +185,9 @@ def test_ingest_alone_has_a_concurrency_ceiling(synth: Synth) -> None:
     }
     ingest = function_named(synth, "IngestFunction")[0]
     assert reserved.pop(ingest) == FloodLimits().ingest_concurrency
+    # The batch collector and poller hold one each: one run at a time (hookwise/batches).
+    for batch_function in ("BatchCollectorFunction", "BatchPollerFunction"):
+        assert reserved.pop(function_named(synth, batch_function)[0]) == 1
     # The others draw on the unreserved pool that ingest can no longer exhaust (the worker
     # takes at most its event source's maximum concurrency from it).
     assert set(reserved.values()) == {None}
@@ -384,6 +387,7 @@ def test_layers_hold_the_package_config_and_arm64_dependencies(synth: Synth) -> 
         "py.typed",
         "actions",
         "adapters",
+        "batches",
         "config",
         "context",
         "deliveries",

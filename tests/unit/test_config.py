@@ -76,3 +76,17 @@ def test_compiled_config_is_loaded_and_a_stale_one_is_ignored(tmp_path: Path) ->
     # ...until the YAML changes after compiling: then the YAML wins.
     source.write_text(source.read_text() + "\n# edited\n")
     assert load_config.__wrapped__(str(source)).defaults.max_tokens != 77
+
+
+def test_a_batch_route_cannot_fetch_context_yet() -> None:
+    import pytest
+
+    from hookwise.config.loader import ConfigError, parse_config
+    from tests.conftest import CONFIG_PATH
+
+    text = CONFIG_PATH.read_text().replace(
+        "    context:\n      github_pr_files:",
+        "    mode: batch\n    context:\n      github_pr_files:",
+    )
+    with pytest.raises(ConfigError, match="not supported on mode: batch"):
+        parse_config(text)

@@ -15,6 +15,12 @@ STUCK_INDEX = "by-pending"
 STUCK_INDEX_PARTITION_KEY = "pending"
 STUCK_INDEX_SORT_KEY = "received_at"
 
+# The batch ledger (hookwise/batches): parked events per route (oldest first, by received
+# time) and batch intents per route, in a table of their own.
+BATCH_TABLE_SUFFIX = "-batches"
+BATCH_TABLE_PARTITION_KEY = "pk"
+BATCH_TABLE_SORT_KEY = "sk"
+
 
 @dataclass(frozen=True)
 class QueueSpec:
@@ -46,5 +52,10 @@ INGEST_FUNCTION = FunctionSpec(memory_mb=512, timeout_seconds=10)
 WORKER_FUNCTION = FunctionSpec(memory_mb=1024, timeout_seconds=60)
 DLQ_REDRIVE_FUNCTION = FunctionSpec(memory_mb=512, timeout_seconds=300)
 SWEEPER_FUNCTION = FunctionSpec(memory_mb=256, timeout_seconds=60)
+# One run at a time each (reserved concurrency 1): a route's batches are gathered and read by
+# one writer, which is what makes the intent/record protocol in hookwise/batches simple.
+BATCH_COLLECTOR_FUNCTION = FunctionSpec(memory_mb=512, timeout_seconds=300)
+BATCH_POLLER_FUNCTION = FunctionSpec(memory_mb=1024, timeout_seconds=600)
+BATCH_SCHEDULE_MINUTES = 1
 
 QUEUES = QueueSpec()

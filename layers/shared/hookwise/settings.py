@@ -23,6 +23,8 @@ class Settings(BaseModel):
 
     config: str = Field(default="hookwise.yaml", description="path to hookwise.yaml")
     table: str = "hookwise-events"
+    # The batch ledger's table; default `<table>-batches`.
+    batch_table: str = ""
     queue_url: str = ""
     dlq_url: str = ""
     bucket: str = ""

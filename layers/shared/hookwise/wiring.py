@@ -19,12 +19,17 @@ from hookwise.llm.base import ModelAnswer, ModelClient, ModelRequest
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
+    import anthropic
+
     from hookwise.actions.github import GitHubClient
     from hookwise.actions.slack import SlackClient
     from hookwise.adapters.queue.sqs import SQSEventQueue
     from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
     from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
     from hookwise.adapters.store.dynamodb import DynamoDBEventStore
+    from hookwise.batches.collector import BatchCollector
+    from hookwise.batches.parking import BatchParking
+    from hookwise.batches.poller import BatchPoller
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
     from hookwise.ingest.sweeper import Sweeper
@@ -139,21 +144,32 @@ class DeferredModelClient(ModelClient):
         return self._client.invoke(request)
 
 
-def _sdk_model_client() -> ModelClient:
-    """The configured provider through the SDK's own client."""
+@cache
+def anthropic_sdk() -> anthropic.Anthropic | anthropic.AnthropicBedrock:
+    """The configured provider's SDK client, shared by the model client and the Batches API;
+    imported here, not at module level, so the ingest function never loads anthropic."""
     import anthropic
 
-    from hookwise.llm.anthropic_client import AnthropicModelClient
-
     if config().defaults.provider == "bedrock":
-        return AnthropicModelClient(anthropic.AnthropicBedrock())
+        return anthropic.AnthropicBedrock()
     api_key = os.environ.get("ANTHROPIC_API_KEY")
     secret = get_settings().anthropic_secret
     if not api_key and secret:
         from aws_lambda_powertools.utilities import parameters
 
         api_key = str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))
-    return AnthropicModelClient(anthropic.Anthropic(api_key=api_key))
+    return anthropic.Anthropic(api_key=api_key)
+
+
+def _sdk_model_client() -> ModelClient:
+    from hookwise.llm.anthropic_client import AnthropicModelClient
+
+    return AnthropicModelClient(anthropic_sdk())
+
+
+@cache
+def model_client() -> ModelClient:
+    return DeferredModelClient(_sdk_model_client)
 
 
 def _provider_secret(name: str, transform: Literal["json"] | None = None) -> Any:
@@ -240,11 +256,6 @@ def admission() -> Admission:
 
 
 @cache
-def model_client() -> ModelClient:
-    return DeferredModelClient(_sdk_model_client)
-
-
-@cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.actions.runner import ActionRunner
@@ -274,6 +285,7 @@ def worker_service() -> WorkerService:
             lock=DynamoDBSubjectLock(settings.table),
         ),
         context=ContextFetcher(github, DynamoDBContextCache(settings.table)),
+        parking=batch_parking(),
     )
 
 
@@ -290,6 +302,52 @@ def batch_runner() -> BatchRunner:
     )
 
 
+@cache
+def batch_parking() -> BatchParking:
+    from hookwise.adapters.batches.dynamodb import DynamoDBBatchLedger
+    from hookwise.batches.parking import BatchParking
+    from hookwise.resources import BATCH_TABLE_SUFFIX
+
+    settings = get_settings()
+    ledger = DynamoDBBatchLedger(settings.batch_table or settings.table + BATCH_TABLE_SUFFIX)
+    return BatchParking(ledger, store(), queue())
+
+
+@cache
+def batch_collector() -> BatchCollector:
+    from hookwise.batches.collector import BatchCollector
+
+    return BatchCollector(**batch_parts())
+
+
+@cache
+def batch_poller() -> BatchPoller:
+    from hookwise.batches.poller import BatchPoller
+
+    return BatchPoller(**batch_parts())
+
+
+def batch_parts() -> dict[str, Any]:
+    """What the collector and the poller share: the Batches API (the Anthropic API's; Bedrock
+    batch inference works from S3 files and is not supported), the ledger, the worker."""
+    import anthropic
+
+    from hookwise.llm.anthropic_batches import AnthropicBatches
+
+    sdk = anthropic_sdk()
+    if not isinstance(sdk, anthropic.Anthropic):
+        raise RuntimeError("mode: batch needs the Anthropic API (defaults.provider: anthropic)")
+    parking = batch_parking()
+    return {
+        "config": config(),
+        "ledger": parking.ledger,
+        "api": AnthropicBatches(sdk),
+        "store": store(),
+        "parking": parking,
+        "worker": worker_service(),
+    }
+
+
 def reset() -> None:
     """Forget every built service and the settings (tests and the local stack)."""
     get_settings.cache_clear()
@@ -304,11 +362,15 @@ def reset() -> None:
         ingest_service,
         sweeper,
         redrive_service,
+        anthropic_sdk,
         model_client,
         admission,
         github_client,
         slack_client,
         worker_service,
         batch_runner,
+        batch_parking,
+        batch_collector,
+        batch_poller,
     ):
         builder.cache_clear()

@@ -6,6 +6,7 @@ import json
 import time
 
 import boto3
+import httpx
 import pytest
 
 from hookwise.domain.events import EventStatus
@@ -72,6 +73,10 @@ def test_second_event_of_a_route_reads_the_cached_system_prompt(
     )
     monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
     wiring.reset()
+    # The model's own minimum, lowered the same way.
+    httpx.post(
+        f"{pipeline.model.url}/_control/cache", json={"min_tokens": {"claude-sonnet-4-5": 50}}
+    ).raise_for_status()
     first = pipeline.deliver(delivery="a")
     pipeline.poll()
     second = pipeline.deliver(delivery="b", fixture="pull_request.synchronize")

@@ -15,6 +15,9 @@ import boto3
 
 from hookwise.config import HookwiseConfig
 from hookwise.resources import (
+    BATCH_TABLE_PARTITION_KEY,
+    BATCH_TABLE_SORT_KEY,
+    BATCH_TABLE_SUFFIX,
     QUEUES,
     STUCK_INDEX,
     STUCK_INDEX_PARTITION_KEY,
@@ -69,6 +72,19 @@ def provision(
     dynamodb.update_time_to_live(
         TableName=settings.table,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLE_TTL_ATTRIBUTE},
+    )
+
+    dynamodb.create_table(
+        TableName=settings.table + BATCH_TABLE_SUFFIX,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": BATCH_TABLE_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": BATCH_TABLE_SORT_KEY, "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": BATCH_TABLE_PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": BATCH_TABLE_SORT_KEY, "KeyType": "RANGE"},
+        ],
     )
 
     sqs = client("sqs")

@@ -2,12 +2,74 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import click
 from rich.console import Console
 from rich.table import Table
 
 from hookwise.config import ConfigError, HookwiseConfig, load_config
+from hookwise.llm.caching import (
+    DEFAULT_MIN_CACHEABLE_TOKENS,
+    BreakEven,
+    break_even,
+    cacheable,
+    prefix_tokens,
+)
 from hookwise.verifiers import VERIFIERS
+from hookwise.worker.schemas import OutputSchemas
+
+
+@dataclass(frozen=True)
+class Cacheability:
+    """Whether a route's stable prefix (tool definition, then system prompt) can be cached."""
+
+    route: str
+    model: str
+    prefix_tokens: int
+    minimum_tokens: int
+    cacheable: bool
+    ttl: str
+    break_even: BreakEven | None
+
+    def verdict(self) -> str:
+        if self.cacheable:
+            return "yes"
+        return f"no: {self.minimum_tokens - self.prefix_tokens} short"
+
+    def arithmetic(self) -> str:
+        """Reads per lifetime that pay for the write: with n reads, n + 1 events pay
+        `write + n * read` times the input price for the prefix instead of n + 1."""
+        found = self.break_even
+        if found is None or found.reads_to_pay is None:
+            return "never pays"
+        return (
+            f"write {found.write:g}x, read {found.read:g}x: "
+            f"pays from {found.reads_to_pay + 1} events per {self.ttl}"
+        )
+
+
+def cacheability(config: HookwiseConfig) -> list[Cacheability]:
+    schemas = OutputSchemas(config)
+    found: list[Cacheability] = []
+    for route in config.routes:
+        model = route.model or config.defaults.model
+        spec = config.models.get(model)
+        tokens = prefix_tokens(
+            route.system, schemas.tool(route.output), config.governor.chars_per_token
+        )
+        found.append(
+            Cacheability(
+                route=route.name,
+                model=model,
+                prefix_tokens=tokens,
+                minimum_tokens=spec.min_cacheable_tokens if spec else DEFAULT_MIN_CACHEABLE_TOKENS,
+                cacheable=cacheable(spec, tokens),
+                ttl=route.cache.ttl,
+                break_even=break_even(spec, route.cache.ttl) if spec else None,
+            )
+        )
+    return found
 
 
 def problems(config: HookwiseConfig) -> list[str]:
@@ -50,4 +112,21 @@ def check(path: str) -> None:
             route.output,
         )
     console.print(table)
+    caching = Table(title="prompt caching: is each route's stable prefix (tool, system) cached?")
+    for column in ("route", "mode", "prefix tokens", "minimum", "cacheable", "break-even"):
+        caching.add_column(column)
+    for route, row in zip(loaded.routes, cacheability(loaded), strict=True):
+        caching.add_row(
+            row.route,
+            route.mode,
+            str(row.prefix_tokens),
+            str(row.minimum_tokens),
+            row.verdict(),
+            row.arithmetic(),
+        )
+    console.print(caching)
+    console.print(
+        "A prefix below the model's minimum is never cached: it is sent unmarked, at the full "
+        "input price. Longer route instructions reach the minimum."
+    )
     console.print("[green]configuration is valid[/green]")

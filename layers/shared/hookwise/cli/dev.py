@@ -29,14 +29,28 @@ from hookwise.cli.common import DEFAULT_PORT
     show_default=True,
     help="seconds between sweeps for events stuck in `received`",
 )
-def dev(port: int, model_port: int, sweep_every: float) -> None:
-    """Run the whole pipeline locally, offline: API, queue, worker, model, sweeper."""
+@click.option(
+    "--batch-every",
+    type=float,
+    default=5.0,
+    show_default=True,
+    envvar="HOOKWISE_BATCH_EVERY",
+    help="seconds between runs of the batch collector and poller (routes with mode: batch)",
+)
+def dev(port: int, model_port: int, sweep_every: float, batch_every: float) -> None:
+    """Run the whole pipeline locally, offline: API, queue, worker, model, sweeper, batches."""
     from hookwise.local.stack import LocalStack
 
     def log(line: str) -> None:
         click.echo(f"{time.strftime('%H:%M:%S')} {line}")
 
-    stack = LocalStack(port=port, model_port=model_port, sweep_every=sweep_every, log=log)
+    stack = LocalStack(
+        port=port,
+        model_port=model_port,
+        sweep_every=sweep_every,
+        batch_every=batch_every,
+        log=log,
+    )
     try:
         stack.start()
     except OSError as error:

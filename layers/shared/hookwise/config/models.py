@@ -151,6 +151,31 @@ class RouteActions(Strict):
     http: HttpAction | None = None
 
 
+CacheTtl = Literal["5m", "1h"]
+
+
+class RouteCache(Strict):
+    """How long the route's cached prefix lives. `1h` suits routes with fewer than a few
+    events per five minutes: its write costs more (2x input, against 1.25x) but it is read by
+    events up to an hour apart."""
+
+    ttl: CacheTtl = "5m"
+
+
+class BatchSettings(Strict):
+    """How a `mode: batch` route's events are gathered into Message Batches."""
+
+    # An event waits at most this long for its batch to be submitted and answered.
+    max_wait_seconds: int = Field(default=900, ge=1, le=86_400)
+    # A batch is submitted once it has this many events, or its oldest waited long enough.
+    # The API takes 100,000; the batch's intent lists its event ids in one DynamoDB item
+    # (400 KB), which holds about 5,000.
+    max_size: int = Field(default=1000, ge=1, le=5_000)
+    # When the Batches API is unavailable or a deadline would pass: ask in real time (through
+    # the governor), or keep waiting.
+    fallback: Literal["realtime", "wait"] = "realtime"
+
+
 class Route(Strict):
     name: str
     match: Match
@@ -171,11 +196,21 @@ class Route(Strict):
     actions: RouteActions = Field(default_factory=RouteActions)
     # Record what each action would have done, and do nothing.
     dry_run: bool = False
+    # realtime: ask the model as each event arrives; batch: gather events into Message
+    # Batches, at the batch price, within `batch.max_wait_seconds`.
+    mode: Literal["realtime", "batch"] = "realtime"
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    cache: RouteCache = Field(default_factory=RouteCache)
 
     @model_validator(mode="after")
     def _one_callback(self) -> Route:
         if self.actions.http and self.deliveries.callback_url:
             raise ValueError("set actions.http or deliveries.callback_url, not both")
+        if self.mode == "batch" and (
+            self.context.github_pr_files or self.context.github_issue_comments
+        ):
+            # The collector rebuilds a parked event's request without fetching anything.
+            raise ValueError("context fetchers are not supported on mode: batch routes yet")
         return self
 
     @property
@@ -207,16 +242,25 @@ class ModelSpec(Strict):
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
+    # A 5-minute cache write (the API's 1.25x input) and a read (0.1x input).
     cache_write: float = Field(default=0.0, ge=0)
     cache_read: float = Field(default=0.0, ge=0)
+    # A 1-hour cache write; default 2x input, the API's multiplier.
+    cache_write_1h: float | None = Field(default=None, ge=0)
+    # The Message Batches API's discount on every token price (0.5: half price).
+    batch_discount: float = Field(default=0.5, ge=0, lt=1)
     bedrock_id: str | None = None
-    # The API does not cache a prefix shorter than the model's documented minimum: marking a
-    # shorter system prompt for caching buys nothing.
+    # The API does not cache a prefix (tools, then system) shorter than the model's documented
+    # minimum: marking a shorter one buys nothing.
     min_cacheable_tokens: int = Field(default=1024, ge=0)
     # Per provider account: the Anthropic API and Bedrock limit separately.
     limits: dict[Provider, RateLimits] = Field(default_factory=dict)
     # Models sharing one limit (a model class) name the same group; default: the model's name.
     limit_group: str | None = None
+
+    @property
+    def one_hour_write(self) -> float:
+        return self.input * 2 if self.cache_write_1h is None else self.cache_write_1h
 
 
 # Anthropic's documented Tier 1 limits for Sonnet-class models: safe until configured.

@@ -16,6 +16,8 @@ class EventStatus(StrEnum):
     PROCESSING = "processing"
     # Waiting for model capacity or budget: not a failure, no call made.
     DEFERRED = "deferred"
+    # A `mode: batch` route's event, parked for a Message Batch (hookwise/batches).
+    BATCHING = "batching"
     COMPLETED = "completed"
     SKIPPED = "skipped"
     FAILED = "failed"
@@ -87,6 +89,10 @@ class EventRecord(BaseModel):
     line_at: float | None = None
     # Side effects after completion, by action name: {"status", "at", and what it did}.
     actions: dict[str, Any] | None = None
+    # "batch" once a batch route parks the event; "realtime" when it fell back to real time.
+    mode: str | None = None
+    # The Message Batch that holds (or answered) the event.
+    batch_id: str | None = None
 
     def public_view(self) -> dict[str, Any]:
         """The `GET /events/{event_id}` answer: no body, no headers."""
@@ -107,7 +113,16 @@ class EventRecord(BaseModel):
                 "redrive_count",
             },
         )
-        for optional in ("result", "error", "usage", "actions", "defer_reason", "deferred_until"):
+        for optional in (
+            "result",
+            "error",
+            "usage",
+            "actions",
+            "defer_reason",
+            "deferred_until",
+            "mode",
+            "batch_id",
+        ):
             value = getattr(self, optional)
             if value is not None:
                 view[optional] = value.model_dump() if isinstance(value, BaseModel) else value

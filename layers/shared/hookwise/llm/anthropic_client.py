@@ -79,30 +79,40 @@ def classify(error: anthropic.AnthropicError) -> ModelError:
     return PermanentModelError(f"model call failed: {type(error).__name__}: {error}"[:500])
 
 
+def _cache_mark(ttl: str | None) -> dict[str, Any]:
+    if ttl is None:
+        return {}
+    # The five-minute lifetime is the API's default; only the hour is spelled out.
+    return {"cache_control": {"type": "ephemeral"} | ({"ttl": ttl} if ttl != "5m" else {})}
+
+
+def request_params(request: ModelRequest) -> dict[str, Any]:
+    """The Messages API body for a request (the same for a batch entry's `params`)."""
+    return {
+        "model": request.model,
+        "max_tokens": request.max_tokens,
+        # Tools, then system: the stable prefix. The mark on the system block caches both,
+        # so repeat events pay the cache-read price for them.
+        "system": [{"type": "text", "text": request.system} | _cache_mark(request.cache_ttl)],
+        "messages": request.messages,
+        "tools": [
+            {
+                "name": request.tool.name,
+                "description": request.tool.description,
+                "input_schema": request.tool.input_schema,
+            }
+        ],
+        "tool_choice": {"type": "tool", "name": request.tool.name},
+    }
+
+
 class AnthropicModelClient(ModelClient):
     def __init__(self, client: anthropic.Anthropic | anthropic.AnthropicBedrock) -> None:
         # Once, here: `with_options` copies the client.
         self._client = client.with_options(max_retries=SDK_MAX_RETRIES)
 
     def invoke(self, request: ModelRequest) -> ModelAnswer:
-        params: dict[str, Any] = {
-            "model": request.model,
-            "max_tokens": request.max_tokens,
-            # Stable per route: cached, so repeat events pay the cache-read price for it.
-            "system": [
-                {"type": "text", "text": request.system}
-                | ({"cache_control": {"type": "ephemeral"}} if request.cache_system else {})
-            ],
-            "messages": request.messages,
-            "tools": [
-                {
-                    "name": request.tool.name,
-                    "description": request.tool.description,
-                    "input_schema": request.tool.input_schema,
-                }
-            ],
-            "tool_choice": {"type": "tool", "name": request.tool.name},
-        }
+        params = request_params(request)
         try:
             # A per-request timeout rather than a client copy per call; the raw response
             # carries the rate-limit headers the governor learns from.
@@ -112,18 +122,23 @@ class AnthropicModelClient(ModelClient):
             message = raw.parse()
         except anthropic.AnthropicError as error:
             raise classify(error) from error
-        content: list[dict[str, Any]] = [block.model_dump() for block in message.content]
-        tool_use = next((b for b in content if b.get("type") == "tool_use"), None)
-        usage = message.usage
-        return ModelAnswer(
-            tool_input=tool_use.get("input") if tool_use else None,
-            tool_use_id=tool_use.get("id") if tool_use else None,
-            content=content,
-            rate_limits=rate_limits(raw.headers),
-            usage=ModelUsage(
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
-                cache_read_input_tokens=usage.cache_read_input_tokens or 0,
-            ),
-        )
+        return answer_from(message, rate_limits(raw.headers))
+
+
+def answer_from(message: Any, observed: RateLimitStatus | None = None) -> ModelAnswer:
+    """Our view of an SDK `Message`: its tool input, content and usage."""
+    content: list[dict[str, Any]] = [block.model_dump() for block in message.content]
+    tool_use = next((b for b in content if b.get("type") == "tool_use"), None)
+    usage = message.usage
+    return ModelAnswer(
+        tool_input=tool_use.get("input") if tool_use else None,
+        tool_use_id=tool_use.get("id") if tool_use else None,
+        content=content,
+        rate_limits=observed or {},
+        usage=ModelUsage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_creation_input_tokens=usage.cache_creation_input_tokens or 0,
+            cache_read_input_tokens=usage.cache_read_input_tokens or 0,
+        ),
+    )

@@ -18,13 +18,14 @@ class ToolSpec:
 class ModelRequest:
     model: str
     max_tokens: int
-    # Stable per route, so it is marked for prompt caching.
+    # Stable per route: with the tool definition before it, the prefix that can be cached.
     system: str
     messages: list[dict[str, Any]]
     tool: ToolSpec
     timeout_seconds: float = 60.0
-    # Mark the system prompt for prompt caching (only worth it past the model's minimum).
-    cache_system: bool = True
+    # Mark the prefix (tools, system) for prompt caching with this lifetime ("5m" or "1h"); None
+    # leaves it unmarked (it would be below the model's minimum: marking buys nothing).
+    cache_ttl: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The offline model: an Anthropic-Messages-compatible HTTP server for local development and
 tests. It answers every tool-use request with a deterministic, schema-valid answer derived from
 the prompt (so the result says something about the event), reports usage like the real API
-(cache writes, then cache reads, for a cached system prompt), and can inject faults: error
-statuses with `retry-after`, slow answers, dropped connections, a requests-per-minute limit.
+(cache writes, then cache reads, for a marked prefix past the model's minimum: see
+`offline_cache`), serves the Message Batches API (`offline_batches`), and can inject faults:
+error statuses with `retry-after`, slow answers, dropped connections, a requests-per-minute limit.
 
 It also answers Amazon Bedrock's InvokeModel path, so `AnthropicBedrock` can be exercised
 offline. Run it alone with `python -m hookwise.local.offline_model --port 8788`; drive
@@ -10,7 +11,10 @@ faults over HTTP:
 `POST /_control/faults {"rules": [...], "limits": {"requests_per_minute": N,
 "input_tokens_per_minute": N, "output_tokens_per_minute": N, "burst_seconds": S}}` (or the
 older `"rate_limit_per_minute": N` for requests alone), `DELETE /_control/faults`,
-`GET /_control/stats`.
+`GET /_control/stats`. The cache and the batches have their own control endpoints:
+`POST /_control/cache {"min_tokens": {"claude-haiku-4-5": N}, "default_min_tokens": N,
+"clear": true}` and `POST /_control/batches {"delay_seconds": S, "failures": [{"contains":
+custom_id or text, "result": "errored" | "expired", "times": N}], "unavailable": status}`.
 
 Its limits behave like the API's: separate request, input-token and output-token buckets that
 refill continuously; output is reserved at `max_tokens` and adjusted to the real count after
@@ -33,11 +37,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from hookwise.local.gateway import LoopbackServer
+from hookwise.local.offline_batches import Batch, OfflineBatches
+from hookwise.local.offline_cache import PromptCache
 
 BEDROCK_INVOKE = re.compile(r"/model/([^/]+)/invoke")
+BATCHES = "/v1/messages/batches"
+BATCH_PATH = re.compile(r"/v1/messages/batches/([^/]+)(/results|/cancel)?")
 PAYLOAD = re.compile(r"<payload>\n(.*)\n</payload>", re.DOTALL)
 EVENT_TYPE = re.compile(r"type '([^']+)'")
 TITLE_KEYS = ("title", "name", "subject", "summary", "description", "text", "body")
@@ -189,7 +197,8 @@ class OfflineModel:
         self._lock = threading.Lock()
         self.calls = 0
         self.answered = 0
-        self._cached_systems: set[str] = set()
+        self.cache = PromptCache()
+        self.batches = OfflineBatches(self.respond)
         self._rules: list[FaultRule] = []
         self._buckets: dict[str, Bucket] = {}
         self.rate_limited = 0
@@ -212,13 +221,16 @@ class OfflineModel:
     def clear_faults(self) -> None:
         self.set_faults({})
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "calls": self.calls,
                 "answered": self.answered,
                 "429": self.rate_limited,
                 "input_tokens": self.input_tokens,
+                "cache_hits": self.cache.hits,
+                "cache_writes": self.cache.writes,
+                **self.batches.stats(),
             }
 
     def admit(
@@ -260,27 +272,15 @@ class OfflineModel:
 
     def respond(self, request: dict[str, Any]) -> dict[str, Any]:
         self.requests.append(request)
-        system = request.get("system") or ""
-        system_text = (
-            system
-            if isinstance(system, str)
-            else "".join(block.get("text", "") for block in system)
-        )
-        cacheable = not isinstance(system, str) and any("cache_control" in b for b in system)
         user_text = _last_user_text(request)
         tool = (request.get("tools") or [{}])[0]
         tool_input = answer_for(tool.get("input_schema", {}), user_text)
-        system_tokens = max(1, len(system_text) // 4)
-        input_tokens = max(1, input_token_count(request) - system_tokens)
+        cached = self.cache.account(request, input_token_count(request))
         with self._lock:
-            seen = system_text in self._cached_systems
-            self._cached_systems.add(system_text)
             self.answered += 1
         usage = {
-            "input_tokens": input_tokens + (0 if cacheable else system_tokens),
+            **cached.as_usage(),
             "output_tokens": max(1, len(json.dumps(tool_input)) // 4),
-            "cache_creation_input_tokens": system_tokens if cacheable and not seen else 0,
-            "cache_read_input_tokens": system_tokens if cacheable and seen else 0,
         }
         return {
             "id": f"msg_offline_{uuid.uuid4().hex[:20]}",
@@ -339,11 +339,59 @@ def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             parsed = json.loads(raw or b"{}")
             return parsed if isinstance(parsed, dict) else {}
 
+        def _base_url(self) -> str:
+            return f"http://{self.headers.get('host', '127.0.0.1')}"
+
+        def _send_batch(self, batch: Batch | None) -> None:
+            if batch is None:
+                self._send(404, _error(404, "no such batch"))
+            else:
+                self._send(200, model.batches.as_json(batch, self._base_url()))
+
+        def _batches_unavailable(self) -> bool:
+            status = model.batches.unavailable
+            if status:
+                self._send(int(status), _error(int(status), "batches unavailable (injected)"))
+            return bool(status)
+
         def do_GET(self) -> None:
-            if self.path == "/_control/stats":
+            path, _, query = self.path.partition("?")
+            if path == "/_control/stats":
                 self._send(200, model.stats())
+            elif path.startswith(BATCHES) and self._batches_unavailable():
+                return
+            elif path == BATCHES:
+                self._list_batches(parse_qs(query))
+            elif found := BATCH_PATH.fullmatch(path):
+                batch = model.batches.get(found.group(1))
+                if found.group(2) != "/results":
+                    self._send_batch(batch)
+                elif batch is None or batch.ended is None:
+                    self._send(404, _error(404, "batch has no results yet"))
+                else:
+                    data = model.batches.results_jsonl(batch)
+                    self.send_response(200)
+                    self.send_header("content-type", "application/binary")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
             else:
                 self._send(404, {"error": "not found"})
+
+        def _list_batches(self, query: dict[str, list[str]]) -> None:
+            limit = int(query.get("limit", ["20"])[0])
+            after_id = query.get("after_id", [None])[0]
+            batches, has_more = model.batches.page(limit, after_id)
+            data = [model.batches.as_json(b, self._base_url()) for b in batches]
+            self._send(
+                200,
+                {
+                    "data": data,
+                    "has_more": has_more,
+                    "first_id": data[0]["id"] if data else None,
+                    "last_id": data[-1]["id"] if data else None,
+                },
+            )
 
         def do_DELETE(self) -> None:
             if self.path == "/_control/faults":
@@ -358,11 +406,19 @@ def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._send(400, _error(400, "body is not JSON"))
                 return
-            if self.path == "/_control/faults":
-                model.set_faults(request)
+            path = self.path.split("?")[0]
+            controls = {
+                "/_control/faults": model.set_faults,
+                "/_control/cache": model.cache.configure,
+                "/_control/batches": model.batches.configure,
+            }
+            if path in controls:
+                controls[path](request)
                 self._send(200, {"status": "set"})
                 return
-            path = self.path.split("?")[0]
+            if path.startswith(BATCHES):
+                self._batch_post(path, request)
+                return
             bedrock = BEDROCK_INVOKE.fullmatch(path)
             if bedrock:
                 # Amazon Bedrock's InvokeModel: the same body, the model id in the path.
@@ -371,6 +427,21 @@ def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 self._send(404, _error(404, "not found"))
                 return
             self._messages(request)
+
+        def _batch_post(self, path: str, request: dict[str, Any]) -> None:
+            if self._batches_unavailable():
+                return
+            if path == BATCHES:
+                try:
+                    self._send_batch(model.batches.create(request))
+                except ValueError as error:
+                    self._send(400, _error(400, str(error)))
+                return
+            found = BATCH_PATH.fullmatch(path)
+            if found is None or found.group(2) != "/cancel":
+                self._send(404, _error(404, "not found"))
+                return
+            self._send_batch(model.batches.cancel(found.group(1)))
 
         def _messages(self, request: dict[str, Any]) -> None:
             max_tokens = int(request.get("max_tokens") or 0)

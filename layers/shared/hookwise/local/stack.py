@@ -74,6 +74,8 @@ class LocalStack:
     port: int = 8787
     model_port: int = 0
     sweep_every: float = 10.0
+    # The batch collector and poller run on this timer (their schedule is a minute on AWS).
+    batch_every: float = 5.0
     log: Callable[[str], None] = print
 
     def start(self) -> LocalStack:
@@ -141,6 +143,8 @@ class LocalStack:
 
     def _start_functions(self) -> None:
         # Imported once the environment is set: handlers read settings lazily, but cleanly.
+        from functions.batch_collector.handler import handler as batch_collector
+        from functions.batch_poller.handler import handler as batch_poller
         from functions.dlq_redrive.handler import handler as dlq_redrive
         from functions.ingest.handler import handler as ingest
         from functions.sweeper.handler import handler as sweeper
@@ -170,6 +174,15 @@ class LocalStack:
             threading.Thread(target=self.gateway.serve_forever, daemon=True, name="gateway"),
             threading.Thread(target=self._sweep_forever, daemon=True, name="sweeper"),
         ]
+        if any(route.mode == "batch" for route in self.config.routes):
+            self._threads.append(
+                threading.Thread(
+                    target=self._batch_forever,
+                    args=(batch_collector, batch_poller),
+                    daemon=True,
+                    name="batches",
+                )
+            )
         for thread in self._threads:
             thread.start()
         self.mapping.start()
@@ -200,6 +213,22 @@ class LocalStack:
             report = self._sweeper({}, LambdaContext("sweeper", 60, 256))
             if report.get("requeued"):
                 self.log(f"sweeper re-enqueued {report['requeued']}")
+
+    def _batch_forever(self, collector: Callable[..., Any], poller: Callable[..., Any]) -> None:
+        """The collector, then the poller, one at a time, as their reserved concurrency of one
+        keeps them on AWS."""
+        from hookwise.local.event_source import LambdaContext
+
+        while not self._stopping.wait(self.batch_every):
+            try:
+                collected = collector({}, LambdaContext("batch_collector", 300, 512))
+                for batch_id, events in collected["submitted"].items():
+                    self.log(f"batch collector submitted {batch_id} ({len(events)} events)")
+                polled = poller({}, LambdaContext("batch_poller", 600, 1024))
+                if polled["entries"]:
+                    self.log(f"batch poller: {polled['entries']}")
+            except Exception as error:  # a failed run is retried on the next tick, as on AWS
+                self.log(f"batch run failed: {type(error).__name__}: {error}")
 
     def banner(self) -> str:
         lines = [

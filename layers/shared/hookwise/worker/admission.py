@@ -191,6 +191,17 @@ class Admission:
                 go.day,
             )
 
+    def count_batch(
+        self, source: str, route: Route, usages: list[ModelUsage], cost_usd: float
+    ) -> None:
+        """A batch answer spends the budgets too, at the batch price. The governor's buckets
+        are not charged: the Batches API has limits of its own, apart from the Messages API's."""
+        scopes = self.scopes(source, route)
+        if scopes:
+            used = used_cost(usages)
+            tokens = used.input_tokens + used.output_tokens
+            self._budgets.adjust(scopes, tokens, cost_usd, utc_day(self._clock()))
+
     def no_capacity(self, go: Go, error: ModelError) -> Deferral:
         """The API said 429 or 529 all the same: everyone waits its retry-after."""
         until = self._clock() + (error.retry_after or CAPACITY_PAUSE_SECONDS)

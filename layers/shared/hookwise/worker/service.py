@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from hookwise.actions.runner import ActionRunner
 from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
+from hookwise.batches.parking import BatchParking
 from hookwise.config import HookwiseConfig, Route
 from hookwise.context.fetch import ContextFetcher
 from hookwise.deliveries.base import Publisher
@@ -36,9 +37,11 @@ from hookwise.llm.base import (
     ModelUsage,
     RateLimitStatus,
 )
-from hookwise.observability import count, logger, metrics
+from hookwise.llm.caching import cost_usd
+from hookwise.observability import count, logger, measure, metrics
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
+from hookwise.worker import requests
 from hookwise.worker.admission import Admission, Deferral, Go
 from hookwise.worker.backoff import retry_delay
 from hookwise.worker.heartbeat import Heartbeat
@@ -56,6 +59,8 @@ CLEARED_ON_CALL: dict[str, Any] = {
     "line_at": None,
     "defer_reason": None,
     "deferred_until": None,
+    # A new result (a replay) is acted on afresh.
+    "actions": None,
 }
 
 
@@ -100,10 +105,12 @@ class WorkerService:
         admission: Admission,
         actions: ActionRunner | None = None,
         context: ContextFetcher | None = None,
+        parking: BatchParking | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._config = config
+        self._parking = parking
         self._admission = admission
         self._sleep = sleep
         self._schemas = OutputSchemas(config)
@@ -140,12 +147,15 @@ class WorkerService:
         self, record: EventRecord, delivery: Delivery, time_left: Callable[[], float]
     ) -> Outcome:
         message = delivery.message
-        payload = self._payload(record)
+        payload = self.payload_of(record)
         route = route_for(self._config, record.source, record.event_type, payload)
         if route is None:
             self._finish(record, EventStatus.SKIPPED, {})
             metrics.add_metric(name="Skipped", unit="Count", value=1)
             return Outcome("skipped")
+        if self._parking is not None and self._parking.takes(record, route):
+            self._parking.park(record, route)
+            return Outcome(EventStatus.BATCHING.value)
         try:
             context = self._context.gather(route, payload) if self._context else ""
         except ProviderRateLimited as limited:
@@ -163,8 +173,8 @@ class WorkerService:
             if error.transient:
                 return self._transient(record, delivery, error)
             return self._permanent(record, message, f"context fetch error: {error}")
-        prompt = self._prompt(route, record, payload, context)
-        name, model_id = self._model_id(route)
+        prompt = self.prompt_for(route, record, payload, context)
+        name, model_id = self.model_id(route)
         decision = self._admission.admit(record, route, name, prompt)
         if isinstance(decision, Deferral):
             if decision.fail:
@@ -172,9 +182,7 @@ class WorkerService:
             return self._defer(record, delivery, decision)
         self._sleep(max(0.0, decision.start - self._clock()))
         try:
-            result, usage, latency_ms, calls = self._ask(
-                route, prompt, name, model_id, decision, time_left
-            )
+            result, usage, latency_ms, calls = self._ask(route, prompt, name, decision, time_left)
         except ModelError as error:
             if error.capacity:
                 return self._defer(record, delivery, self._admission.no_capacity(decision, error))
@@ -193,8 +201,6 @@ class WorkerService:
                 "usage": usage.model_dump(),
                 "latency_ms": latency_ms,
                 **CLEARED_ON_CALL,
-                # A new result (a replay) is acted on afresh.
-                "actions": None,
             },
         )
         self._after_completion(done, route, payload, result)
@@ -207,7 +213,9 @@ class WorkerService:
             return self._store.claim(event_id, now, now + self._settings.visibility_timeout)
         except TransitionConflict:
             existing = self._store.get(event_id)
-        if existing is None or existing.status in FINAL_STATUSES:
+        # A parked event is the batch path's now (hookwise/batches): a stray copy of its
+        # message is acknowledged like one for a finished event.
+        if existing is None or existing.status in {*FINAL_STATUSES, EventStatus.BATCHING}:
             # Done already (a redelivery, or a duplicate send): acknowledge with no model call.
             logger.info(
                 "message for a finished event acknowledged",
@@ -220,7 +228,7 @@ class WorkerService:
             f"event is {existing.status.value} elsewhere", self._delay(delivery.receive_count, None)
         )
 
-    def _payload(self, record: EventRecord) -> Any:
+    def payload_of(self, record: EventRecord) -> Any:
         """The payload as its scheme defines it (JSON, or form parameters for Twilio)."""
         source = self._config.source(record.source)
         body = self._body(record)
@@ -235,15 +243,12 @@ class WorkerService:
             return self._blobs.get(record.body_ref)
         raise InvalidOutput("event has no stored body")
 
-    def _model_id(self, route: Route) -> tuple[str, str]:
-        """(the configured name, the id to send): Bedrock ids differ from the API's."""
-        name = route.model or self._config.defaults.model
-        spec = self._config.models.get(name)
-        if self._config.defaults.provider == "bedrock" and spec and spec.bedrock_id:
-            return name, spec.bedrock_id
-        return name, name
+    def model_id(self, route: Route) -> tuple[str, str]:
+        return requests.model_id(self._config, route)
 
-    def _prompt(self, route: Route, record: EventRecord, payload: Any, context: str) -> Prompt:
+    def prompt_for(
+        self, route: Route, record: EventRecord, payload: Any, context: str = ""
+    ) -> Prompt:
         subject = subject_of(route, payload) if route.memory else None
         history = self._store.recall(subject) if subject else []
         return build_prompt(
@@ -262,7 +267,6 @@ class WorkerService:
         route: Route,
         prompt: Prompt,
         name: str,
-        model_id: str,
         admitted: Go,
         time_left: Callable[[], float],
     ) -> tuple[dict[str, Any], Usage, int, int]:
@@ -278,15 +282,7 @@ class WorkerService:
                     time_left() - self._settings.deadline_margin_seconds,
                 )
                 answer = self._model.invoke(
-                    ModelRequest(
-                        model=model_id,
-                        max_tokens=route.max_tokens or self._config.defaults.max_tokens,
-                        system=prompt.system,
-                        messages=messages,
-                        tool=prompt.tool,
-                        timeout_seconds=max(1.0, timeout),
-                        cache_system=self._cacheable(name, prompt.system),
-                    )
+                    self.model_request(route, prompt, messages, max(1.0, timeout))
                 )
                 usages.append(answer.usage)
                 observed = answer.rate_limits
@@ -298,8 +294,8 @@ class WorkerService:
                     messages = [*messages, *self._repair_turns(answer, error)]
                     continue
                 latency_ms = int((time.monotonic() - started) * 1000)
-                usage = self._usage(name, usages)
-                self._emit_usage(usage, latency_ms)
+                usage = self._usage(route, name, usages)
+                self._emit_usage(route, usage, latency_ms)
                 return result, usage, latency_ms, attempt
             raise AssertionError("unreachable")  # pragma: no cover
         except ModelError as error:
@@ -307,14 +303,53 @@ class WorkerService:
             raise
         finally:
             # Whatever happened, the reservation is reconciled with what was really used.
-            self._admission.settle(admitted, usages, self._usage(name, usages).cost_usd, observed)
+            spent = self._usage(route, name, usages).cost_usd
+            self._admission.settle(admitted, usages, spent, observed)
 
-    def _cacheable(self, name: str, system: str) -> bool:
-        """Worth a cache mark only past the model's minimum cacheable length (~4 chars a
-        token); the tool definition is part of the cached prefix too."""
-        spec = self._config.models.get(name)
-        minimum = spec.min_cacheable_tokens if spec else 1024
-        return len(system) // 4 >= minimum
+    def model_request(
+        self,
+        route: Route,
+        prompt: Prompt,
+        messages: list[dict[str, Any]] | None = None,
+        timeout_seconds: float = 60.0,
+    ) -> ModelRequest:
+        """The request for a prompt (a batch entry's too: the same prefix, the same cache)."""
+        return requests.model_request(self._config, route, prompt, messages, timeout_seconds)
+
+    def complete_batched(
+        self, record: EventRecord, route: Route, answer: ModelAnswer, batch_id: str
+    ) -> bool:
+        """Complete a `batching` event with its batch answer, through the same steps as a real
+        time one (storage, subject memory, callback, EventBridge). False if the answer does
+        not fit the schema: the caller sends the event to real time, where it is asked again
+        with one repair. Raises TransitionConflict if the event is no longer `batching`."""
+        try:
+            result = self._schemas.model(route.output).model_validate(answer.tool_input or {})
+        except ValidationError:
+            return False
+        name, model_id = self.model_id(route)
+        usage = self._usage(route, name, [answer.usage], batch=True)
+        received = datetime.fromisoformat(record.received_at.replace("Z", "+00:00"))
+        latency_ms = int((self._clock() - received.timestamp()) * 1000)
+        done = self._store.transition(
+            record.event_id,
+            from_statuses=[EventStatus.BATCHING],
+            to_status=EventStatus.COMPLETED,
+            updates={
+                "result": result.model_dump(),
+                "route": route.name,
+                "model": model_id,
+                "usage": usage.model_dump(),
+                "latency_ms": latency_ms,
+                "mode": "batch",
+                "batch_id": batch_id,
+                **CLEARED_ON_CALL,
+            },
+        )
+        self._emit_usage(route, usage, latency_ms)
+        self._admission.count_batch(record.source, route, [answer.usage], usage.cost_usd)
+        self._after_completion(done, route, self.payload_of(record), result.model_dump())
+        return True
 
     @staticmethod
     def _repair_turns(answer: ModelAnswer, error: ValidationError) -> list[dict[str, Any]]:
@@ -340,29 +375,24 @@ class WorkerService:
             },
         ]
 
-    def _usage(self, name: str, usages: list[ModelUsage]) -> Usage:
-        total = Usage(
+    def _usage(
+        self, route: Route, name: str, usages: list[ModelUsage], *, batch: bool = False
+    ) -> Usage:
+        """The usages summed and priced (cache writes at the route's lifetime's price)."""
+        total = ModelUsage(
             input_tokens=sum(u.input_tokens for u in usages),
             output_tokens=sum(u.output_tokens for u in usages),
             cache_creation_input_tokens=sum(u.cache_creation_input_tokens for u in usages),
             cache_read_input_tokens=sum(u.cache_read_input_tokens for u in usages),
         )
-        prices = self._config.models.get(name)
-        if prices is not None:
-            total.cost_usd = round(
-                (
-                    total.input_tokens * prices.input
-                    + total.output_tokens * prices.output
-                    + total.cache_creation_input_tokens * prices.cache_write
-                    + total.cache_read_input_tokens * prices.cache_read
-                )
-                / 1_000_000,
-                8,
-            )
-        return total
+        spec = self._config.models.get(name)
+        return Usage(
+            **asdict(total),
+            cost_usd=cost_usd(spec, total, cache_ttl=route.cache.ttl, batch=batch),
+        )
 
     @staticmethod
-    def _emit_usage(usage: Usage, latency_ms: int) -> None:
+    def _emit_usage(route: Route, usage: Usage, latency_ms: int) -> None:
         metrics.add_metric(name="ModelLatency", unit="Milliseconds", value=latency_ms)
         metrics.add_metric(name="InputTokens", unit="Count", value=usage.input_tokens)
         metrics.add_metric(name="OutputTokens", unit="Count", value=usage.output_tokens)
@@ -373,6 +403,9 @@ class WorkerService:
             name="CacheReadTokens", unit="Count", value=usage.cache_read_input_tokens
         )
         metrics.add_metric(name="CostUSD", unit="None", value=usage.cost_usd)
+        # Per route too: which routes' prefixes are read from the cache, and which only write.
+        measure("CacheWriteTokens", "Count", usage.cache_creation_input_tokens, route=route.name)
+        measure("CacheReadTokens", "Count", usage.cache_read_input_tokens, route=route.name)
 
     def _finish(
         self, record: EventRecord, status: EventStatus, updates: dict[str, Any]
@@ -520,5 +553,5 @@ class WorkerService:
         if self._actions is None or not self._actions.unsettled(record, route):
             return Outcome("acknowledged")
         return self._run_actions(
-            record, route, self._payload(record), receive_count=delivery.receive_count
+            record, route, self.payload_of(record), receive_count=delivery.receive_count
         )

@@ -1,0 +1,21 @@
+"""Batch poller Lambda (scheduled, one at a time): complete the events of ended batches."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from hookwise import wiring
+from hookwise.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = asdict(wiring.batch_poller().run())
+    # Results go out with the worker's deliveries; budget adjustments are flushed like its own.
+    wiring.admission().flush()
+    return report

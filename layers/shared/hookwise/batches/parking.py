@@ -1,0 +1,96 @@
+"""The worker's side of the batch path: park a batch route's event instead of calling the model.
+
+Nothing of the prompt is stored: the collector rebuilds it from the stored event, as the worker
+would have built it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hookwise.adapters.queue import EventQueue
+from hookwise.adapters.store import EventStore, TransitionConflict
+from hookwise.batches.ports import BatchLedger, Parked
+from hookwise.config import Route
+from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
+from hookwise.observability import count, logger
+
+# The event's mode once it fell back: the worker asks the model in real time.
+REALTIME = "realtime"
+BATCH = "batch"
+
+
+def received_epoch(record: EventRecord) -> float:
+    return datetime.fromisoformat(record.received_at.replace("Z", "+00:00")).timestamp()
+
+
+def parked_entry(record: EventRecord, route: Route) -> Parked:
+    return Parked(
+        route=route.name,
+        event_id=record.event_id,
+        received_at=record.received_at,
+        deadline=received_epoch(record) + route.batch.max_wait_seconds,
+    )
+
+
+class BatchParking:
+    def __init__(self, ledger: BatchLedger, store: EventStore, queue: EventQueue) -> None:
+        self.ledger = ledger
+        self._store = store
+        self._queue = queue
+
+    @staticmethod
+    def takes(record: EventRecord, route: Route) -> bool:
+        """A batch route's event, unless it already fell back to real time."""
+        return route.mode == BATCH and record.mode != REALTIME
+
+    def park(self, record: EventRecord, route: Route) -> None:
+        # The entry first: a crash before the transition leaves the event `processing`, and
+        # its message, back after the lease, parks it again under the same key.
+        self.ledger.park(parked_entry(record, route))
+        try:
+            self._store.transition(
+                record.event_id,
+                from_statuses=[EventStatus.PROCESSING],
+                to_status=EventStatus.BATCHING,
+                updates={"route": route.name, "mode": BATCH, "error": None},
+                remove=["lease_until"],
+            )
+        except TransitionConflict:
+            # Another worker took the event over: it parks it under the same key.
+            logger.warning("lost the event's lease before parking it for a batch")
+            return
+        count("Parked", route=route.name)
+
+    def repark(self, record: EventRecord, route: Route, batch_id: str, reason: str) -> None:
+        """An entry the batch did not answer (errored, expired, canceled): parked again, for a
+        later batch. The entry first: until the event forgets the batch, a re-read of that
+        batch's results parks it again."""
+        self.ledger.park(parked_entry(record, route))
+        if record.status is EventStatus.BATCHING and record.batch_id == batch_id:
+            self._store.transition(
+                record.event_id,
+                from_statuses=[EventStatus.BATCHING],
+                to_status=EventStatus.BATCHING,
+                updates={"batch_id": None, "error": reason},
+            )
+        count("BatchEntryReparked", route=route.name)
+
+    def to_realtime(self, record: EventRecord, route: Route, reason: str) -> None:
+        """The route's fallback: the worker asks the model now, through the governor. The
+        event turns `queued` first, then its message goes; a crash between leaves the parked
+        entry, and the collector sends the message again (a duplicate is claimed once)."""
+        if record.status is EventStatus.BATCHING:
+            self._store.transition(
+                record.event_id,
+                from_statuses=[EventStatus.BATCHING],
+                to_status=EventStatus.QUEUED,
+                updates={"mode": REALTIME, "batch_id": None, "error": reason},
+            )
+        self._queue.send(
+            QueueMessage(
+                event_id=record.event_id, source=record.source, event_type=record.event_type
+            )
+        )
+        self.ledger.unpark([parked_entry(record, route)])
+        count("BatchFallback", route=route.name)

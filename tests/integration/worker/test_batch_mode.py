@@ -1,0 +1,248 @@
+"""`mode: batch` end to end against moto and the offline model's Batches API: parked by the
+worker, gathered by the collector, completed once by the poller, whatever crashes between."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from hookwise import wiring
+from hookwise.batches.collector import BatchCollector
+from hookwise.batches.poller import BatchPoller
+from hookwise.config import load_config
+from hookwise.domain.events import EventStatus
+from hookwise.llm.base import ModelUsage
+from hookwise.llm.caching import cost_usd
+from hookwise.samples import sample_bytes
+from tests.integration.worker.conftest import Pipeline
+
+ROUTE = "github-pr-review"
+MAX_WAIT = 600
+
+
+@pytest.fixture
+def batch_route(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pipeline:
+    document = yaml.safe_load(Path(pipeline.aws.settings.config).read_text())
+    route = next(r for r in document["routes"] if r["name"] == ROUTE)
+    route["mode"] = "batch"
+    # The batch path fetches no context (yet): the configuration refuses the two together.
+    route.pop("context", None)
+    route["batch"] = {"max_wait_seconds": MAX_WAIT, "max_size": 5, "fallback": "realtime"}
+    path = tmp_path / "hookwise.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(path))
+    wiring.reset()
+    return pipeline
+
+
+def deliver_prs(pipeline: Pipeline, count: int) -> list[str]:
+    sample = json.loads(sample_bytes("github", "pull_request.opened"))
+    ids = []
+    for number in range(count):
+        sample["number"] = 1000 + number
+        sample["pull_request"]["title"] = f"Change number {number}"
+        ids.append(pipeline.deliver(delivery=f"pr-{number}", body=json.dumps(sample).encode()))
+    while pipeline.poll():
+        pass
+    return ids
+
+
+def collector(after_seconds: float = 0.0) -> BatchCollector:
+    return BatchCollector(**wiring.batch_parts(), clock=lambda: time.time() + after_seconds)
+
+
+def poller() -> BatchPoller:
+    return BatchPoller(**wiring.batch_parts())
+
+
+def model_stats(pipeline: Pipeline) -> dict[str, Any]:
+    return httpx.get(f"{pipeline.model.url}/_control/stats").json()
+
+
+def control_batches(pipeline: Pipeline, **spec: Any) -> None:
+    httpx.post(f"{pipeline.model.url}/_control/batches", json=spec).raise_for_status()
+
+
+def test_a_full_batch_is_submitted_once_and_every_event_completes_once_at_batch_price(
+    batch_route: Pipeline,
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    for event_id in ids:
+        parked = batch_route.record(event_id)
+        assert parked.status is EventStatus.BATCHING
+        assert parked.mode == "batch"
+    assert batch_route.model.calls == 0
+    report = collector().run()
+    assert [sorted(events) for events in report.submitted.values()] == [sorted(ids)]
+    (batch_id,) = report.submitted
+    assert {batch_route.record(e).batch_id for e in ids} == {batch_id}
+    assert collector().run().submitted == {}  # nothing parked is left
+    assert poller().run().entries == {"completed": 5}
+    assert poller().run().entries == {}
+    spec = load_config(str(wiring.get_settings().config)).models["claude-sonnet-4-5"]
+    for event_id in ids:
+        done = batch_route.record(event_id)
+        assert done.status is EventStatus.COMPLETED
+        assert done.mode == "batch"
+        assert done.batch_id == batch_id
+        assert done.result is not None
+        assert done.usage is not None
+        tokens = ModelUsage(**done.usage.model_dump(exclude={"cost_usd"}))
+        assert done.usage.cost_usd == cost_usd(spec, tokens, batch=True)
+        assert done.usage.cost_usd == pytest.approx(cost_usd(spec, tokens) / 2, rel=1e-3)
+    stats = model_stats(batch_route)
+    assert stats["batches"] == 1
+    assert stats["answered"] == 5
+
+
+def test_a_small_batch_waits_for_half_the_maximum_wait(batch_route: Pipeline) -> None:
+    deliver_prs(batch_route, 2)
+    assert collector().run().submitted == {}
+    assert collector(MAX_WAIT * 0.5 + 1).run().submitted != {}
+
+
+def test_an_errored_entry_is_resubmitted_alone(batch_route: Pipeline) -> None:
+    ids = deliver_prs(batch_route, 5)
+    control_batches(batch_route, failures=[{"contains": ids[2], "times": 1}])
+    collector().run()
+    assert poller().run().entries == {"completed": 4, "reparked": 1}
+    again = batch_route.record(ids[2])
+    assert again.status is EventStatus.BATCHING
+    assert again.batch_id is None
+    assert again.error is not None
+    assert "errored" in again.error
+    report = collector(MAX_WAIT * 0.5 + 1).run()
+    assert list(report.submitted.values()) == [[ids[2]]]
+    assert poller().run().entries == {"completed": 1}
+    assert batch_route.record(ids[2]).status is EventStatus.COMPLETED
+    assert model_stats(batch_route)["entries_per_batch"] == [5, 1]
+
+
+class Crash(Exception):
+    """A poller killed mid-run."""
+
+
+def test_a_poller_crash_between_reading_results_and_storing_them_repeats_nothing(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    collector().run()
+    completions: list[str] = []
+    worker = wiring.worker_service()
+    complete = worker.complete_batched
+
+    def crash_after_two(record: Any, *args: Any) -> bool:
+        if len(completions) == 2:
+            raise Crash
+        done = complete(record, *args)
+        completions.append(record.event_id)
+        return done
+
+    monkeypatch.setattr(worker, "complete_batched", crash_after_two)
+    with pytest.raises(Crash):
+        poller().run()
+    monkeypatch.setattr(worker, "complete_batched", complete)
+    statuses = [batch_route.record(e).status for e in ids]
+    assert statuses.count(EventStatus.COMPLETED) == 2
+    # The restarted poller reads the results again and stores only what was not stored.
+    assert poller().run().entries == {"skipped": 2, "completed": 3}
+    assert all(batch_route.record(e).status is EventStatus.COMPLETED for e in ids)
+    assert model_stats(batch_route)["answered"] == 5
+
+
+def test_a_collector_crash_between_submit_and_record_adopts_the_batch(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    ledger = wiring.batch_parking().ledger
+    set_batch = ledger.set_batch
+
+    def crash(*_: Any) -> Any:
+        raise Crash
+
+    monkeypatch.setattr(ledger, "set_batch", crash)
+    with pytest.raises(Crash):
+        collector().run()
+    monkeypatch.setattr(ledger, "set_batch", set_batch)
+    report = collector().run()
+    assert len(report.adopted) == 1
+    assert report.submitted == {}
+    assert poller().run().entries == {"completed": 5}
+    assert all(batch_route.record(e).batch_id == report.adopted[0] for e in ids)
+    assert model_stats(batch_route)["batches"] == 1
+
+
+def test_an_intent_never_submitted_is_dropped_and_its_events_go_in_the_next_batch(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    api = wiring.batch_parts()["api"]
+
+    def crash(*_: Any) -> Any:
+        raise Crash
+
+    monkeypatch.setattr(type(api), "create", crash)
+    with pytest.raises(Crash):
+        collector().run()
+    monkeypatch.undo()
+    report = collector().run()
+    assert report.dropped_intents == 1
+    assert [sorted(e) for e in report.submitted.values()] == [sorted(ids)]
+
+
+def test_batches_unavailable_fall_back_to_real_time_through_the_worker(
+    batch_route: Pipeline,
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    control_batches(batch_route, unavailable=529)
+    report = collector().run()
+    assert report.fallback == 5
+    while batch_route.poll():
+        pass
+    for event_id in ids:
+        done = batch_route.record(event_id)
+        assert done.status is EventStatus.COMPLETED
+        assert done.mode == "realtime"
+    assert batch_route.model.calls == 5
+    assert collector().run().fallback == 0
+
+
+def test_an_event_that_would_miss_its_deadline_goes_real_time(batch_route: Pipeline) -> None:
+    (event_id,) = deliver_prs(batch_route, 1)
+    report = collector(MAX_WAIT * 0.8).run()
+    assert report.fallback == 1
+    assert report.submitted == {}
+    assert batch_route.record(event_id).status is EventStatus.QUEUED
+
+
+def test_batch_answers_spend_the_routes_budget_at_batch_price(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from hookwise.governor.dynamodb import DynamoDBBudgetLedger, utc_day
+
+    document = yaml.safe_load(Path(pipeline.aws.settings.config).read_text())
+    route = next(r for r in document["routes"] if r["name"] == ROUTE)
+    route.update(mode="batch", batch={"max_size": 3}, budget={"daily_usd": 100})
+    route.pop("context", None)
+    path = tmp_path / "hookwise.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(path))
+    wiring.reset()
+    ids = deliver_prs(pipeline, 3)
+    collector().run()
+    poller().run()
+    wiring.admission().flush()
+    (scope,) = wiring.admission().scopes("github", wiring.config().route_named(ROUTE))  # type: ignore[arg-type]
+    tokens, usd = DynamoDBBudgetLedger(pipeline.aws.settings.table).spent(
+        scope, utc_day(time.time())
+    )
+    costs = [pipeline.record(e).usage for e in ids]
+    # The ledger keeps micro-dollars.
+    assert usd == pytest.approx(sum(u.cost_usd for u in costs if u is not None), abs=1e-5)
+    assert tokens == sum(u.input_tokens + u.output_tokens for u in costs if u is not None)

@@ -1,0 +1,49 @@
+"""A route whose prefix reaches the model's minimum is marked with its lifetime and read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hookwise import wiring
+from hookwise.config import load_config
+from hookwise.llm.base import ModelUsage
+from hookwise.llm.caching import cost_usd
+from tests.integration.worker.conftest import Pipeline
+
+
+def long_instructions(pipeline: Pipeline, tmp_path: Path, ttl: str) -> Path:
+    """The shipped config with the PR route's instructions past Sonnet's 1,024 tokens."""
+    document = yaml.safe_load(Path(pipeline.aws.settings.config).read_text())
+    route = next(r for r in document["routes"] if r["name"] == "github-pr-review")
+    route["system"] += " Be careful." * 500
+    route["cache"] = {"ttl": ttl}
+    path = tmp_path / "hookwise.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.mark.parametrize("ttl", ["5m", "1h"])
+def test_a_long_prefix_is_written_once_then_read_at_the_routes_lifetime(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ttl: str
+) -> None:
+    config = long_instructions(pipeline, tmp_path, ttl)
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
+    wiring.reset()
+    first = pipeline.deliver(delivery="a")
+    pipeline.poll()
+    second = pipeline.deliver(delivery="b", fixture="pull_request.synchronize")
+    pipeline.poll()
+    mark = pipeline.model.model.requests[-1]["system"][-1]["cache_control"]
+    assert mark.get("ttl", "5m") == ttl
+    written, read = pipeline.record(first).usage, pipeline.record(second).usage
+    assert written is not None
+    assert read is not None
+    assert written.cache_creation_input_tokens > 1024
+    assert read.cache_read_input_tokens == written.cache_creation_input_tokens
+    spec = load_config(str(config)).models["claude-sonnet-4-5"]
+    tokens = written.model_dump(exclude={"cost_usd"})
+    assert written.cost_usd == cost_usd(spec, ModelUsage(**tokens), cache_ttl=ttl)  # type: ignore[arg-type]
+    assert read.cost_usd < written.cost_usd
