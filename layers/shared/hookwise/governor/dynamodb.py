@@ -105,6 +105,7 @@ class DynamoDBGovernor(Governor):
         self._learned: dict[str, Learned] = {}
         self._paused: dict[str, tuple[float, str]] = {}
         self._last_ticket: dict[str, Ticket] = {}
+        self._turns: dict[str, threading.Lock] = {}
 
     def _item_key(self, ticket: Ticket) -> str:
         # Calls spread evenly over the shards, each holding an equal part of the limits.
@@ -159,7 +160,15 @@ class DynamoDBGovernor(Governor):
             self._learned[key] = self._learned.get(key, Learned()).plus(learned)
 
     def _update(self, ticket: Ticket, decide: Callable[[Schedule], Any]) -> tuple[Any, Schedule]:
-        """Read, decide, write back on an unchanged version; retry on a conflict."""
+        """Read, decide, write back on an unchanged version; retry on a conflict. The records
+        of one instance take turns (they would only conflict with each other); instances
+        meet at the conditional write."""
+        with self._turns.setdefault(ticket.key, threading.Lock()):
+            return self._read_decide_write(ticket, decide)
+
+    def _read_decide_write(
+        self, ticket: Ticket, decide: Callable[[Schedule], Any]
+    ) -> tuple[Any, Schedule]:
         self._last_ticket[ticket.key] = ticket
         item_key = self._item_key(ticket)
         with self._lock:

@@ -156,30 +156,37 @@ class WorkerService:
         if self._parking is not None and self._parking.takes(record, route):
             self._parking.park(record, route)
             return Outcome(EventStatus.BATCHING.value)
-        try:
-            context = self._context.gather(route, payload) if self._context else ""
-        except ProviderRateLimited as limited:
-            # The provider asked us to wait: no model call, and not a failure.
-            return self._defer(
-                record,
-                delivery,
-                Deferral(
-                    self._clock() + (limited.retry_after or DEFAULT_RATE_LIMIT_SECONDS),
-                    f"context fetch deferred: {limited}"[:ERROR_CHARS],
-                    "provider",
-                ),
-            )
-        except ProviderError as error:
-            if error.transient:
-                return self._transient(record, delivery, error)
-            return self._permanent(record, message, f"context fetch error: {error}")
-        prompt = self.prompt_for(route, record, payload, context)
+        history = self._history(route, payload)
+        prompt = self.prompt_for(route, record, payload, history=history)
         name, model_id = self.model_id(route)
+        # Asked before anything is fetched: an event that must wait costs no provider call.
+        # What the fetched context adds to the prompt is charged when the call is reconciled.
         decision = self._admission.admit(record, route, name, prompt)
         if isinstance(decision, Deferral):
             if decision.fail:
                 return self._permanent(record, message, decision.reason)
             return self._defer(record, delivery, decision)
+        try:
+            context = self._context.gather(route, payload) if self._context else ""
+        except ProviderError as error:
+            # No call after all: the capacity booked for it goes back.
+            self._admission.settle(decision, [], 0.0, {})
+            if isinstance(error, ProviderRateLimited):
+                # The provider asked us to wait: no model call, and not a failure.
+                return self._defer(
+                    record,
+                    delivery,
+                    Deferral(
+                        self._clock() + (error.retry_after or DEFAULT_RATE_LIMIT_SECONDS),
+                        f"context fetch deferred: {error}"[:ERROR_CHARS],
+                        "provider",
+                    ),
+                )
+            if error.transient:
+                return self._transient(record, delivery, error)
+            return self._permanent(record, message, f"context fetch error: {error}")
+        if context:
+            prompt = self.prompt_for(route, record, payload, context, history)
         self._sleep(max(0.0, decision.start - self._clock()))
         try:
             result, usage, latency_ms, calls = self._ask(route, prompt, name, decision, time_left)
@@ -246,11 +253,18 @@ class WorkerService:
     def model_id(self, route: Route) -> tuple[str, str]:
         return requests.model_id(self._config, route)
 
-    def prompt_for(
-        self, route: Route, record: EventRecord, payload: Any, context: str = ""
-    ) -> Prompt:
+    def _history(self, route: Route, payload: Any) -> list[dict[str, Any]]:
         subject = subject_of(route, payload) if route.memory else None
-        history = self._store.recall(subject) if subject else []
+        return self._store.recall(subject) if subject else []
+
+    def prompt_for(
+        self,
+        route: Route,
+        record: EventRecord,
+        payload: Any,
+        context: str = "",
+        history: list[dict[str, Any]] | None = None,
+    ) -> Prompt:
         return build_prompt(
             route,
             record.source,
@@ -258,7 +272,7 @@ class WorkerService:
             payload,
             tool=self._schemas.tool(route.output),
             max_prompt_bytes=self._config.defaults.max_prompt_bytes,
-            history=history,
+            history=self._history(route, payload) if history is None else history,
             context=context,
         )
 
