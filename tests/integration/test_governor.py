@@ -113,3 +113,15 @@ def test_budgets_count_until_spent_then_refuse_without_counting(aws: Aws) -> Non
     )
     midnight = datetime(2026, 11, 29, tzinfo=UTC).timestamp()
     assert int(item["expires_at"]) == midnight + 2 * 86_400
+
+
+def test_an_instances_concurrent_records_commit_as_a_group(aws: Aws) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    instance = governor(aws)
+    with ThreadPoolExecutor(10) as pool:
+        starts = sorted(pool.map(lambda _: instance.acquire(TICKET, NOW).start, range(30)))
+    # Every call got its own second: nothing was handed out twice...
+    assert starts == pytest.approx([NOW + index for index in range(30)])
+    # ...and the records that waited for the key's turn were written together.
+    assert int(stored(aws)["version"]) < 30

@@ -106,6 +106,7 @@ class DynamoDBGovernor(Governor):
         self._paused: dict[str, tuple[float, str]] = {}
         self._last_ticket: dict[str, Ticket] = {}
         self._turns: dict[str, threading.Lock] = {}
+        self._waiting: dict[str, list[_Request]] = {}
 
     def _item_key(self, ticket: Ticket) -> str:
         # Calls spread evenly over the shards, each holding an equal part of the limits.
@@ -160,49 +161,85 @@ class DynamoDBGovernor(Governor):
             self._learned[key] = self._learned.get(key, Learned()).plus(learned)
 
     def _update(self, ticket: Ticket, decide: Callable[[Schedule], Any]) -> tuple[Any, Schedule]:
-        """Read, decide, write back on an unchanged version; retry on a conflict. The records
-        of one instance take turns (they would only conflict with each other); instances
-        meet at the conditional write."""
-        with self._turns.setdefault(ticket.key, threading.Lock()):
-            return self._read_decide_write(ticket, decide)
+        """Read, decide, write back on an unchanged version; retry on a conflict.
 
-    def _read_decide_write(
-        self, ticket: Ticket, decide: Callable[[Schedule], Any]
-    ) -> tuple[Any, Schedule]:
+        The records of one instance (a batch's threads) commit as a group: whoever holds the
+        key's turn applies every decision waiting for it in one read and one write, so a busy
+        instance makes one round trip for many calls instead of conflicting with itself.
+        Instances meet at the conditional write."""
+        request = _Request(ticket, decide)
+        with self._lock:
+            self._waiting.setdefault(ticket.key, []).append(request)
+        with self._turns.setdefault(ticket.key, threading.Lock()):
+            if not request.done:
+                with self._lock:
+                    group = self._waiting.pop(ticket.key, [])
+                self._commit(ticket, group)
+        if request.error is not None:
+            raise request.error
+        return request.answer, request.schedule
+
+    def _commit(self, ticket: Ticket, group: list[_Request]) -> None:
         self._last_ticket[ticket.key] = ticket
         item_key = self._item_key(ticket)
         with self._lock:
             learned = self._learned.pop(ticket.key, Learned())
-        for _ in range(MAX_CONFLICTS):
-            found = self._table.get_item(
-                Key={TABLE_PARTITION_KEY: item_key}, ConsistentRead=True
-            ).get("Item")
-            version = int(found["version"]) if found else 0
-            schedule = _schedule(found)
-            learned.apply(schedule, ticket.limits, self._clock(), self._shards)
-            answer = decide(schedule)
-            condition: dict[str, Any] = (
-                {
-                    "ConditionExpression": "version = :version",
-                    "ExpressionAttributeValues": {":version": version},
-                }
-                if found
-                else {
-                    "ConditionExpression": "attribute_not_exists(#key)",
-                    "ExpressionAttributeNames": {"#key": TABLE_PARTITION_KEY},
-                }
-            )
-            try:
-                self._table.put_item(Item=_item(item_key, schedule, version + 1), **condition)
-            except ClientError as error:
-                if not _conditional_failure(error):
-                    self._hold(ticket.key, learned)
-                    raise
-                time.sleep(random.uniform(0.001, 0.01))  # noqa: S311 - jitter, not crypto
-                continue
-            return answer, schedule
-        self._hold(ticket.key, learned)
-        return Verdict(self._clock() + 1.0, False, ticket.line_at, "contention"), Schedule()
+        try:
+            for _ in range(MAX_CONFLICTS):
+                found = self._table.get_item(
+                    Key={TABLE_PARTITION_KEY: item_key}, ConsistentRead=True
+                ).get("Item")
+                version = int(found["version"]) if found else 0
+                schedule = _schedule(found)
+                learned.apply(schedule, ticket.limits, self._clock(), self._shards)
+                answers = [request.decide(schedule) for request in group]
+                condition: dict[str, Any] = (
+                    {
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeValues": {":version": version},
+                    }
+                    if found
+                    else {
+                        "ConditionExpression": "attribute_not_exists(#key)",
+                        "ExpressionAttributeNames": {"#key": TABLE_PARTITION_KEY},
+                    }
+                )
+                try:
+                    self._table.put_item(Item=_item(item_key, schedule, version + 1), **condition)
+                except ClientError as error:
+                    if not _conditional_failure(error):
+                        raise
+                    time.sleep(random.uniform(0.001, 0.01))  # noqa: S311 - jitter, not crypto
+                    continue
+                for request, answer in zip(group, answers, strict=True):
+                    request.finish(answer, schedule)
+                return
+            self._hold(ticket.key, learned)
+            for request in group:
+                wait = Verdict(self._clock() + 1.0, False, request.ticket.line_at, "contention")
+                request.finish(wait, Schedule())
+        except Exception as error:
+            self._hold(ticket.key, learned)
+            for request in group:
+                request.fail(error)
+
+
+@dataclass
+class _Request:
+    """One decision waiting for its key's group commit."""
+
+    ticket: Ticket
+    decide: Callable[[Schedule], Any]
+    answer: Any = None
+    schedule: Schedule = field(default_factory=Schedule)
+    error: Exception | None = None
+    done: bool = False
+
+    def finish(self, answer: Any, schedule: Schedule) -> None:
+        self.answer, self.schedule, self.done = answer, schedule, True
+
+    def fail(self, error: Exception) -> None:
+        self.error, self.done = error, True
 
 
 def _schedule(item: dict[str, Any] | None) -> Schedule:

@@ -93,11 +93,6 @@ class LocalStack:
         )
         wait_until_listening(moto_port, self._moto)
         os.environ.update(LOCAL_ENVIRONMENT)
-        # The pollers' invocations share this process (and so the worker's record pool), where
-        # on AWS each has its own environment: give them a record thread each.
-        os.environ.setdefault(
-            "HOOKWISE_WORKER_CONCURRENCY", str(QUEUES.batch_size * QUEUES.max_concurrency)
-        )
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
         self.model_url = self._start_model()
         wiring.reset()
