@@ -3,25 +3,20 @@ into a Message Batch, by size and age. The protocol: `hookwise/batches/__init__.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hookwise.adapters.store import EventStore
-from hookwise.batches.parking import REALTIME, BatchParking, received_epoch
+from hookwise.batches.job import BatchJob
+from hookwise.batches.parking import REALTIME, received_epoch
 from hookwise.batches.ports import (
-    BatchApi,
     BatchesUnavailable,
-    BatchLedger,
     BatchRequest,
     Intent,
     Parked,
 )
-from hookwise.config import HookwiseConfig, Route
+from hookwise.config import Route
 from hookwise.domain.events import EventRecord, EventStatus
 from hookwise.observability import count, logger, measure
-from hookwise.worker.service import WorkerService
 
 # A route's maximum wait is split: a batch is submitted once its oldest event has waited this
 # share of it; the rest is for the batch to run.
@@ -58,26 +53,7 @@ def late(entry: Parked, route: Route, now: float) -> bool:
     return entry.deadline - now < route.batch.max_wait_seconds * LATE_SHARE
 
 
-class BatchCollector:
-    def __init__(
-        self,
-        *,
-        config: HookwiseConfig,
-        ledger: BatchLedger,
-        api: BatchApi,
-        store: EventStore,
-        parking: BatchParking,
-        worker: WorkerService,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._config = config
-        self._ledger = ledger
-        self._api = api
-        self._store = store
-        self._parking = parking
-        self._worker = worker
-        self._clock = clock
-
+class BatchCollector(BatchJob):
     def run(self) -> CollectReport:
         report = CollectReport()
         for route in self._config.routes:

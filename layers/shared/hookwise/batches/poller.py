@@ -4,17 +4,14 @@ settles each entry through the same completion path as a real-time answer. The p
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hookwise.adapters.store import EventStore, TransitionConflict
-from hookwise.batches.parking import BatchParking
-from hookwise.batches.ports import BatchApi, BatchesUnavailable, BatchLedger, Intent
-from hookwise.config import HookwiseConfig, Route
+from hookwise.adapters.store import TransitionConflict
+from hookwise.batches.job import BatchJob
+from hookwise.batches.ports import BatchesUnavailable, Intent
+from hookwise.config import Route
 from hookwise.domain.events import EventStatus
 from hookwise.observability import count, logger, measure
-from hookwise.worker.service import WorkerService
 
 
 @dataclass
@@ -29,26 +26,7 @@ class PollReport:
         self.entries[outcome] = self.entries.get(outcome, 0) + 1
 
 
-class BatchPoller:
-    def __init__(
-        self,
-        *,
-        config: HookwiseConfig,
-        ledger: BatchLedger,
-        api: BatchApi,
-        store: EventStore,
-        parking: BatchParking,
-        worker: WorkerService,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._config = config
-        self._ledger = ledger
-        self._api = api
-        self._store = store
-        self._parking = parking
-        self._worker = worker
-        self._clock = clock
-
+class BatchPoller(BatchJob):
     def run(self) -> PollReport:
         report = PollReport()
         for route in self._config.routes:
