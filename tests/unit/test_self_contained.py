@@ -1,5 +1,5 @@
 """The suite and the benchmark run from a bare clone: nothing reads files beside the repository
-(CI has no `../shared`); payloads come from the package's own samples."""
+(CI has nothing beside its clone); payloads come from the package's own samples."""
 
 from __future__ import annotations
 
