@@ -3,6 +3,8 @@ small state item for every transition (hookwise/adapters/store/dynamodb.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
@@ -16,33 +18,40 @@ from hookwise.resources import (
 )
 
 
+def string_key(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+def durable_table(scope: Construct, **keys: Any) -> dynamodb.Table:
+    """On demand, encrypted, point-in-time recoverable and kept on stack deletion: what every
+    hookwise table holds (events, and batch intents for submitted, paid-for batches)."""
+    return dynamodb.Table(
+        scope,
+        "Table",
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        **keys,
+    )
+
+
 class EventsTable(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.table = dynamodb.Table(
+        self.table = durable_table(
             self,
-            "Table",
-            partition_key=dynamodb.Attribute(
-                name=TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            partition_key=string_key(TABLE_PARTITION_KEY),
             time_to_live_attribute=TABLE_TTL_ATTRIBUTE,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         # Every event item carries the key (the item is written once, never updated): the
         # sweeper reads events by arrival time from its checkpoint, keys only, one index write
         # per event.
         self.table.add_global_secondary_index(
             index_name=STUCK_INDEX,
-            partition_key=dynamodb.Attribute(
-                name=STUCK_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(
-                name=STUCK_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING
-            ),
+            partition_key=string_key(STUCK_INDEX_PARTITION_KEY),
+            sort_key=string_key(STUCK_INDEX_SORT_KEY),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
