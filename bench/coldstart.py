@@ -16,7 +16,8 @@ from typing import Any
 
 from bench.stats import median, ratio
 from bench.support import CONFIG_PATH, ROOT, timed
-from hookwise.config.loader import compile_config, compiled_path
+from hookwise.config.loader import compile_config
+from hookwise.sources import compiled_path
 
 ENV = {
     **os.environ,

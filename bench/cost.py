@@ -111,7 +111,7 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
                 .get("Contents", [])
             ),
             "s3_gets": s3_calls.count("GetObject"),
-            "usage": record.usage.model_dump() if record.usage else None,
+            "usage": record.usage.as_dict() if record.usage else None,
             "model": record.model,
         }
 

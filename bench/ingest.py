@@ -22,7 +22,7 @@ def measure(requests: int = 500) -> dict[str, Any]:
     body = sample_bytes("github", "pull_request.opened")
     with moto_stack() as (config, resources):
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
-        table = Settings().table
+        table = Settings.from_environment().table
 
         def floor() -> None:
             dynamodb.put_item(

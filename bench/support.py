@@ -69,8 +69,8 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
     os.environ["HOOKWISE_CONFIG"] = str(config_path)
     os.environ["HOOKWISE_SECRET_GITHUB"] = SECRET
     providers = start_provider_fakes(
-        github_app_secret_name=Settings().github_app_credentials,
-        slack_bot_secret_name=Settings().slack_bot_credentials,
+        github_app_secret_name=Settings.from_environment().github_app_credentials,
+        slack_bot_secret_name=Settings.from_environment().slack_bot_credentials,
     )
     os.environ.update(providers.environment)
     # Powertools caches secrets per process: each measurement has its own App key.
@@ -81,7 +81,10 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
         with open(os.devnull, "w") as nowhere, redirect_stdout(nowhere):
             config = load_config(str(config_path))
             resources = provision(
-                Settings(), config, lambda _name: [SECRET], provider_secrets=providers.secrets
+                Settings.from_environment(),
+                config,
+                lambda _name: [SECRET],
+                provider_secrets=providers.secrets,
             )
             os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
             os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url

@@ -22,7 +22,8 @@ import jsii
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from hookwise.config.loader import compile_config, compiled_path
+from hookwise.config.loader import compile_config
+from hookwise.sources import compiled_path
 from infra.paths import BUILD, CONFIG, DEPENDENCIES, SHARED_PACKAGE
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14

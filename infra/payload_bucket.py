@@ -13,7 +13,7 @@ from infra.nag import acknowledge
 class PayloadBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        retention = cdk.Duration.days(Settings().event_ttl_days)
+        retention = cdk.Duration.days(Settings.from_environment().event_ttl_days)
         self.access_logs = s3.Bucket(
             self,
             "AccessLogs",

@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from hookwise.resources import EVENT_ROUTE, EVENTS_ROUTE, WEBHOOK_ROUTE
 from infra.limits import FloodLimits
 
 ACCESS_LOG_FORMAT = (
@@ -71,11 +72,18 @@ class WebhookApi(Construct):
             access_log_settings=AccessLogs(access_logs),
         )
         integration = integrations.HttpLambdaIntegration("Ingest", ingest)
-        self.api.add_routes(
-            path="/webhooks/{source}", methods=[apigw.HttpMethod.POST], integration=integration
-        )
+        # Providers cannot sign with SigV4: the webhook route is open (signatures are checked
+        # in the function); the events routes are for operators, under IAM.
         iam = authorizers.HttpIamAuthorizer()
-        for path in ("/events", "/events/{event_id}"):
+        for route_key, authorizer in (
+            (WEBHOOK_ROUTE, None),
+            (EVENTS_ROUTE, iam),
+            (EVENT_ROUTE, iam),
+        ):
+            method, path = route_key.split(" ", 1)
             self.api.add_routes(
-                path=path, methods=[apigw.HttpMethod.GET], integration=integration, authorizer=iam
+                path=path,
+                methods=[apigw.HttpMethod(method)],
+                integration=integration,
+                authorizer=authorizer,
             )

@@ -76,10 +76,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, unlimited_config: Path) -> Iterator[Aws
     with mock_aws():
         wiring.reset()
         config = load_config(str(unlimited_config))
-        settings = Settings()
+        settings = Settings.from_environment()
         resources = provision(settings, config, lambda _name: [TEST_SECRET])
         monkeypatch.setenv("HOOKWISE_QUEUE_URL", resources.queue_url)
         monkeypatch.setenv("HOOKWISE_DLQ_URL", resources.dlq_url)
         wiring.reset()
-        yield Aws(Settings(), config, resources)
+        yield Aws(Settings.from_environment(), config, resources)
         wiring.reset()

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from hookwise.ingest.api import app
+from hookwise.ingest.api import answer
 from hookwise.observability import logger, metrics, trace_handler
 
 
@@ -17,4 +17,4 @@ from hookwise.observability import logger, metrics, trace_handler
 @trace_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return answer(event)

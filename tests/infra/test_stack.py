@@ -399,6 +399,7 @@ def test_layers_hold_the_package_config_and_arm64_dependencies(synth: Synth) -> 
         "redrive",
         "resources.py",
         "settings.py",
+        "sources.py",
         "verifiers",
         "wiring.py",
         "worker",

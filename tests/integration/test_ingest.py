@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ from hookwise.ingest.dispatch import Dispatcher
 from hookwise.ingest.service import IngestService, Reply
 from hookwise.ingest.sweeper import Sweeper
 from hookwise.samples import sample_bytes
+from hookwise.sources import load_sources
 from hookwise.verifiers import WebhookRequest, verifier_for
 from tests.conftest import CONFIG_PATH, TEST_SECRET, Aws
 
@@ -57,7 +59,7 @@ class Harness:
         self.sqs = boto3.client("sqs")
         self.failing_sends = 0
         self.sqs.meta.events.register("before-call.sqs.SendMessage", self._maybe_fail)
-        self.settings = aws.settings.model_copy(update=settings)
+        self.settings = replace(aws.settings, **settings)
         self.store = DynamoDBEventStore(
             aws.settings.table,
             blobs=CompressedBlobStore(S3BlobStore(aws.resources.bucket)),
@@ -67,7 +69,7 @@ class Harness:
             SQSEventQueue(aws.resources.queue_url, aws.resources.dlq_url, self.sqs)
         )
         self.service = IngestService(
-            config=aws.config,
+            sources=load_sources(aws.settings.config),
             store=self.store,
             dispatcher=self.dispatcher,
             secrets=secrets or SecretsManagerProvider(),

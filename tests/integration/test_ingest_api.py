@@ -11,6 +11,7 @@ import pytest
 
 from functions.ingest.handler import handler
 from hookwise.config import load_config
+from hookwise.local.gateway import match_route
 from hookwise.samples import sample_bytes
 from hookwise.verifiers import verifier_for
 from tests.conftest import CONFIG_PATH, TEST_SECRET, Aws
@@ -37,9 +38,12 @@ def gateway_event(
     base64_body: bool = False,
     query: str = "",
 ) -> dict[str, Any]:
+    # The route API Gateway would have matched, as the local front finds it.
+    route_key, parameters = match_route(method, path) or ("$default", {})
     return {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
+        "pathParameters": parameters or None,
         "rawPath": path,
         "rawQueryString": query,
         "queryStringParameters": dict(p.split("=", 1) for p in query.split("&")) if query else None,
@@ -50,7 +54,7 @@ def gateway_event(
             "domainName": "api.example.com",
             "domainPrefix": "api",
             "requestId": "req-1",
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "time": "23/Nov/2026:04:00:00 +0000",
             "timeEpoch": 0,
@@ -116,6 +120,9 @@ def test_undecodable_base64_body_is_400_and_stores_nothing(aws: Aws) -> None:
 
 def test_unknown_event_is_404_and_health_is_200(aws: Aws) -> None:
     assert call(gateway_event("GET", "/events/evt_nope"))[0] == 404
+    # No route of ours (API Gateway would not have called the function at all).
+    assert call(gateway_event("GET", "/webhooks/github")) == (404, {"error": "not found"})
+    assert match_route("POST", "/webhooks/github/extra") is None
     assert call(gateway_event("GET", "/health")) == (200, {"status": "ok"})
     assert call(gateway_event("GET", "/events", query="limit=x"))[0] == 400
 

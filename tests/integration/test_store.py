@@ -185,7 +185,7 @@ def test_final_events_cannot_be_claimed_or_reopened(store: DynamoDBEventStore) -
         to_status=EventStatus.COMPLETED,
         updates={
             "result": {"summary": "done", "score": 0.5},
-            "usage": Usage(input_tokens=10, cost_usd=0.25).model_dump(),
+            "usage": Usage(input_tokens=10, cost_usd=0.25).as_dict(),
         },
         increment={"failures": 0},
     )

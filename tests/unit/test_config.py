@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from hookwise.config import ConfigError, load_config
-from hookwise.config.loader import compile_config, compiled_path, parse_config
+from hookwise.config.loader import compile_config, parse_config
+from hookwise.sources import compiled_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "hookwise.yaml"

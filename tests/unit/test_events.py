@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-from hookwise.domain.events import EventRecord, Usage, body_key, make_event_id
+import pytest
+
+from hookwise.domain.events import (
+    EventRecord,
+    EventStatus,
+    QueueMessage,
+    Usage,
+    body_key,
+    make_event_id,
+)
 
 
 def test_event_id_is_deterministic_url_safe_and_scoped_by_source() -> None:
@@ -38,3 +47,40 @@ def test_public_view_hides_body_and_headers_and_shows_results() -> None:
     assert view["result"] == {"summary": "ok"}
     assert view["usage"]["input_tokens"] == 3
     assert "error" not in view
+
+
+def test_a_record_read_back_types_its_status_and_usage_and_ignores_unknown_attributes() -> None:
+    record = EventRecord.from_fields(
+        {
+            "event_id": "evt_1",
+            "source": "github",
+            "event_type": "push",
+            "received_at": "t",
+            "updated_at": "t",
+            "status": "completed",
+            "usage": {"input_tokens": 3, "cost_usd": 0.5, "retired_field": 1},
+            "lease_until": 12,
+        }
+    )
+    assert record.status is EventStatus.COMPLETED
+    assert record.usage == Usage(input_tokens=3, cost_usd=0.5)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[]",
+        '{"event_id": "evt_1", "source": "github"}',
+        '{"event_id": 1, "source": "github", "event_type": "push"}',
+        '{"event_id": "evt_1", "source": "github", "event_type": "push", "kind": "model"}',
+        "not json",
+    ],
+)
+def test_a_queue_message_that_is_not_ours_is_a_value_error(body: str) -> None:
+    with pytest.raises(ValueError, match=r"^queue message: "):
+        QueueMessage.from_json(body)
+
+
+def test_a_queue_message_round_trips() -> None:
+    message = QueueMessage(event_id="evt_1", source="github", event_type="push", kind="actions")
+    assert QueueMessage.from_json(message.to_json()) == message

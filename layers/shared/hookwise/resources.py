@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 TABLE_PARTITION_KEY = "event_id"
 TABLE_TTL_ATTRIBUTE = "expires_at"
+
+# The ingest function's routes as the HTTP API names them (its `routeKey`): the stack declares
+# them, the local front matches them, the function dispatches on them.
+WEBHOOK_ROUTE = "POST /webhooks/{source}"
+EVENT_ROUTE = "GET /events/{event_id}"
+EVENTS_ROUTE = "GET /events"
+# The local stack's readiness probe: never a route of the deployed API.
+HEALTH_ROUTE = "GET /health"
 # Index over event items by arrival time (keys only), for the sweeper.
 STUCK_INDEX = "by-pending"
 STUCK_INDEX_PARTITION_KEY = "pending"

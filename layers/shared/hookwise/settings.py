@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 ENV_PREFIX = "HOOKWISE_"
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off"})
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     """Everything a function or the local stack reads from its environment.
 
     On AWS the CDK stack sets these on each function; locally `hookwise dev` sets them. Each
-    field `name` is read from `HOOKWISE_<NAME>`; pydantic converts the strings (plain
-    pydantic rather than pydantic-settings, which costs the ingest cold start ~40 ms).
+    field `name` is read from `HOOKWISE_<NAME>` by `from_environment`. A dataclass, not
+    pydantic: the ingest function reads these on every cold start and never imports pydantic
+    (`tests/unit/test_imports.py`); the few scalar types below are all it converts.
     """
 
-    model_config = ConfigDict(extra="ignore")
-
-    config: str = Field(default="hookwise.yaml", description="path to hookwise.yaml")
+    # Path to hookwise.yaml.
+    config: str = "hookwise.yaml"
     table: str = "hookwise-events"
     # The batch ledger's table; default `<table>-batches`.
     batch_table: str = ""
@@ -65,19 +68,36 @@ class Settings(BaseModel):
     github_pat_credentials: str = "hookwise/github-token"
     slack_bot_credentials: str = "hookwise/slack-bot-token"
 
-    @model_validator(mode="before")
     @classmethod
-    def _from_environment(cls, data: Any) -> Any:
-        """Environment values under the explicit ones (case-insensitive names)."""
-        environment = {name.upper(): value for name, value in os.environ.items()}
-        found = {
-            name: environment[ENV_PREFIX + name.upper()]
-            for name in cls.model_fields
-            if ENV_PREFIX + name.upper() in environment
-        }
-        return {**found, **(data if isinstance(data, dict) else {})}
+    def from_environment(cls, environment: Mapping[str, str] | None = None) -> Settings:
+        """The defaults, overridden by `HOOKWISE_<NAME>` variables (names case-insensitive)."""
+        found = {name.upper(): value for name, value in (environment or os.environ).items()}
+        hints = get_type_hints(cls)
+        return cls(
+            **{
+                field.name: _converted(field.name, hints[field.name], raw)
+                for field in fields(cls)
+                if (raw := found.get(ENV_PREFIX + field.name.upper())) is not None
+            }
+        )
+
+
+def _converted(name: str, hint: Any, raw: str) -> Any:
+    variable = ENV_PREFIX + name.upper()
+    try:
+        if hint is bool:
+            if raw.strip().lower() in TRUE | FALSE:
+                return raw.strip().lower() in TRUE
+            raise ValueError("not a boolean")
+        if hint in (int, float):
+            return hint(raw)
+    except ValueError:
+        raise ValueError(f"{variable}={raw!r}: expected {hint.__name__}") from None
+    if get_origin(hint) is Literal and raw not in get_args(hint):
+        raise ValueError(f"{variable}={raw!r}: expected one of {', '.join(get_args(hint))}")
+    return raw
 
 
 @cache
 def get_settings() -> Settings:
-    return Settings()
+    return Settings.from_environment()

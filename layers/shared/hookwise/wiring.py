@@ -14,7 +14,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from hookwise.config import HookwiseConfig, load_config
 from hookwise.llm.base import ModelAnswer, ModelClient, ModelRequest
 from hookwise.settings import get_settings
 
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from hookwise.batches.collector import BatchCollector
     from hookwise.batches.parking import BatchParking
     from hookwise.batches.poller import BatchPoller
+    from hookwise.config import HookwiseConfig
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
     from hookwise.ingest.sweeper import Sweeper
@@ -44,6 +44,8 @@ T = TypeVar("T")
 
 @cache
 def config() -> HookwiseConfig:
+    from hookwise.config import load_config  # pydantic: never in the ingest function
+
     return load_config(get_settings().config)
 
 
@@ -95,9 +97,10 @@ def dispatcher() -> Dispatcher:
 @cache
 def ingest_service() -> IngestService:
     from hookwise.ingest.service import IngestService
+    from hookwise.sources import load_sources
 
     return IngestService(
-        config=config(),
+        sources=load_sources(get_settings().config),
         store=store(),
         dispatcher=dispatcher(),
         secrets=secrets(),
@@ -350,8 +353,12 @@ def batch_parts() -> dict[str, Any]:
 
 def reset() -> None:
     """Forget every built service and the settings (tests and the local stack)."""
+    from hookwise.config import load_config
+    from hookwise.sources import load_sources
+
     get_settings.cache_clear()
     load_config.cache_clear()
+    load_sources.cache_clear()
     for builder in (
         config,
         blobs,

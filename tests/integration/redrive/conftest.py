@@ -105,7 +105,7 @@ class Pipeline:
         else:
             # Exhausted: moved by the RedrivePolicy, which carries no `reason` attribute.
             self.sqs.send_message(
-                QueueUrl=self.aws.resources.dlq_url, MessageBody=message.model_dump_json()
+                QueueUrl=self.aws.resources.dlq_url, MessageBody=message.to_json()
             )
         return record.event_id
 

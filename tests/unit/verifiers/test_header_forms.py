@@ -7,11 +7,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 
 import pytest
 
+from hookwise.config import ConfigError
+from hookwise.config.loader import parse_config
 from hookwise.samples import sample_bytes
-from hookwise.verifiers import SignatureError
+from hookwise.sources import Source
+from hookwise.verifiers import SignatureError, verifier_for
 from tests.unit.verifiers.support import flip, request, verifier
 
 NOW = 1_700_000_000
@@ -121,7 +125,17 @@ def test_generic_hmac_base64_source_rejects_the_hex_form() -> None:
 def test_generic_hmac_options_outside_the_documented_ones_are_refused(
     options: dict[str, str],
 ) -> None:
-    # A typo must not silently verify as hex, nor reach hashlib.
-    ours = verifier("hmac", **hmac_source(**options))
+    # A typo must not silently verify as hex, nor reach hashlib: `hookwise config check`
+    # refuses it, and so does the verifier if a source reaches it unchecked.
+    with pytest.raises(ConfigError, match=r"sources\.hmac: .*must be one of"):
+        parse_config(
+            json.dumps({"sources": {"hmac": {"scheme": "hmac", **hmac_source(**options)}}})
+        )
+    unchecked = Source(name="hmac", scheme="hmac", **hmac_source(**options))
     with pytest.raises(ValueError, match=r"sources\.hmac\.options"):
-        ours.verify(request(HMAC_BODY, {"X-Signature": "00"}), [HMAC_SECRET])
+        verifier_for(unchecked).verify(request(HMAC_BODY, {"X-Signature": "00"}), [HMAC_SECRET])
+
+
+def test_generic_hmac_unknown_options_are_named() -> None:
+    with pytest.raises(ConfigError, match=r"unknown option.*hedaer"):
+        parse_config(json.dumps({"sources": {"h": {"scheme": "hmac", "options": {"hedaer": "X"}}}}))

@@ -26,7 +26,7 @@ from hookwise.worker.routing import route_for
 
 WEBHOOKS_PATH = "/webhooks/"
 # The ingest function's default body limit (API Gateway's own is 10 MB).
-INGEST_BODY_LIMIT: int = Settings.model_fields["max_body_bytes"].default
+INGEST_BODY_LIMIT: int = Settings().max_body_bytes
 
 
 def encode(verifier: Verifier, payload: Any) -> bytes:

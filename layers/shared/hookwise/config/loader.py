@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from hookwise.config.models import HookwiseConfig
+from hookwise.sources import read_compiled
 
 
 class ConfigError(ValueError):
@@ -55,10 +56,6 @@ def parse_config(text: str, origin: str = "hookwise.yaml") -> HookwiseConfig:
         raise ConfigError(f"{origin}: " + "; ".join(lines)) from exc
 
 
-def compiled_path(path: Path) -> Path:
-    return path.with_suffix(".json")
-
-
 def compile_config(source: Path, target: Path) -> None:
     """Validate `source` (YAML) and write it as JSON to `target`, stamped with its digest."""
     raw = source.read_bytes()
@@ -71,12 +68,8 @@ def compile_config(source: Path, target: Path) -> None:
 
 
 def _compiled(raw: bytes, path: Path) -> HookwiseConfig | None:
-    try:
-        text = compiled_path(path).read_bytes()
-    except OSError:
-        return None
-    compiled = CompiledConfig.model_validate_json(text)
-    return compiled.config if compiled.source_sha256 == hashlib.sha256(raw).hexdigest() else None
+    compiled = read_compiled(path, raw)
+    return None if compiled is None else HookwiseConfig.model_validate(compiled)
 
 
 @cache

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hookwise.verifiers.generic_hmac import HmacOptions
+
 Scheme = Literal[
     "github",
     "stripe",
@@ -62,6 +64,12 @@ class SourceConfig(Strict):
     # Scheme-specific settings (header names, encodings, id/type locations...).
     options: dict[str, Any] = Field(default_factory=dict)
     budget: Budget | None = None
+
+    @model_validator(mode="after")
+    def _known_options(self) -> SourceConfig:
+        if self.scheme == "hmac":
+            HmacOptions.parse(self.options)  # a ValueError here names the bad option
+        return self
 
 
 class Match(Strict):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any, Literal, get_args
 
 
 class EventStatus(StrEnum):
@@ -46,16 +47,33 @@ def body_key(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-class Usage(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
     cost_usd: float = 0.0
 
+    @classmethod
+    def from_fields(cls, data: Mapping[str, Any]) -> Usage:
+        return cls(**{name: data[name] for name in _USAGE_FIELDS if name in data})
 
-class EventRecord(BaseModel):
-    """One webhook delivery and everything that happened to it."""
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_USAGE_FIELDS = frozenset(field.name for field in fields(Usage))
+
+
+@dataclass(kw_only=True)
+class EventRecord:
+    """One webhook delivery and everything that happened to it.
+
+    A dataclass, not a pydantic model: the ingest function builds one per request and its
+    cold start never imports pydantic (`tests/unit/test_imports.py`). Records are read back
+    only from our own items, so `from_fields` types what DynamoDB cannot (status, usage).
+    """
 
     event_id: str
     source: str
@@ -68,7 +86,7 @@ class EventRecord(BaseModel):
     received_at: str
     updated_at: str
     delivery_id: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
     # S3 key of the body when it is too large for the item (claim check).
     body_ref: str | None = None
@@ -94,42 +112,62 @@ class EventRecord(BaseModel):
     # The Message Batch that holds (or answered) the event.
     batch_id: str | None = None
 
+    @classmethod
+    def from_fields(cls, data: Mapping[str, Any]) -> EventRecord:
+        """A record from stored attributes; attributes it does not know are left out."""
+        known = {name: data[name] for name in _RECORD_FIELDS if name in data}
+        known["status"] = EventStatus(known.get("status", EventStatus.RECEIVED))
+        usage = known.get("usage")
+        if isinstance(usage, Mapping):
+            known["usage"] = Usage.from_fields(usage)
+        return cls(**known)
+
+    def replace(self, **changes: Any) -> EventRecord:
+        return replace(self, **changes)
+
     def public_view(self) -> dict[str, Any]:
         """The `GET /events/{event_id}` answer: no body, no headers."""
-        view = self.model_dump(
-            mode="json",
-            include={
-                "event_id",
-                "source",
-                "event_type",
-                "status",
-                "attempts",
-                "failures",
-                "received_at",
-                "updated_at",
-                "route",
-                "model",
-                "latency_ms",
-                "redrive_count",
-            },
-        )
-        for optional in (
-            "result",
-            "error",
-            "usage",
-            "actions",
-            "defer_reason",
-            "deferred_until",
-            "mode",
-            "batch_id",
-        ):
+        view: dict[str, Any] = {name: getattr(self, name) for name in PUBLIC_FIELDS}
+        view["status"] = self.status.value
+        for optional in PUBLIC_OPTIONAL_FIELDS:
             value = getattr(self, optional)
             if value is not None:
-                view[optional] = value.model_dump() if isinstance(value, BaseModel) else value
+                view[optional] = value.as_dict() if isinstance(value, Usage) else value
         return view
 
 
-class QueueMessage(BaseModel):
+_RECORD_FIELDS = frozenset(field.name for field in fields(EventRecord))
+PUBLIC_FIELDS = (
+    "event_id",
+    "source",
+    "event_type",
+    "status",
+    "attempts",
+    "failures",
+    "received_at",
+    "updated_at",
+    "route",
+    "model",
+    "latency_ms",
+    "redrive_count",
+)
+PUBLIC_OPTIONAL_FIELDS = (
+    "result",
+    "error",
+    "usage",
+    "actions",
+    "defer_reason",
+    "deferred_until",
+    "mode",
+    "batch_id",
+)
+
+MessageKind = Literal["event", "actions", "callback"]
+MESSAGE_KINDS: frozenset[str] = frozenset(get_args(MessageKind))
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueMessage:
     """What travels on SQS: the event id and a little routing metadata, never the payload."""
 
     event_id: str
@@ -137,4 +175,29 @@ class QueueMessage(BaseModel):
     event_type: str
     # "actions": only run the route's unfinished actions on the stored result, never the
     # model ("callback" is its older name, still accepted from messages in flight).
-    kind: Literal["event", "actions", "callback"] = "event"
+    kind: MessageKind = "event"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> QueueMessage:
+        """Parse a message body; ValueError for anything that is not one of ours."""
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise ValueError(f"queue message: not JSON ({error})") from None
+        if not isinstance(data, dict):
+            raise ValueError("queue message: expected a JSON object")
+        names = ("event_id", "source", "event_type")
+        if not all(isinstance(data.get(name), str) for name in names):
+            raise ValueError(f"queue message: {', '.join(names)} must be strings")
+        kind = data.get("kind", "event")
+        if kind not in MESSAGE_KINDS:
+            raise ValueError(f"queue message: unknown kind {kind!r}")
+        return cls(
+            event_id=data["event_id"],
+            source=data["source"],
+            event_type=data["event_type"],
+            kind=kind,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +12,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hookwise.adapters.secrets import SecretsProvider, SecretUnavailable
 from hookwise.adapters.store import EventStore
-from hookwise.config import HookwiseConfig, SourceConfig
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, make_event_id, utcnow
 from hookwise.ingest.dispatch import Dispatcher
 from hookwise.observability import count, logger, metrics
 from hookwise.settings import Settings
+from hookwise.sources import Source
 from hookwise.verifiers import Rejected, Verifier, WebhookRequest, verifier_for
 
 # Headers kept on the item for the worker and on-call; never signatures.
@@ -65,14 +65,14 @@ class IngestService:
     def __init__(
         self,
         *,
-        config: HookwiseConfig,
+        sources: Mapping[str, Source],
         store: EventStore,
         dispatcher: Dispatcher,
         secrets: SecretsProvider,
         settings: Settings,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._config = config
+        self._sources = sources
         self._store = store
         self._dispatcher = dispatcher
         self._secrets = secrets
@@ -80,7 +80,7 @@ class IngestService:
         self._clock = clock
 
     def receive(self, request: WebhookRequest) -> Reply:
-        source = self._config.source(request.source)
+        source = self._sources.get(request.source)
         if source is None:
             return self.reject(request.source, 404, "unknown_source")
         if len(request.body) > self._settings.max_body_bytes:
@@ -117,7 +117,7 @@ class IngestService:
             metrics.add_metric(name="IngestUnavailable", unit="Count", value=1)
             return rejection(503)
 
-    def _secret_name(self, source: SourceConfig) -> str:
+    def _secret_name(self, source: Source) -> str:
         return source.secret_name or f"{self._settings.secrets_prefix}{source.name}"
 
     def reject(self, source: str, status: int, reason: str) -> Reply:
@@ -135,7 +135,7 @@ class IngestService:
     def _new_record(
         self,
         request: WebhookRequest,
-        source: SourceConfig,
+        source: Source,
         verifier: Verifier,
         event_type: str,
         delivery_id: str | None,

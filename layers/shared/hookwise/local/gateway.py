@@ -15,9 +15,10 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from hookwise.local.event_source import LambdaContext
+from hookwise.resources import EVENT_ROUTE, EVENTS_ROUTE, HEALTH_ROUTE, WEBHOOK_ROUTE
 
 Handler = Callable[[dict[str, Any], Any], Any]
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
@@ -30,6 +31,29 @@ DISCARD_BYTES = 64 * 1024 * 1024
 DISCARD_SECONDS = 10.0
 # What API Gateway answers when the function raises.
 FUNCTION_ERROR = b'{"message":"Internal Server Error"}'
+# What API Gateway answers a request that matches no route.
+NOT_FOUND = b'{"message":"Not Found"}'
+
+
+def _route_pattern(route_key: str) -> tuple[str, re.Pattern[str]]:
+    method, path = route_key.split(" ", 1)
+    # `{name}` (escaped by re.escape as `\{name\}`) becomes a named group of one segment.
+    return method, re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)))
+
+
+# The deployed API's routes, and the local readiness probe.
+ROUTES = {
+    key: _route_pattern(key) for key in (WEBHOOK_ROUTE, EVENT_ROUTE, EVENTS_ROUTE, HEALTH_ROUTE)
+}
+
+
+def match_route(method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    """The route API Gateway would pick, and its path parameters (decoded, as it does)."""
+    for key, (route_method, pattern) in ROUTES.items():
+        found = pattern.fullmatch(path)
+        if found and route_method == method:
+            return key, {name: unquote(value) for name, value in found.groupdict().items()}
+    return None
 
 
 def gateway_event(
@@ -42,6 +66,7 @@ def gateway_event(
 ) -> dict[str, Any]:
     """What API Gateway sends Lambda: text bodies as text, anything else base64-encoded."""
     parts = urlsplit(target)
+    route_key, parameters = match_route(method, parts.path) or ("$default", {})
     lowered: dict[str, str] = {}
     for name, value in headers.items():
         key = name.lower()
@@ -58,7 +83,8 @@ def gateway_event(
         as_text = False
     return {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
+        **({"pathParameters": parameters} if parameters else {}),
         "rawPath": parts.path,
         "rawQueryString": parts.query,
         "queryStringParameters": dict(parse_qsl(parts.query)) or None,
@@ -69,7 +95,7 @@ def gateway_event(
             "domainName": host,
             "domainPrefix": "local",
             "requestId": uuid.uuid4().hex,
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
             "timeEpoch": int(time.time() * 1000),
@@ -171,6 +197,11 @@ class LocalGateway:
                 path = urlsplit(self.path).path
                 if self.command == "POST" and path.startswith("/_local/invoke/"):
                     self._invoke(path.removeprefix("/_local/invoke/"), body)
+                    return
+                if match_route(self.command, path) is None:
+                    # As API Gateway: no route, no function call.
+                    self._reply(404, NOT_FOUND, JSON)
+                    gateway._log(f"{self.command} {path} -> 404 no route")
                     return
                 host = self.headers.get("host", f"127.0.0.1:{gateway.server.server_port}")
                 event = gateway_event(

@@ -96,11 +96,14 @@ class LocalStack:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
         self.model_url = self._start_model()
         wiring.reset()
-        self.config = load_config(Settings().config)
+        self.config = load_config(Settings.from_environment().config)
         self.secrets = dev_secrets(self.config)
         provider_secrets = self._start_provider_fakes()
         self.resources = provision(
-            Settings(), self.config, self.secrets.__getitem__, provider_secrets=provider_secrets
+            Settings.from_environment(),
+            self.config,
+            self.secrets.__getitem__,
+            provider_secrets=provider_secrets,
         )
         os.environ.update(
             {
@@ -129,7 +132,7 @@ class LocalStack:
         development credentials they accept."""
         from hookwise.local.provider_fakes import start_provider_fakes
 
-        settings = Settings()
+        settings = Settings.from_environment()
         self.providers = start_provider_fakes(
             github_app_secret_name=settings.github_app_credentials,
             slack_bot_secret_name=settings.slack_bot_credentials,
@@ -150,7 +153,7 @@ class LocalStack:
         from functions.sweeper.handler import handler as sweeper
         from functions.worker.handler import handler as worker
 
-        settings = Settings()
+        settings = Settings.from_environment()
         self._sweeper = sweeper
         self.gateway = LocalGateway(
             self.port,

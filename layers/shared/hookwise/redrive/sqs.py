@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import boto3
-from pydantic import ValidationError
 
 from hookwise.domain.events import QueueMessage
 from hookwise.redrive.ports import DeadLetter, DeadLetterQueue
@@ -48,8 +47,8 @@ class SQSDeadLetterQueue(DeadLetterQueue):
     @staticmethod
     def _letter(raw: Mapping[str, Any]) -> DeadLetter:
         try:
-            message: QueueMessage | None = QueueMessage.model_validate_json(raw["Body"])
-        except ValidationError:
+            message: QueueMessage | None = QueueMessage.from_json(raw["Body"])
+        except ValueError:
             message = None
         attributes = raw.get("Attributes", {})
         reason = raw.get("MessageAttributes", {}).get("reason", {}).get("StringValue")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from hookwise.config.models import SourceConfig
 from hookwise.verifiers.base import (
     Clock,
     Delivery,
@@ -10,6 +9,7 @@ from hookwise.verifiers.base import (
     MalformedRequest,
     Rejected,
     SignatureError,
+    SourceSpec,
     Verifier,
     WebhookRequest,
 )
@@ -41,7 +41,7 @@ VERIFIERS: dict[str, type[Verifier]] = {
 }
 
 
-def verifier_for(source: SourceConfig, clock: Clock | None = None) -> Verifier:
+def verifier_for(source: SourceSpec, clock: Clock | None = None) -> Verifier:
     verifier = VERIFIERS[source.scheme]
     return verifier(source) if clock is None else verifier(source, clock)
 

@@ -17,10 +17,26 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from hookwise.config.models import SourceConfig
 from hookwise.domain.events import body_key
+
+
+class SourceSpec(Protocol):
+    """What a verifier reads of its source: `hookwise.sources.Source` in the ingest function,
+    the validated configuration's `SourceConfig` elsewhere."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def scheme(self) -> str: ...
+
+    @property
+    def tolerance_seconds(self) -> int | None: ...
+
+    @property
+    def options(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,7 @@ class Verifier(ABC):
     json_body: ClassVar[bool] = True
     default_tolerance: ClassVar[int | None] = None
 
-    def __init__(self, source: SourceConfig, clock: Clock = time.time) -> None:
+    def __init__(self, source: SourceSpec, clock: Clock = time.time) -> None:
         self.source = source
         self.clock = clock
 

@@ -5,10 +5,9 @@ event type live are the source's `options`."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, ValidationError
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
 
 from hookwise.domain.events import body_key
 from hookwise.verifiers.base import (
@@ -22,19 +21,42 @@ from hookwise.verifiers.base import (
     require_signed,
 )
 
+Encoding = Literal["hex", "base64"]
+Algorithm = Literal["sha256", "sha1", "sha512"]
 
-class HmacOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+@dataclass(frozen=True)
+class HmacOptions:
+    """Checked when the configuration is validated (`SourceConfig`) and again here, so a bad
+    option is refused at `hookwise config check`, never at the first delivery."""
 
     header: str = "X-Signature"
     prefix: str = ""
-    # Anything else is refused, never read as hex or handed to hashlib at the first delivery.
-    encoding: Literal["hex", "base64"] = "hex"
-    algorithm: Literal["sha256", "sha1", "sha512"] = "sha256"
+    # Anything else is refused, never read as hex or handed to hashlib.
+    encoding: Encoding = "hex"
+    algorithm: Algorithm = "sha256"
     id_header: str | None = None
     id_field: str | None = "id"
     type_header: str | None = None
     type_field: str | None = "type"
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> HmacOptions:
+        """ValueError naming what is wrong: an unknown option, a value of the wrong kind."""
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown option(s) {', '.join(unknown)}; known: {sorted(known)}")
+        parsed = cls(**options)
+        for name, value in vars(parsed).items():
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
+        for name, allowed in (("encoding", Encoding), ("algorithm", Algorithm)):
+            if getattr(parsed, name) not in get_args(allowed):
+                raise ValueError(f"{name} must be one of {', '.join(get_args(allowed))}")
+        if not parsed.header:
+            raise ValueError("header must not be empty")
+        return parsed
 
 
 class HmacVerifier(Verifier):
@@ -43,8 +65,8 @@ class HmacVerifier(Verifier):
     @property
     def options(self) -> HmacOptions:
         try:
-            return HmacOptions.model_validate(self.source.options)
-        except ValidationError as error:
+            return HmacOptions.parse(self.source.options)
+        except ValueError as error:
             raise ValueError(f"sources.{self.source.name}.options: {error}") from error
 
     def _encode(self, digest: bytes) -> str:

@@ -78,11 +78,11 @@ class BatchRunner:
         for record in event.get("Records", []):
             # A malformed body fails in its own record handler, with the others unharmed.
             with suppress(ValueError):
-                messages.append(QueueMessage.model_validate_json(record["body"]))
+                messages.append(QueueMessage.from_json(record["body"]))
         self._store.prefetch(m.event_id for m in messages if m.kind == "event")
 
     def _one(self, record: SQSRecord, time_left: Any) -> Outcome:
-        message = QueueMessage.model_validate_json(record.body)
+        message = QueueMessage.from_json(record.body)
         logger.thread_safe_append_keys(event_id=message.event_id, correlation_id=message.event_id)
         try:
             return self._service.handle(

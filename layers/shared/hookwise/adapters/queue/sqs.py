@@ -32,7 +32,7 @@ class SQSEventQueue(EventQueue):
     def send(self, message: QueueMessage, delay_seconds: int = 0) -> None:
         self._client.send_message(
             QueueUrl=self._queue_url,
-            MessageBody=message.model_dump_json(),
+            MessageBody=message.to_json(),
             MessageAttributes=message_attributes(message),
             DelaySeconds=min(delay_seconds, MAX_DELAY_SECONDS),
         )
@@ -40,7 +40,7 @@ class SQSEventQueue(EventQueue):
     def send_to_dlq(self, message: QueueMessage, reason: str) -> None:
         self._client.send_message(
             QueueUrl=self._dlq_url,
-            MessageBody=message.model_dump_json(),
+            MessageBody=message.to_json(),
             MessageAttributes=message_attributes(message, reason=reason),
         )
 

@@ -66,6 +66,17 @@ SUBJECT_MEMORY_BYTES = 900
 # Subjects whose memory a process keeps at hand (a few KB each at most).
 KNOWN_SUBJECTS = 256
 # Attributes of the event item that are the store's business, not the record's.
+# What the event item keeps of a record, beside the body; the rest lives on the state item.
+EVENT_ITEM_FIELDS = (
+    "event_id",
+    "source",
+    "event_type",
+    "received_at",
+    "delivery_id",
+    "headers",
+    "body_ref",
+    TABLE_TTL_ATTRIBUTE,
+)
 EVENT_INTERNAL = frozenset({STUCK_INDEX_PARTITION_KEY, "body_z"})
 STATE_INTERNAL = frozenset({TABLE_PARTITION_KEY, "lease_until", "dispatch_lease_until"})
 # Copied onto the state item at the claim, so a transition answers with a whole record.
@@ -157,12 +168,12 @@ class DynamoDBEventStore(EventStore):
         data["updated_at"] = event["received_at"]
         if state:
             data.update((k, v) for k, v in state.items() if k not in STATE_INTERNAL)
-        return EventRecord.model_validate(data)
+        return EventRecord.from_fields(data)
 
     def _from_state(self, event_id: str, state: Mapping[str, Any]) -> EventRecord:
         if all(name in state for name in STATE_COPIES[:3]):
             fields = {k: v for k, v in state.items() if k not in STATE_INTERNAL}
-            return EventRecord.model_validate({"event_id": event_id, **fields})
+            return EventRecord.from_fields({"event_id": event_id, **fields})
         event = self._event_item(event_id)
         if event is None:
             raise TransitionConflict(event_id)
@@ -199,21 +210,11 @@ class DynamoDBEventStore(EventStore):
         """The one write of ingest. The lease is not stored: a duplicate delivery that finds
         the event still `received` sends it again (the worker's claim makes that harmless),
         and the sweeper takes its own lease on the state item."""
-        fields = record.model_dump(
-            include={
-                "event_id",
-                "source",
-                "event_type",
-                "received_at",
-                "delivery_id",
-                "headers",
-                "body_ref",
-                TABLE_TTL_ATTRIBUTE,
-            },
-            exclude_none=True,
-        )
-        if not fields.get("headers"):
-            fields.pop("headers", None)
+        fields = {
+            name: value
+            for name in EVENT_ITEM_FIELDS
+            if (value := getattr(record, name)) is not None and value != {}
+        }
         fields[STUCK_INDEX_PARTITION_KEY] = PENDING
         if record.body is not None:
             packed = pack(record.body)
