@@ -46,6 +46,12 @@ class HookwiseFunction(Construct):
             timeout=cdk.Duration.seconds(spec.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            # Lambda's own START/END/REPORT lines only at WARN: ~0.5 KB of ingested logs per
+            # invocation that the Duration and Errors metrics already say. Powertools writes
+            # JSON with a `level` either way; EMF records have none and pass as INFO.
+            logging_format=lambda_.LoggingFormat.JSON,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             environment={
                 "HOOKWISE_CONFIG": "/opt/hookwise.yaml",
                 "POWERTOOLS_SERVICE_NAME": "hookwise",

@@ -130,6 +130,12 @@ def test_functions_are_arm64_current_python_with_both_layers(synth: Synth, folde
     assert props["Timeout"] == spec.timeout_seconds
     assert len(props["Layers"]) == 2
     assert props["TracingConfig"] == {"Mode": "Active"}
+    # Lambda's START/END/REPORT lines are not ingested (they cost log bytes every call).
+    assert {k: v for k, v in props["LoggingConfig"].items() if k != "LogGroup"} == {
+        "LogFormat": "JSON",
+        "SystemLogLevel": "WARN",
+        "ApplicationLogLevel": "INFO",
+    }
     env = props["Environment"]["Variables"]
     assert env["HOOKWISE_CONFIG"] == "/opt/hookwise.yaml"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Hookwise"

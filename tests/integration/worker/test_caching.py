@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,33 @@ def test_a_long_prefix_is_written_once_then_read_at_the_routes_lifetime(
     tokens = {k: v for k, v in written.as_dict().items() if k != "cost_usd"}
     assert written.cost_usd == cost_usd(spec, ModelUsage(**tokens), cache_ttl=ttl)  # type: ignore[arg-type]
     assert read.cost_usd < written.cost_usd
+
+
+def route_cache_records(out: str) -> list[dict[str, object]]:
+    """The per-route cache metric records Powertools printed (one JSON object a line)."""
+    records = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    return [
+        r for r in records if "route" in r and ("CacheWriteTokens" in r or "CacheReadTokens" in r)
+    ]
+
+
+def test_per_route_cache_metrics_only_for_calls_that_touch_the_cache(
+    pipeline: Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    pipeline.deliver(delivery="short")
+    pipeline.poll()
+    assert route_cache_records(capsys.readouterr().out) == []  # too short to cache: no records
+    monkeypatch.setenv("HOOKWISE_CONFIG", str(long_instructions(pipeline, tmp_path, "5m")))
+    wiring.reset()
+    pipeline.deliver(delivery="long")
+    pipeline.poll()
+    written = route_cache_records(capsys.readouterr().out)
+    assert {name for r in written for name in r if name.startswith("Cache")} == {
+        "CacheWriteTokens",
+        "CacheReadTokens",
+    }
+    assert all(r["route"] == "github-pr-review" for r in written)

@@ -418,8 +418,14 @@ class WorkerService:
         )
         metrics.add_metric(name="CostUSD", unit="None", value=usage.cost_usd)
         # Per route too: which routes' prefixes are read from the cache, and which only write.
-        measure("CacheWriteTokens", "Count", usage.cache_creation_input_tokens, route=route.name)
-        measure("CacheReadTokens", "Count", usage.cache_read_input_tokens, route=route.name)
+        # Only for a call that touched the cache: a route without it would pay two log
+        # records of zeros per event (CloudWatch bills metric records as log bytes).
+        if usage.cache_creation_input_tokens or usage.cache_read_input_tokens:
+            for name, tokens in (
+                ("CacheWriteTokens", usage.cache_creation_input_tokens),
+                ("CacheReadTokens", usage.cache_read_input_tokens),
+            ):
+                measure(name, "Count", tokens, route=route.name)
 
     def _finish(
         self, record: EventRecord, status: EventStatus, updates: dict[str, Any]
