@@ -97,9 +97,9 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
             Sweeper(store, wiring.dispatcher(), stuck_after_seconds=0, lease_seconds=3).sweep()
         assert answer["statusCode"] == 202, answer
         event_id = json.loads(answer["body"])["event_id"]
-        calls = [  # the bench's own look below is not the event's cost
-            call for call in meter.calls if call.key != SWEEP_CHECKPOINT_KEY
-        ]
+        # Taken before the bench's own look below, which is not the event's cost; nor is the
+        # sweeper's checkpoint.
+        calls = [call for call in meter.calls if call.key != SWEEP_CHECKPOINT_KEY]
         assert not meter.unmetered, f"DynamoDB calls the meter cannot price: {meter.unmetered}"
         record = store.get(event_id)
         assert record is not None
@@ -107,6 +107,7 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
         failed = {name: o for name, o in (record.actions or {}).items() if o["status"] != "done"}
         assert not failed, failed
         per_event = meter.totals(calls)
+        # Write units per item kind, index entries included.
         by_kind: dict[str, int] = {}
         # What stays stored until the TTL: every item the event wrote, at its last size.
         last: dict[tuple[str, str], int] = {}
