@@ -13,7 +13,7 @@ pull request sample: 4,099 -> 3,335 bytes, an event item of 4 write units instea
 Each dictionary is rendered in the two layouts JSON bodies arrive in, indented by two spaces
 (as the shipped samples are) or compact, and a body is compressed with the one in its own
 layout: a dictionary in the other layout gives back most of the gain (the compact PR sample:
-3,393 -> 2,498 bytes with the compact rendering, ~2,950 with the indented one).
+3,393 -> 2,498 bytes with the compact rendering, 2,928 with the indented one).
 
 Which dictionary compressed a body travels in the body: zlib's header (RFC 1950) flags a
 preset dictionary and carries its Adler-32, so bodies written with plain zlib, before
