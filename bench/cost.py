@@ -8,14 +8,15 @@ from __future__ import annotations
 import io
 import json
 import os
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from typing import Any
 
 import boto3
 
 from bench import prices
 from bench.bodies import Body, all_bodies, pull_request, signed
-from bench.capacity import CapacityMeter
+from bench.capacity import Call, CapacityMeter
 from bench.support import CONFIG_PATH, SECRET, moto_stack
 from hookwise import wiring
 from hookwise.adapters.store.dynamodb import SWEEP_CHECKPOINT_KEY
@@ -33,12 +34,32 @@ GB = 1024**3
 STORAGE_MONTHS = 1.0
 
 
+@contextmanager
+def _default_session() -> Iterator[boto3.Session]:
+    """A fresh default session for one measurement, so that the clients built in it report
+    their calls; another after it, so that no client built later does."""
+    boto3.setup_default_session()
+    try:
+        yield boto3.DEFAULT_SESSION  # type: ignore[misc]
+    finally:
+        boto3.setup_default_session()
+
+
+def item_kind(call: Call, event_id: str) -> str:
+    """What a call touched: EVENT, EVENT#state, or its key's prefix (subject#, lock#,
+    context#, governor#, budget#, parked#...); for a query, the index or table it read."""
+    if call.operation == "Query":
+        return call.key
+    key = call.key.replace(event_id, "EVENT")
+    return key if key.startswith("EVENT") else key.split("#")[0] + "#"
+
+
 def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> dict[str, Any]:
     """One delivery through the ingest handler, the worker and a sweeper run, metered."""
     from functions.ingest.handler import handler as ingest
     from functions.worker.handler import handler as worker
 
-    with moto_stack() as (config, resources):
+    with moto_stack() as (config, resources), _default_session() as session:
         os.environ.update(
             ANTHROPIC_BASE_URL=model_url,
             ANTHROPIC_API_KEY="bench",
@@ -46,15 +67,14 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
             HOOKWISE_SECRET_STRIPE=SECRET,
         )
         wiring.reset()
-        # Every client built from here on reports its S3 calls (the store's claim checks).
-        boto3.setup_default_session()
+        # Every client built from here on (the store's, the subject lock's, the context
+        # cache's, the governor's, the batch ledger's) reports its DynamoDB item calls to the
+        # meter, and its S3 calls (the store's claim checks) to the list.
         s3_calls: list[str] = []
-        boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
-            "before-call.s3", lambda model, **_: s3_calls.append(model.name)
-        )
+        session.events.register("before-call.s3", lambda model, **_: s3_calls.append(model.name))
+        meter = CapacityMeter()
+        meter.attach(session.events)
         store = wiring.store()
-        meter = CapacityMeter(store.table_name, boto3.client("dynamodb"))
-        meter.attach(store.client)
         with redirect_stdout(capture):
             answer = ingest(
                 gateway_event(
@@ -77,21 +97,34 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
             Sweeper(store, wiring.dispatcher(), stuck_after_seconds=0, lease_seconds=3).sweep()
         assert answer["statusCode"] == 202, answer
         event_id = json.loads(answer["body"])["event_id"]
-        calls = list(meter.calls)  # the bench's own look below is not the event's cost
+        # Taken before the bench's own look below, which is not the event's cost; nor is the
+        # sweeper's checkpoint.
+        calls = [call for call in meter.calls if call.key != SWEEP_CHECKPOINT_KEY]
+        assert not meter.unmetered, f"DynamoDB calls the meter cannot price: {meter.unmetered}"
         record = store.get(event_id)
         assert record is not None
-        per_event = meter.totals(calls, lambda call: call.key != SWEEP_CHECKPOINT_KEY)
+        # An action that failed would leave its writes (and their cost) out of the figures.
+        failed = {name: o for name, o in (record.actions or {}).items() if o["status"] != "done"}
+        assert not failed, failed
+        per_event = meter.totals(calls)
+        # Write units per item kind, index entries included.
+        by_kind: dict[str, int] = {}
         # What stays stored until the TTL: every item the event wrote, at its last size.
-        last: dict[str, int] = {}
+        last: dict[tuple[str, str], int] = {}
         for call in calls:
-            if call.write_units and call.key != SWEEP_CHECKPOINT_KEY:
-                last[call.key] = call.bytes_after
+            kind = item_kind(call, event_id)
+            by_kind[kind] = by_kind.get(kind, 0) + call.write_units + call.index_write_units
+            if call.write_units:
+                last[call.table, call.key] = call.bytes_after
         return {
             "body_bytes": len(body.raw),
             "status": record.status.value,
+            "actions": record.actions,
             "calls": [
                 {
                     "operation": c.operation,
+                    "table": c.table,
+                    "kind": item_kind(c, event_id),
                     "item": c.key.replace(event_id, "EVENT"),
                     "write_units": c.write_units,
                     "index_write_units": c.index_write_units,
@@ -99,8 +132,8 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
                     "bytes": max(c.bytes_before, c.bytes_after),
                 }
                 for c in calls
-                if c.key != SWEEP_CHECKPOINT_KEY
             ],
+            "write_units_by_kind": {kind: units for kind, units in by_kind.items() if units},
             **per_event,
             "stored_bytes": sum(last.values()),
             "s3_puts": s3_calls.count("PutObject"),

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
 from bench import capacity, cost, prices, prompts
 from bench.bodies import pull_request
 from bench.stats import NoSamples, median, percentile, ratio
+from hookwise.adapters.batches.dynamodb import DynamoDBBatchLedger
+from hookwise.adapters.subject_lock import DynamoDBSubjectLock
+from hookwise.batches.ports import Parked
 from hookwise.config import load_config
+from hookwise.resources import BATCH_TABLE_SUFFIX
+from tests.conftest import Aws
 
 
 def test_percentiles_and_ratios_on_known_samples() -> None:
@@ -82,14 +88,67 @@ def test_units_round_up_per_kb_written_and_per_4_kb_read() -> None:
     assert capacity.read_units(0, consistent=False) == 0.5
 
 
+EVENTS = capacity.Table(
+    "events", ("event_id",), {"by-pending": capacity.Index(("pending", "received_at"))}
+)
+
+
 def test_index_writes_only_when_an_entry_appears_moves_or_goes() -> None:
     keys = {"event_id": {"S": "evt_1"}, "pending": {"S": "1"}}
     entry = {**keys, "received_at": {"S": "2026"}}
-    assert capacity.index_write_units(None, entry) == 1
-    assert capacity.index_write_units(entry, None) == 1
-    assert capacity.index_write_units(entry, {**entry, "status": {"S": "x"}}) == 0
-    assert capacity.index_write_units(entry, {**entry, "received_at": {"S": "2027"}}) == 2
-    assert capacity.index_write_units(keys, {**keys, "status": {"S": "x"}}) == 0
+    assert capacity.index_write_units(EVENTS, None, entry) == 1
+    assert capacity.index_write_units(EVENTS, entry, None) == 1
+    assert capacity.index_write_units(EVENTS, entry, {**entry, "status": {"S": "x"}}) == 0
+    assert capacity.index_write_units(EVENTS, entry, {**entry, "received_at": {"S": "2027"}}) == 2
+    assert capacity.index_write_units(EVENTS, keys, {**keys, "status": {"S": "x"}}) == 0
+    # An index projecting every attribute rewrites its entry when any of them changes.
+    whole = capacity.Table("t", ("event_id",), {"all": capacity.Index(("pending",), None)})
+    assert capacity.index_write_units(whole, keys, {**keys, "status": {"S": "x"}}) == 1
+
+
+def test_the_meter_prices_every_item_call_whichever_client_or_table_makes_it(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bench's arrangement: a fresh default session, metered, that the adapters build their
+    # own clients and resources from.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.session.Session())
+    meter = capacity.CapacityMeter()
+    meter.attach(boto3.DEFAULT_SESSION.events)
+    events = aws.settings.table
+    item = {
+        "event_id": {"S": "evt_1"},
+        "pending": {"S": "1"},
+        "received_at": {"S": "2026-01-01T00:00:00Z"},
+        "body_z": {"B": bytes(range(256)) * 8},
+    }
+    boto3.client("dynamodb").put_item(TableName=events, Item=item)
+    lock = DynamoDBSubjectLock(events)
+    assert lock.acquire("acme/app#1", "evt_1", 30)
+    assert not lock.acquire("acme/app#1", "evt_2", 30)  # refused, and billed all the same
+    lock.release("acme/app#1", "evt_1")
+    ledger = DynamoDBBatchLedger(events + BATCH_TABLE_SUFFIX)
+    parked = Parked("route", "evt_1", "2026-01-01T00:00:00Z", 1.0)
+    ledger.park(parked)
+    assert ledger.parked("route", 10) == [parked]
+    ledger.unpark([parked])
+
+    written = [
+        (c.operation, c.table, c.key.split("#")[0], c.write_units, c.index_write_units)
+        for c in meter.calls
+        if c.write_units
+    ]
+    batches = events + BATCH_TABLE_SUFFIX
+    assert written == [
+        ("PutItem", events, "evt_1", capacity.write_units(capacity.item_size(item)), 1),
+        ("PutItem", events, "lock", 1, 0),
+        ("PutItem", events, "lock", 1, 0),
+        ("DeleteItem", events, "lock", 1, 0),
+        ("PutItem", batches, "parked", 1, 0),
+        ("BatchWriteItem", batches, "parked", 1, 0),
+    ]
+    assert written[0][3] == 3  # 2 KB of body: the size is the item's, not a flat unit
+    assert [c.operation for c in meter.calls if c.read_units] == ["Query"]
+    assert meter.unmetered == []
 
 
 def test_prompt_economy_measures_real_prompts() -> None:

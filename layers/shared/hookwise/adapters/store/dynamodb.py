@@ -30,11 +30,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from hookwise.adapters.store.base import EventStore, TransitionConflict
-from hookwise.adapters.store.compressed_blobs import (
-    COMPRESSION_LEVEL,
-    CompressedBlobStore,
-    pack,
-)
+from hookwise.adapters.store.body_codec import COMPRESSION_LEVEL, pack, unpack
+from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
 from hookwise.resources import (
     STUCK_INDEX,
@@ -163,7 +160,7 @@ class DynamoDBEventStore(EventStore):
     def _merge(event: Mapping[str, Any], state: Mapping[str, Any] | None) -> EventRecord:
         data = {name: value for name, value in event.items() if name not in EVENT_INTERNAL}
         if "body_z" in event:
-            data["body"] = zlib.decompress(event["body_z"])
+            data["body"] = unpack(event["body_z"])
         data["status"] = EventStatus.RECEIVED.value
         data["updated_at"] = event["received_at"]
         if state:
@@ -217,7 +214,7 @@ class DynamoDBEventStore(EventStore):
         }
         fields[STUCK_INDEX_PARTITION_KEY] = PENDING
         if record.body is not None:
-            packed = pack(record.body)
+            packed = pack(record.body, record.source)
             if len(packed) > self._inline_body_bytes and self._blobs is not None:
                 fields["body_ref"] = f"bodies/{record.source}/{record.event_id}"
                 self._blobs.put_packed(fields["body_ref"], packed)
