@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from hookwise.batches.collector import BatchCollector
     from hookwise.batches.parking import BatchParking
     from hookwise.batches.poller import BatchPoller
+    from hookwise.deliveries.callback import CallbackSender
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
     from hookwise.ingest.sweeper import Sweeper
@@ -236,6 +237,15 @@ def slack_client() -> SlackClient:
 
 
 @cache
+def callback_sender() -> CallbackSender:
+    """Built on the first callback, so a worker whose routes post none never loads httpx nor
+    builds the HTTP and Secrets Manager clients."""
+    from hookwise.deliveries.callback import CallbackSender
+
+    return CallbackSender(secrets(), allow_private=get_settings().allow_private_callbacks)
+
+
+@cache
 def admission() -> Admission:
     """The shared model-rate governor and the budget ledger, in the events table."""
     from hookwise.governor.dynamodb import DynamoDBBudgetLedger, DynamoDBGovernor
@@ -262,7 +272,6 @@ def worker_service() -> WorkerService:
     from hookwise.adapters.context_cache import DynamoDBContextCache
     from hookwise.adapters.subject_lock import DynamoDBSubjectLock
     from hookwise.context.fetch import ContextFetcher
-    from hookwise.deliveries.callback import CallbackSender
     from hookwise.deliveries.eventbridge import EventBridgePublisher
     from hookwise.worker.service import WorkerService
 
@@ -281,7 +290,7 @@ def worker_service() -> WorkerService:
             store(),
             github=github,
             slack=_one_at_a_time(slack_client),
-            callbacks=CallbackSender(secrets(), allow_private=settings.allow_private_callbacks),
+            callbacks=_one_at_a_time(callback_sender),
             lock=DynamoDBSubjectLock(settings.table),
         ),
         context=ContextFetcher(github, DynamoDBContextCache(settings.table)),
@@ -367,6 +376,7 @@ def reset() -> None:
         admission,
         github_client,
         slack_client,
+        callback_sender,
         worker_service,
         batch_runner,
         batch_parking,
