@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from hookwise.batches.collector import BatchCollector
     from hookwise.batches.parking import BatchParking
     from hookwise.batches.poller import BatchPoller
+    from hookwise.context.fetch import ContextFetcher
     from hookwise.deliveries.callback import CallbackSender
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
@@ -265,18 +266,31 @@ def admission() -> Admission:
     )
 
 
+def _context_fetcher(github: Callable[[], GitHubClient]) -> Callable[[], ContextFetcher]:
+    """Built for the first route that declares context, sharing the actions' GitHub client."""
+
+    @cache
+    def build() -> ContextFetcher:
+        from hookwise.adapters.context_cache import DynamoDBContextCache
+        from hookwise.context.fetch import ContextFetcher
+
+        return ContextFetcher(github, DynamoDBContextCache(get_settings().table))
+
+    return _one_at_a_time(build)
+
+
 @cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.actions.runner import ActionRunner
-    from hookwise.adapters.context_cache import DynamoDBContextCache
     from hookwise.adapters.subject_lock import DynamoDBSubjectLock
-    from hookwise.context.fetch import ContextFetcher
     from hookwise.deliveries.eventbridge import EventBridgePublisher
     from hookwise.worker.service import WorkerService
 
     settings = get_settings()
     github = _one_at_a_time(github_client)
+    # Only a batch route parks events: without one, the batch modules are never loaded.
+    batches = any(route.mode == "batch" for route in config().routes)
     return WorkerService(
         config=config(),
         store=store(),
@@ -293,8 +307,8 @@ def worker_service() -> WorkerService:
             callbacks=_one_at_a_time(callback_sender),
             lock=DynamoDBSubjectLock(settings.table),
         ),
-        context=ContextFetcher(github, DynamoDBContextCache(settings.table)),
-        parking=batch_parking(),
+        context=_context_fetcher(github),
+        parking=batch_parking() if batches else None,
     )
 
 
