@@ -1,4 +1,4 @@
-"""Each function imports only what it uses: the ingest cold start stays lean."""
+"""Each function imports only what it uses: the ingest and worker cold starts stay lean."""
 
 from __future__ import annotations
 
@@ -34,6 +34,28 @@ from hookwise import wiring
 wiring.ingest_service()
 print(json.dumps(sorted(sys.modules)))
 """
+# Loaded by the worker function's import and the build of its batch runner, for the
+# deployed configuration (no batch route): what only some events use waits for them.
+NEVER_IN_WORKER = (
+    "anthropic",
+    "httpx",
+    "jwt",
+    "slack_sdk",
+    "hookwise.actions.github",
+    "hookwise.actions.slack",
+    "hookwise.adapters.batches",
+    "hookwise.adapters.secrets.secretsmanager",
+    "hookwise.batches",
+    "hookwise.context",
+    "hookwise.deliveries.callback",
+)
+WORKER_PROGRAM = """
+import json, sys
+from functions.worker.handler import handler
+from hookwise import wiring
+wiring.batch_runner()
+print(json.dumps(sorted(sys.modules)))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +67,10 @@ def deployed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "hookwise.yaml"
 
 
-def loaded_modules(config: Path, **environment: str) -> set[str]:
+def loaded_modules(config: Path, program: str = PROGRAM, **environment: str) -> set[str]:
     base = {k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"}
     answer = subprocess.run(
-        [sys.executable, "-c", PROGRAM],
+        [sys.executable, "-c", program],
         env={
             **base,
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -83,3 +105,11 @@ def test_ingest_with_tracing_on_loads_the_tracer(
     modules = loaded_modules(deployed_config, **environment)
     assert imported(modules, "aws_xray_sdk")
     assert not imported(modules, "anthropic")
+
+
+def test_worker_imports_and_builds_only_what_every_event_needs(deployed_config: Path) -> None:
+    modules = loaded_modules(deployed_config, WORKER_PROGRAM, POWERTOOLS_TRACE_DISABLED="true")
+    assert [p for p in NEVER_IN_WORKER if imported(modules, p)] == []
+    # The check can fail: the worker service and its action runner are loaded.
+    assert imported(modules, "hookwise.worker.service")
+    assert imported(modules, "hookwise.actions.runner")

@@ -19,6 +19,7 @@ from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
     import anthropic
+    from aws_lambda_powertools.utilities import parameters
 
     from hookwise.actions.github import GitHubClient
     from hookwise.actions.slack import SlackClient
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from hookwise.batches.parking import BatchParking
     from hookwise.batches.poller import BatchPoller
     from hookwise.config import HookwiseConfig
+    from hookwise.context.fetch import ContextFetcher
+    from hookwise.deliveries.callback import CallbackSender
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
     from hookwise.ingest.sweeper import Sweeper
@@ -158,9 +161,7 @@ def anthropic_sdk() -> anthropic.Anthropic | anthropic.AnthropicBedrock:
     api_key = os.environ.get("ANTHROPIC_API_KEY")
     secret = get_settings().anthropic_secret
     if not api_key and secret:
-        from aws_lambda_powertools.utilities import parameters
-
-        api_key = str(parameters.get_secret(secret, max_age=SECRET_CACHE_SECONDS))
+        api_key = str(secret_values().get(secret, max_age=SECRET_CACHE_SECONDS))
     return anthropic.Anthropic(api_key=api_key)
 
 
@@ -175,15 +176,24 @@ def model_client() -> ModelClient:
     return DeferredModelClient(_sdk_model_client)
 
 
+@cache
+def secret_values() -> parameters.SecretsProvider:
+    """Powertools' cached secrets, on a client of boto3's default session: its own default
+    opens a new session and loads botocore's data again (~50 ms)."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+
+
 def _provider_secret(name: str, transform: Literal["json"] | None = None) -> Any:
     """A provider credential; unreadable is transient (the action is retried later)."""
-    from aws_lambda_powertools.utilities import parameters
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     from hookwise.actions.errors import transient
 
     try:
-        return parameters.get_secret(name, transform=transform, max_age=SECRET_CACHE_SECONDS)
+        return secret_values().get(name, transform=transform, max_age=SECRET_CACHE_SECONDS)
     except GetParameterError as error:
         raise transient(f"cannot read secret {name}") from error
 
@@ -239,6 +249,15 @@ def slack_client() -> SlackClient:
 
 
 @cache
+def callback_sender() -> CallbackSender:
+    """Built on the first callback, so a worker whose routes post none never loads httpx nor
+    builds the HTTP and Secrets Manager clients."""
+    from hookwise.deliveries.callback import CallbackSender
+
+    return CallbackSender(secrets(), allow_private=get_settings().allow_private_callbacks)
+
+
+@cache
 def admission() -> Admission:
     """The shared model-rate governor and the budget ledger, in the events table."""
     from hookwise.governor.dynamodb import DynamoDBBudgetLedger, DynamoDBGovernor
@@ -258,19 +277,31 @@ def admission() -> Admission:
     )
 
 
+def _context_fetcher(github: Callable[[], GitHubClient]) -> Callable[[], ContextFetcher]:
+    """Built for the first route that declares context, sharing the actions' GitHub client."""
+
+    @cache
+    def build() -> ContextFetcher:
+        from hookwise.adapters.context_cache import DynamoDBContextCache
+        from hookwise.context.fetch import ContextFetcher
+
+        return ContextFetcher(github, DynamoDBContextCache(get_settings().table))
+
+    return _one_at_a_time(build)
+
+
 @cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.actions.runner import ActionRunner
-    from hookwise.adapters.context_cache import DynamoDBContextCache
     from hookwise.adapters.subject_lock import DynamoDBSubjectLock
-    from hookwise.context.fetch import ContextFetcher
-    from hookwise.deliveries.callback import CallbackSender
     from hookwise.deliveries.eventbridge import EventBridgePublisher
     from hookwise.worker.service import WorkerService
 
     settings = get_settings()
     github = _one_at_a_time(github_client)
+    # Only a batch route parks events: without one, the batch modules are never loaded.
+    batches = any(route.mode == "batch" for route in config().routes)
     return WorkerService(
         config=config(),
         store=store(),
@@ -284,11 +315,11 @@ def worker_service() -> WorkerService:
             store(),
             github=github,
             slack=_one_at_a_time(slack_client),
-            callbacks=CallbackSender(secrets(), allow_private=settings.allow_private_callbacks),
+            callbacks=_one_at_a_time(callback_sender),
             lock=DynamoDBSubjectLock(settings.table),
         ),
-        context=ContextFetcher(github, DynamoDBContextCache(settings.table)),
-        parking=batch_parking(),
+        context=_context_fetcher(github),
+        parking=batch_parking() if batches else None,
     )
 
 
@@ -365,6 +396,7 @@ def reset() -> None:
         store,
         queue,
         secrets,
+        secret_values,
         dispatcher,
         ingest_service,
         sweeper,
@@ -374,6 +406,7 @@ def reset() -> None:
         admission,
         github_client,
         slack_client,
+        callback_sender,
         worker_service,
         batch_runner,
         batch_parking,

@@ -26,13 +26,13 @@ from hookwise.actions.text import (
 )
 from hookwise.adapters.store import EventStore
 from hookwise.config import Route
-from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, CallbackSender
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
 from hookwise.observability import logger, metrics
 
 if TYPE_CHECKING:
     from hookwise.actions.github import GitHubClient
     from hookwise.actions.slack import SlackClient
+    from hookwise.deliveries.callback import CallbackSender
 
 GITHUB_COMMENT = "github.comment"
 GITHUB_LABELS = "github.labels"
@@ -71,7 +71,7 @@ class ActionRunner:
         *,
         github: Callable[[], GitHubClient],
         slack: Callable[[], SlackClient],
-        callbacks: CallbackSender | None,
+        callbacks: Callable[[], CallbackSender] | None,
         lock: SubjectLock | None = None,
     ) -> None:
         self._lock = lock
@@ -255,8 +255,11 @@ class ActionRunner:
             return {"target": action.url, "would": "post"}
         if self._callbacks is None:
             raise permanent("no callback sender configured")
+        # Here, not at the top: the callback module loads httpx, which only callbacks need.
+        from hookwise.deliveries.callback import CallbackFailed, CallbackRefused
+
         try:
-            self._callbacks.send(record, route)
+            self._callbacks().send(record, route)
         except CallbackRefused as refused:
             raise permanent(str(refused)) from refused
         except CallbackFailed as failed:

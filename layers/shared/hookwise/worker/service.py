@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -17,9 +17,7 @@ from hookwise.actions.runner import ActionRunner
 from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
-from hookwise.batches.parking import BatchParking
 from hookwise.config import HookwiseConfig, Route
-from hookwise.context.fetch import ContextFetcher
 from hookwise.deliveries.base import Publisher
 from hookwise.domain.events import (
     FINAL_STATUSES,
@@ -48,6 +46,10 @@ from hookwise.worker.heartbeat import Heartbeat
 from hookwise.worker.prompt import Prompt, build_prompt, subject_of
 from hookwise.worker.routing import route_for
 from hookwise.worker.schemas import OutputSchemas
+
+if TYPE_CHECKING:
+    from hookwise.batches.parking import BatchParking
+    from hookwise.context.fetch import ContextFetcher
 
 # Below this much time left, a record is not started: it could not finish.
 MIN_RECORD_SECONDS = 5.0
@@ -104,7 +106,7 @@ class WorkerService:
         settings: Settings,
         admission: Admission,
         actions: ActionRunner | None = None,
-        context: ContextFetcher | None = None,
+        context: Callable[[], ContextFetcher] | None = None,
         parking: BatchParking | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -167,7 +169,9 @@ class WorkerService:
                 return self._permanent(record, message, decision.reason)
             return self._defer(record, delivery, decision)
         try:
-            context = self._context.gather(route, payload) if self._context else ""
+            # Built for the first route that declares context: the others never load it.
+            declared = route.context.github_pr_files or route.context.github_issue_comments
+            context = self._context().gather(route, payload) if self._context and declared else ""
         except ProviderError as error:
             # No call after all: the capacity booked for it goes back.
             self._admission.settle(decision, [], 0.0, {})
