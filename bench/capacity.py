@@ -42,6 +42,7 @@ READ_UNIT_BYTES = 4096
 INDEX_ENTRY_OVERHEAD = 100
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
 READS = frozenset({"GetItem", "BatchGetItem", "Query"})
+TTL = "expires_at"  # hookwise.resources.TABLE_TTL_ATTRIBUTE, on every table of ours
 # Where a call's request and the items it writes wait, between before-call and after-call.
 PENDING = "capacity_meter"
 
@@ -166,6 +167,8 @@ class Call:
     read_units: float = 0.0
     bytes_before: int = 0
     bytes_after: int = 0
+    # The written item's TTL (epoch seconds), if it has one: how long its bytes stay stored.
+    expires_at: int | None = None
 
 
 @dataclass
@@ -253,6 +256,7 @@ class CapacityMeter:
                     index_write_units=index_write_units(table, before, after),
                     bytes_before=item_size(before),
                     bytes_after=item_size(after),
+                    expires_at=int(after[TTL]["N"]) if after and TTL in after else None,
                 )
             )
         self._record(calls)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from typing import Any
@@ -30,8 +31,9 @@ from hookwise.resources import INGEST_FUNCTION, QUEUES, WORKER_FUNCTION
 
 MILLION = 1_000_000
 GB = 1024**3
-# Items live until their TTL: a month of storage per event.
+# Items live until their TTL (30 days for an event's own items): a month of storage per event.
 STORAGE_MONTHS = 1.0
+MONTH_SECONDS = 30 * 86_400
 
 
 @contextmanager
@@ -109,13 +111,17 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
         per_event = meter.totals(calls)
         # Write units per item kind, index entries included.
         by_kind: dict[str, int] = {}
-        # What stays stored until the TTL: every item the event wrote, at its last size.
-        last: dict[tuple[str, str], int] = {}
+        # What stays stored: every item the event wrote, at its last size, for the share of
+        # the costed month its TTL keeps it (a day for cached context). Items without a TTL
+        # (the governor's buckets) are shared by every event, not stored per event.
+        last: dict[tuple[str, str], float] = {}
+        now = time.time()
         for call in calls:
             kind = item_kind(call, event_id)
             by_kind[kind] = by_kind.get(kind, 0) + call.write_units + call.index_write_units
             if call.write_units:
-                last[call.table, call.key] = call.bytes_after
+                kept = (call.expires_at - now) / MONTH_SECONDS if call.expires_at else 0.0
+                last[call.table, call.key] = call.bytes_after * min(1.0, max(0.0, kept))
         return {
             "body_bytes": len(body.raw),
             "status": record.status.value,

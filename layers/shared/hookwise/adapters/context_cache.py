@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import Binary
 
+from hookwise.adapters.store.body_codec import pack, unpack
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 
 CONTEXT_PREFIX = "context#"
@@ -28,13 +30,17 @@ class DynamoDBContextCache:
         # TTL deletion lags by up to days: an expired item is a miss.
         if not item or int(str(item.get(TABLE_TTL_ATTRIBUTE, 0))) < self._clock():
             return None
-        return str(item["text"])
+        packed = item.get("text_z")
+        if isinstance(packed, Binary):
+            return unpack(bytes(packed.value)).decode()
+        return str(item["text"])  # cached before the text was compressed
 
     def put(self, key: str, text: str) -> None:
+        # Compressed: a write unit per started KB, and a diff is mostly repeated text.
         self._table.put_item(
             Item={
                 TABLE_PARTITION_KEY: CONTEXT_PREFIX + key,
-                "text": text,
+                "text_z": pack(text.encode()),
                 TABLE_TTL_ATTRIBUTE: int(self._clock()) + TTL_SECONDS,
             }
         )
