@@ -32,7 +32,7 @@ class DynamoDBContextCache:
             return None
         packed = item.get("text_z")
         if isinstance(packed, Binary):
-            return unpack(bytes(packed.value)).decode()
+            return unpack(bytes(packed)).decode()
         return str(item["text"])  # cached before the text was compressed
 
     def put(self, key: str, text: str) -> None:
