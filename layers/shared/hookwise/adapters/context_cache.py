@@ -30,9 +30,9 @@ class DynamoDBContextCache:
         # TTL deletion lags by up to days: an expired item is a miss.
         if not item or int(str(item.get(TABLE_TTL_ATTRIBUTE, 0))) < self._clock():
             return None
-        packed = item.get("text_z")
+        packed: Any = item.get("text_z")  # a boto3 Binary (its stubs lack `value`)
         if isinstance(packed, Binary):
-            return unpack(bytes(packed)).decode()
+            return unpack(packed.value).decode()
         return str(item["text"])  # cached before the text was compressed
 
     def put(self, key: str, text: str) -> None:
