@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import Binary
 
 from hookwise.adapters.store.body_codec import pack, unpack
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
@@ -31,7 +30,7 @@ class DynamoDBContextCache:
         if not item or int(str(item.get(TABLE_TTL_ATTRIBUTE, 0))) < self._clock():
             return None
         packed: Any = item.get("text_z")  # a boto3 Binary (its stubs lack `value`)
-        if isinstance(packed, Binary):
+        if packed is not None:
             return unpack(packed.value).decode()
         return str(item["text"])  # cached before the text was compressed
 
