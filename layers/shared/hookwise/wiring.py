@@ -14,7 +14,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from hookwise.llm.base import ModelAnswer, ModelClient, ModelRequest
 from hookwise.settings import get_settings
 
 if TYPE_CHECKING:
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
     from hookwise.ingest.sweeper import Sweeper
+    from hookwise.llm.base import ModelClient
     from hookwise.redrive.service import RedriveService
     from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
@@ -132,24 +132,6 @@ def redrive_service() -> RedriveService:
     return RedriveService(store(), queue(), SQSDeadLetterQueue(get_settings().dlq_url))
 
 
-class DeferredModelClient(ModelClient):
-    """Builds the real client (importing the SDK, ~1 s of a cold start) on the first model
-    call, so an environment that never calls the model (skipped events, duplicates,
-    callback retries) never pays for it; SnapStart would argue the other way."""
-
-    def __init__(self, build: Callable[[], ModelClient]) -> None:
-        self._build = build
-        self._client: ModelClient | None = None
-        self._lock = threading.Lock()
-
-    def invoke(self, request: ModelRequest) -> ModelAnswer:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._build()
-        return self._client.invoke(request)
-
-
 @cache
 def anthropic_sdk() -> anthropic.Anthropic | anthropic.AnthropicBedrock:
     """The configured provider's SDK client, shared by the model client and the Batches API;
@@ -173,6 +155,8 @@ def _sdk_model_client() -> ModelClient:
 
 @cache
 def model_client() -> ModelClient:
+    from hookwise.llm.deferred import DeferredModelClient
+
     return DeferredModelClient(_sdk_model_client)
 
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import get_args
 from urllib.parse import urlencode
 
 import pytest
 
 from hookwise.config import load_config
+from hookwise.config.models import Scheme
 from hookwise.domain.events import body_key
 from hookwise.samples import sample_bytes, samples
-from hookwise.verifiers import VERIFIERS, Delivery, Verifier, verifier_for
+from hookwise.verifiers import LOCATIONS, Delivery, Verifier, all_verifiers, verifier_for
 from tests.conftest import CONFIG_PATH
 from tests.unit.verifiers.support import request
 
@@ -152,7 +154,7 @@ def identified(verifier: Verifier, body: bytes, headers: dict[str, str]) -> Deli
 
 
 def test_every_scheme_is_covered() -> None:
-    assert {case.source for case in CASES} == set(VERIFIERS)
+    assert {case.source for case in CASES} == set(LOCATIONS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
@@ -165,7 +167,7 @@ def test_identify_finds_type_id_and_key(case: Case) -> None:
     )
 
 
-@pytest.mark.parametrize("source", sorted(VERIFIERS))
+@pytest.mark.parametrize("source", sorted(LOCATIONS))
 def test_a_redelivery_has_the_same_key_and_another_delivery_another(source: str) -> None:
     """As each provider really redelivers: the same signed request again; a new delivery of the
     same sample is prepared and signed afresh (new id, or new bytes where there is no id)."""
@@ -193,3 +195,10 @@ def test_a_redelivery_has_the_same_key_and_another_delivery_another(source: str)
     assert first.delivery_key == again.delivery_key
     assert first.delivery_key != other.delivery_key
     assert first.event_type == other.event_type != "unknown"
+
+
+def test_each_scheme_names_its_own_verifier_and_the_configuration_knows_them_all() -> None:
+    assert {scheme: kind.scheme for scheme, kind in all_verifiers().items()} == {
+        scheme: scheme for scheme in LOCATIONS
+    }
+    assert set(get_args(Scheme)) == set(LOCATIONS)

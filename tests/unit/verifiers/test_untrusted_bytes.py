@@ -10,18 +10,19 @@ import json
 import pytest
 
 from hookwise.verifiers import (
-    VERIFIERS,
     MalformedRequest,
     Rejected,
     SignatureError,
     Verifier,
     WebhookRequest,
+    all_verifiers,
+    verifier_class,
 )
 from tests.unit.verifiers.support import request, verifier
 
 NOW = 1_700_000_000
 URL = "https://hooks.example/webhooks/x"
-JSON_SCHEMES = sorted(name for name, kind in VERIFIERS.items() if kind.json_body)
+JSON_SCHEMES = sorted(name for name, kind in all_verifiers().items() if kind.json_body)
 HOSTILE_BODIES = {
     # Deeper than Python's recursion limit: json.loads raises RecursionError.
     "deep array": b"[" * 50_000,
@@ -39,7 +40,7 @@ def signed_request(
     scheme: str, body: bytes, url: str = URL
 ) -> tuple[Verifier, WebhookRequest, str]:
     check = verifier(scheme, now=NOW)
-    secret = VERIFIERS[scheme].dev_secret("x")
+    secret = verifier_class(scheme).dev_secret("x")
     headers = check.sign(body, secret, url=url, event_type="t", delivery_id="d", timestamp=NOW)
     return check, request(body, headers, url=url), secret
 

@@ -16,7 +16,7 @@ from hookwise.llm.caching import (
     cacheable,
     prefix_tokens,
 )
-from hookwise.verifiers import VERIFIERS
+from hookwise.verifiers import LOCATIONS
 from hookwise.worker.schemas import OutputSchemas
 
 
@@ -77,7 +77,7 @@ def problems(config: HookwiseConfig) -> list[str]:
     return [
         f"sources.{name}.scheme: no verifier for scheme {source.scheme!r}"
         for name, source in config.sources.items()
-        if source.scheme not in VERIFIERS
+        if source.scheme not in LOCATIONS
     ]
 
 

@@ -29,7 +29,7 @@ from hookwise.local.gateway import LocalGateway
 from hookwise.observability import logger
 from hookwise.resources import QUEUES, WORKER_FUNCTION
 from hookwise.settings import Settings
-from hookwise.verifiers import VERIFIERS, Verifier
+from hookwise.verifiers import verifier_class
 
 LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -64,7 +64,7 @@ def wait_until_listening(port: int, process: subprocess.Popen[bytes], seconds: f
 def dev_secrets(config: HookwiseConfig) -> dict[str, list[str]]:
     """Each source's secrets: `HOOKWISE_SECRET_<SOURCE>` or its scheme's development secret."""
     return {
-        name: env_override(name) or [VERIFIERS.get(source.scheme, Verifier).dev_secret(name)]
+        name: env_override(name) or [verifier_class(source.scheme).dev_secret(name)]
         for name, source in config.sources.items()
     }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import import_module
+
 from hookwise.verifiers.base import (
     Clock,
     Delivery,
@@ -13,41 +16,42 @@ from hookwise.verifiers.base import (
     Verifier,
     WebhookRequest,
 )
-from hookwise.verifiers.generic_hmac import HmacVerifier
-from hookwise.verifiers.github import GitHubVerifier
-from hookwise.verifiers.linear import LinearVerifier
-from hookwise.verifiers.paddle import PaddleVerifier
-from hookwise.verifiers.shopify import ShopifyVerifier
-from hookwise.verifiers.standard import StandardWebhooksVerifier, SvixVerifier
-from hookwise.verifiers.stripe import StripeVerifier
-from hookwise.verifiers.timestamped_hex import SlackVerifier, ZoomVerifier
-from hookwise.verifiers.twilio import TwilioVerifier
 
-VERIFIERS: dict[str, type[Verifier]] = {
-    verifier.scheme: verifier
-    for verifier in (
-        GitHubVerifier,
-        StripeVerifier,
-        SlackVerifier,
-        ShopifyVerifier,
-        StandardWebhooksVerifier,
-        SvixVerifier,
-        TwilioVerifier,
-        PaddleVerifier,
-        LinearVerifier,
-        ZoomVerifier,
-        HmacVerifier,
-    )
+# Where each scheme's verifier lives: a function imports only those its sources use (all
+# eleven cost ~10 ms of the ingest cold start).
+LOCATIONS: dict[str, str] = {
+    "github": "github.GitHubVerifier",
+    "stripe": "stripe.StripeVerifier",
+    "slack": "timestamped_hex.SlackVerifier",
+    "shopify": "shopify.ShopifyVerifier",
+    "standard": "standard.StandardWebhooksVerifier",
+    "svix": "standard.SvixVerifier",
+    "twilio": "twilio.TwilioVerifier",
+    "paddle": "paddle.PaddleVerifier",
+    "linear": "linear.LinearVerifier",
+    "zoom": "timestamped_hex.ZoomVerifier",
+    "hmac": "generic_hmac.HmacVerifier",
 }
 
 
+@cache
+def verifier_class(scheme: str) -> type[Verifier]:
+    module, _, name = LOCATIONS[scheme].rpartition(".")
+    verifier: type[Verifier] = getattr(import_module(f"{__name__}.{module}"), name)
+    return verifier
+
+
+def all_verifiers() -> dict[str, type[Verifier]]:
+    return {scheme: verifier_class(scheme) for scheme in LOCATIONS}
+
+
 def verifier_for(source: SourceSpec, clock: Clock | None = None) -> Verifier:
-    verifier = VERIFIERS[source.scheme]
+    verifier = verifier_class(source.scheme)
     return verifier(source) if clock is None else verifier(source, clock)
 
 
 __all__ = [
-    "VERIFIERS",
+    "LOCATIONS",
     "Delivery",
     "HandshakeReply",
     "MalformedRequest",
@@ -55,5 +59,7 @@ __all__ = [
     "SignatureError",
     "Verifier",
     "WebhookRequest",
+    "all_verifiers",
+    "verifier_class",
     "verifier_for",
 ]
