@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import tempfile
 import time
@@ -13,14 +12,13 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
-import httpx
 from aws_lambda_powertools.utilities import parameters
-from moto.server import ThreadedMotoServer
 
 from bench.configs import UNLIMITED, config_with
 from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
+from hookwise.local import aws_emulator
 from hookwise.local.provider_fakes import start_provider_fakes
 from hookwise.local.stack import LOCAL_ENVIRONMENT, free_port
 from hookwise.observability import metrics
@@ -54,12 +52,12 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
     metric reaches 100 values. It would bury the bench's table, so it goes nowhere, and the
     set is emptied on the way out so it cannot leak into the next measurement's figures.
     """
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{server._port}"
-    # moto's backends live in this process: start each measurement from an empty account.
-    httpx.post(f"{endpoint}/moto-api/reset").raise_for_status()
+    port = free_port()
+    # In its own process, as under `hookwise dev` (and as DynamoDB is another machine): moto
+    # in the handlers' interpreter would take their GIL and bill its work to their seconds.
+    # A fresh process per measurement is an empty account.
+    server = aws_emulator.launch(port)
+    endpoint = f"http://127.0.0.1:{port}"
     saved = dict(os.environ)
     os.environ.update(LOCAL_ENVIRONMENT)
     os.environ.update({f"HOOKWISE_{k.upper()}": v for k, v in settings.items()})
@@ -89,6 +87,8 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
             os.environ["HOOKWISE_QUEUE_URL"] = resources.queue_url
             os.environ["HOOKWISE_DLQ_URL"] = resources.dlq_url
             os.environ["HOOKWISE_BUCKET"] = resources.bucket
+            # Results are pushed on as in production (the cost table charges for it).
+            os.environ["HOOKWISE_EVENT_BUS"] = resources.event_bus
             wiring.reset()
             yield config, resources
     finally:
@@ -97,7 +97,8 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
         os.environ.update(saved)
         wiring.reset()
         providers.stop()
-        server.stop()
+        server.terminate()
+        server.wait()
 
 
 def timed(action: Callable[[], Any]) -> float:

@@ -11,7 +11,11 @@ Run as `python -m hookwise.local.aws_emulator --port N`.
 from __future__ import annotations
 
 import argparse
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +35,26 @@ def atomic_dynamodb(app: Any) -> Any:
         return app(environ, start_response)
 
     return application
+
+
+def launch(port: int, seconds: float = 20) -> subprocess.Popen[bytes]:
+    """The emulator in its own process, listening: sharing the handlers' interpreter (and its
+    GIL) would halve their throughput and bill its work to theirs."""
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", __name__, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise OSError(f"moto's server exited with {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.05)
+    process.kill()
+    raise OSError(f"moto's server did not listen on {port} within {seconds} s")
 
 
 def main() -> None:

@@ -10,10 +10,7 @@ import json
 import logging
 import os
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +21,7 @@ from hookwise import wiring
 from hookwise.adapters.provision import provision
 from hookwise.adapters.secrets.base import env_override
 from hookwise.config import HookwiseConfig, load_config
+from hookwise.local import aws_emulator
 from hookwise.local.event_source import EventSourceMapping
 from hookwise.local.gateway import LocalGateway
 from hookwise.observability import logger
@@ -49,18 +47,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise OSError(f"moto's server exited with {process.returncode}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise OSError(f"moto's server did not listen on {port} within {seconds} s")
-
-
 def dev_secrets(config: HookwiseConfig) -> dict[str, list[str]]:
     """Each source's secrets: `HOOKWISE_SECRET_<SOURCE>` or its scheme's development secret."""
     return {
@@ -84,14 +70,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         logger.setLevel(os.environ.get("HOOKWISE_LOG_LEVEL", "WARNING"))
         moto_port = free_port()
-        # Its own process: sharing the handlers' interpreter (and its GIL) halves throughput.
-        # Its DynamoDB writes are atomic, as DynamoDB's are (see aws_emulator).
-        self._moto = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-            [sys.executable, "-m", "hookwise.local.aws_emulator", "--port", str(moto_port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until_listening(moto_port, self._moto)
+        self._moto = aws_emulator.launch(moto_port)
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
         self.model_url = self._start_model()
