@@ -27,13 +27,6 @@ NEVER_IN_INGEST = (
     "aws_lambda_powertools.event_handler",
     "yaml",
 )
-PROGRAM = """
-import json, sys
-from functions.ingest.handler import handler
-from hookwise import wiring
-wiring.ingest_service()
-print(json.dumps(sorted(sys.modules)))
-"""
 # Loaded by the worker function's import and the build of its batch runner, for the
 # deployed configuration (no batch route): what only some events use waits for them.
 NEVER_IN_WORKER = (
@@ -49,13 +42,16 @@ NEVER_IN_WORKER = (
     "hookwise.context",
     "hookwise.deliveries.callback",
 )
-WORKER_PROGRAM = """
+# A function's cold start: its handler imported and its service built (`wiring.<builder>`).
+PROGRAM = """
 import json, sys
-from functions.worker.handler import handler
+from functions.{function}.handler import handler
 from hookwise import wiring
-wiring.batch_runner()
+wiring.{builder}()
 print(json.dumps(sorted(sys.modules)))
 """
+INGEST = PROGRAM.format(function="ingest", builder="ingest_service")
+WORKER = PROGRAM.format(function="worker", builder="batch_runner")
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +63,7 @@ def deployed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "hookwise.yaml"
 
 
-def loaded_modules(config: Path, program: str = PROGRAM, **environment: str) -> set[str]:
+def loaded_modules(config: Path, program: str = INGEST, **environment: str) -> set[str]:
     base = {k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"}
     answer = subprocess.run(
         [sys.executable, "-c", program],
@@ -108,7 +104,7 @@ def test_ingest_with_tracing_on_loads_the_tracer(
 
 
 def test_worker_imports_and_builds_only_what_every_event_needs(deployed_config: Path) -> None:
-    modules = loaded_modules(deployed_config, WORKER_PROGRAM, POWERTOOLS_TRACE_DISABLED="true")
+    modules = loaded_modules(deployed_config, WORKER, POWERTOOLS_TRACE_DISABLED="true")
     assert [p for p in NEVER_IN_WORKER if imported(modules, p)] == []
     # The check can fail: the worker service and its action runner are loaded.
     assert imported(modules, "hookwise.worker.service")
