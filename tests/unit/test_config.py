@@ -11,7 +11,7 @@ import yaml
 
 from hookwise.config import ConfigError, load_config
 from hookwise.config.loader import compile_config, parse_config
-from hookwise.sources import compiled_path
+from hookwise.sources import compiled_path, load_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "hookwise.yaml"
@@ -91,3 +91,20 @@ def test_a_batch_route_cannot_fetch_context_yet() -> None:
     )
     with pytest.raises(ConfigError, match="not supported on mode: batch"):
         parse_config(text)
+
+
+def test_the_ingest_functions_sources_read_from_the_compiled_json_as_from_the_yaml(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "hookwise.yaml"
+    shutil.copy(SHIPPED, source)
+    from_yaml = load_sources.__wrapped__(str(source))
+    compile_config(source, compiled_path(source))
+    compiled = json.loads(compiled_path(source).read_text())
+    compiled["config"]["sources"]["github"]["tolerance_seconds"] = 99
+    compiled_path(source).write_text(json.dumps(compiled))
+    from_json = load_sources.__wrapped__(str(source))
+    # Read from the JSON (the edit shows), and otherwise the same sources as the YAML gives.
+    assert from_json["github"].tolerance_seconds == 99
+    assert {**from_json, "github": from_yaml["github"]} == from_yaml
+    assert from_yaml["github"].scheme == "github"
