@@ -33,10 +33,11 @@ def record(
     event_id: str = "evt_1",
     received_at: str = "2026-11-23T04:00:00.000Z",
     body: bytes = b"\x00raw bytes\xff",
+    source: str = "github",
 ) -> EventRecord:
     return EventRecord(
         event_id=event_id,
-        source="github",
+        source=source,
         event_type="push",
         received_at=received_at,
         updated_at=received_at,
@@ -88,6 +89,20 @@ def test_the_body_is_stored_compressed_in_the_item(aws: Aws, store: DynamoDBEven
     assert capacity.write_units(capacity.item_size(item)) < capacity.write_units(
         capacity.item_size(before)
     )
+
+
+def test_the_dictionary_follows_the_scheme_not_the_sources_name(
+    aws: Aws, store: DynamoDBEventStore
+) -> None:
+    store.put_new(record("evt_a", body=PR_BODY, source="ghe"), 0.0)
+    store.put_new(record("evt_b", body=PR_BODY, source="ghe"), 0.0, scheme="github")
+    plain, with_dictionary = (raw_item(aws, key) for key in ("evt_a", "evt_b"))
+    assert plain is not None
+    assert with_dictionary is not None
+    assert len(with_dictionary["body_z"]["B"]) < len(plain["body_z"]["B"]) * 0.9
+    stored = store.get("evt_b")
+    assert stored is not None
+    assert stored.body == PR_BODY
 
 
 def test_an_item_written_before_dictionaries_still_reads(

@@ -111,7 +111,7 @@ class IngestService:
         )
         logger.append_keys(event_id=record.event_id)
         try:
-            return self._persist_and_dispatch(record)
+            return self._persist_and_dispatch(record, source.scheme)
         except (BotoCoreError, ClientError):
             logger.exception("storage or queue failure; asking the provider to retry")
             metrics.add_metric(name="IngestUnavailable", unit="Count", value=1)
@@ -156,9 +156,9 @@ class IngestService:
             expires_at=int(now.timestamp()) + self._settings.event_ttl_days * 86_400,
         )
 
-    def _persist_and_dispatch(self, record: EventRecord) -> Reply:
+    def _persist_and_dispatch(self, record: EventRecord, scheme: str) -> Reply:
         """Two calls on the first delivery: the conditional put, then the send."""
-        if self._store.put_new(record, dispatch_lease_until=self._clock()):
+        if self._store.put_new(record, dispatch_lease_until=self._clock(), scheme=scheme):
             metrics.add_metric(name="Received", unit="Count", value=1)
             self._dispatch(record)
             return Reply.json(202, event_id=record.event_id, status="accepted")

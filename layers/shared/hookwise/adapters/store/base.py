@@ -15,9 +15,12 @@ class TransitionConflict(Exception):
 
 class EventStore(ABC):
     @abstractmethod
-    def put_new(self, record: EventRecord, dispatch_lease_until: float) -> bool:
+    def put_new(
+        self, record: EventRecord, dispatch_lease_until: float, scheme: str | None = None
+    ) -> bool:
         """Store a new event in `received`. False if it exists. (The lease is for backends
-        that need one to stop a duplicate delivery from enqueueing it too.)"""
+        that need one to stop a duplicate delivery from enqueueing it too.) `scheme`, the
+        source's signature scheme, says what kind of body it is, whatever the source's name."""
 
     @abstractmethod
     def get(self, event_id: str) -> EventRecord | None: ...

@@ -203,7 +203,9 @@ class DynamoDBEventStore(EventStore):
 
     # -- ingest ----------------------------------------------------------------------------
 
-    def put_new(self, record: EventRecord, dispatch_lease_until: float) -> bool:
+    def put_new(
+        self, record: EventRecord, dispatch_lease_until: float, scheme: str | None = None
+    ) -> bool:
         """The one write of ingest. The lease is not stored: a duplicate delivery that finds
         the event still `received` sends it again (the worker's claim makes that harmless),
         and the sweeper takes its own lease on the state item."""
@@ -214,7 +216,8 @@ class DynamoDBEventStore(EventStore):
         }
         fields[STUCK_INDEX_PARTITION_KEY] = PENDING
         if record.body is not None:
-            packed = pack(record.body, record.source)
+            # The provider's dictionary: a source named `github-enterprise` is GitHub too.
+            packed = pack(record.body, scheme or record.source)
             if len(packed) > self._inline_body_bytes and self._blobs is not None:
                 fields["body_ref"] = f"bodies/{record.source}/{record.event_id}"
                 self._blobs.put_packed(fields["body_ref"], packed)
