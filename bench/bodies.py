@@ -36,7 +36,8 @@ def pull_request(number: int | None = None) -> Body:
     if number is not None:
         payload = json.loads(raw)
         payload["number"] = payload["pull_request"]["number"] = number
-        raw = json.dumps(payload).encode()
+        # In the sample's own layout (indented by two), which the body dictionaries know.
+        raw = json.dumps(payload, indent=2, ensure_ascii=False).encode() + b"\n"
     return Body("github pull_request.opened", "github", "pull_request", raw)
 
 
