@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 import pytest
+import yaml
 from aws_lambda_powertools.utilities import parameters
 
 from functions.worker.handler import handler as worker_handler
@@ -97,6 +99,49 @@ def pipeline(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     yield Pipeline(aws, model, mapping, providers)
     model.stop()
     providers.stop()
+
+
+@dataclass
+class Configs:
+    """The pipeline on an edited copy of its configuration, from the call on: the copy is
+    written beside the test, and every wired service is rebuilt from it."""
+
+    shipped: Path
+    folder: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def use(self, path: Path) -> Path:
+        self.monkeypatch.setenv("HOOKWISE_CONFIG", str(path))
+        wiring.reset()
+        return path
+
+    def edit(self, change: Callable[[str], str]) -> Path:
+        """The configuration's text through `change`, which must change something."""
+        text = self.shipped.read_text()
+        edited = change(text)
+        assert edited != text, "the edit left the configuration as it was"
+        path = self.folder / "hookwise.yaml"
+        path.write_text(edited)
+        return self.use(path)
+
+    def replace(self, old: str, new: str) -> Path:
+        """The first `old` in the configuration's text replaced by `new`."""
+        return self.edit(lambda text: text.replace(old, new, 1))
+
+    def edit_route(self, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
+        """The route called `name`, as parsed YAML, changed in place by `change`."""
+
+        def edited(text: str) -> str:
+            document = yaml.safe_load(text)
+            change(next(r for r in document["routes"] if r["name"] == name))
+            return str(yaml.safe_dump(document))
+
+        return self.edit(edited)
+
+
+@pytest.fixture
+def configs(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Configs:
+    return Configs(Path(pipeline.aws.settings.config), tmp_path, monkeypatch)
 
 
 def run_batch(records: list[dict[str, Any]], timeout: float) -> dict[str, Any]:

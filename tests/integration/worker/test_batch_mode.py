@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from hookwise import wiring
 from hookwise.batches.collector import BatchCollector
@@ -20,24 +19,29 @@ from hookwise.domain.events import EventStatus
 from hookwise.llm.base import ModelUsage
 from hookwise.llm.caching import cost_usd
 from hookwise.samples import sample_bytes
-from tests.integration.worker.conftest import Pipeline
+from tests.integration.worker.conftest import Configs, Pipeline
 
 ROUTE = "github-pr-review"
 MAX_WAIT = 600
 
 
+def batched(**settings: Any) -> Callable[[dict[str, Any]], None]:
+    """A route edit: `mode: batch`, with these settings."""
+
+    def change(route: dict[str, Any]) -> None:
+        route.update(mode="batch", **settings)
+        # The batch path fetches no context (yet): the configuration refuses the two together.
+        route.pop("context", None)
+
+    return change
+
+
 @pytest.fixture
-def batch_route(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pipeline:
-    document = yaml.safe_load(Path(pipeline.aws.settings.config).read_text())
-    route = next(r for r in document["routes"] if r["name"] == ROUTE)
-    route["mode"] = "batch"
-    # The batch path fetches no context (yet): the configuration refuses the two together.
-    route.pop("context", None)
-    route["batch"] = {"max_wait_seconds": MAX_WAIT, "max_size": 5, "fallback": "realtime"}
-    path = tmp_path / "hookwise.yaml"
-    path.write_text(yaml.safe_dump(document))
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(path))
-    wiring.reset()
+def batch_route(pipeline: Pipeline, configs: Configs) -> Pipeline:
+    configs.edit_route(
+        ROUTE,
+        batched(batch={"max_wait_seconds": MAX_WAIT, "max_size": 5, "fallback": "realtime"}),
+    )
     return pipeline
 
 
@@ -222,18 +226,11 @@ def test_an_event_that_would_miss_its_deadline_goes_real_time(batch_route: Pipel
 
 
 def test_batch_answers_spend_the_routes_budget_at_batch_price(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    pipeline: Pipeline, configs: Configs
 ) -> None:
     from hookwise.governor.dynamodb import DynamoDBBudgetLedger, utc_day
 
-    document = yaml.safe_load(Path(pipeline.aws.settings.config).read_text())
-    route = next(r for r in document["routes"] if r["name"] == ROUTE)
-    route.update(mode="batch", batch={"max_size": 3}, budget={"daily_usd": 100})
-    route.pop("context", None)
-    path = tmp_path / "hookwise.yaml"
-    path.write_text(yaml.safe_dump(document))
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(path))
-    wiring.reset()
+    configs.edit_route(ROUTE, batched(batch={"max_size": 3}, budget={"daily_usd": 100}))
     ids = deliver_prs(pipeline, 3)
     collector().run()
     poller().run()

@@ -4,35 +4,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
-from hookwise import wiring
 from hookwise.config import load_config
 from hookwise.llm.base import ModelUsage
 from hookwise.llm.caching import cost_usd
-from tests.integration.worker.conftest import Pipeline
+from tests.integration.worker.conftest import Configs, Pipeline
 
 
-def long_instructions(pipeline: Pipeline, tmp_path: Path, ttl: str) -> Path:
-    """The shipped config with the PR route's instructions past Sonnet's 1,024 tokens."""
-    document = yaml.safe_load(Path(pipeline.aws.settings.config).read_text())
-    route = next(r for r in document["routes"] if r["name"] == "github-pr-review")
-    route["system"] += " Be careful." * 500
-    route["cache"] = {"ttl": ttl}
-    path = tmp_path / "hookwise.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
+def long_instructions(configs: Configs, ttl: str) -> Path:
+    """The pipeline on its config with the PR route's instructions past Sonnet's 1,024
+    tokens, cached for `ttl`."""
+
+    def lengthen(route: dict[str, Any]) -> None:
+        route["system"] += " Be careful." * 500
+        route["cache"] = {"ttl": ttl}
+
+    return configs.edit_route("github-pr-review", lengthen)
 
 
 @pytest.mark.parametrize("ttl", ["5m", "1h"])
 def test_a_long_prefix_is_written_once_then_read_at_the_routes_lifetime(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ttl: str
+    pipeline: Pipeline, configs: Configs, ttl: str
 ) -> None:
-    config = long_instructions(pipeline, tmp_path, ttl)
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
-    wiring.reset()
+    config = long_instructions(configs, ttl)
     first = pipeline.deliver(delivery="a")
     pipeline.poll()
     second = pipeline.deliver(delivery="b", fixture="pull_request.synchronize")
@@ -60,16 +57,15 @@ def route_cache_records(out: str) -> list[dict[str, object]]:
 
 def test_per_route_cache_metrics_only_for_calls_that_touch_the_cache(
     pipeline: Pipeline,
+    configs: Configs,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     pipeline.deliver(delivery="short")
     pipeline.poll()
     assert route_cache_records(capsys.readouterr().out) == []  # too short to cache: no records
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(long_instructions(pipeline, tmp_path, "5m")))
-    wiring.reset()
+    long_instructions(configs, "5m")
     pipeline.deliver(delivery="long")
     pipeline.poll()
     written = route_cache_records(capsys.readouterr().out)

@@ -7,7 +7,6 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from hookwise import wiring
 from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, check_target
 from hookwise.domain.events import EventStatus
 from hookwise.local.gateway import LoopbackServer
-from tests.integration.worker.conftest import Pipeline
+from tests.integration.worker.conftest import Configs, Pipeline
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -47,26 +46,15 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[Receiver]:
+def receiver(configs: Configs, monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
     target = Receiver()
-    text = (
-        Path(pipeline.aws.settings.config)
-        .read_text()
-        .replace(
-            '    subject: "{repository.full_name}#{number}"',
-            f'    deliveries: {{callback_url: "{target.url}"}}\n'
-            '    subject: "{repository.full_name}#{number}"',
-            1,
-        )
-    )
-    config = tmp_path / "hookwise.yaml"
-    config.write_text(text)
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
     monkeypatch.setenv("HOOKWISE_ALLOW_PRIVATE_CALLBACKS", "true")
     monkeypatch.setenv("HOOKWISE_SECRET_CALLBACK_GITHUB_PR_REVIEW", SECRET)
-    wiring.reset()
+    configs.replace(
+        '    subject: "{repository.full_name}#{number}"',
+        f'    deliveries: {{callback_url: "{target.url}"}}\n'
+        '    subject: "{repository.full_name}#{number}"',
+    )
     yield target
     target.server.shutdown()
 

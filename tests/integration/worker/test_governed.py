@@ -13,12 +13,7 @@ import pytest
 from bench.configs import config_with
 from hookwise import wiring
 from hookwise.domain.events import EventStatus
-from tests.integration.worker.conftest import Pipeline
-
-
-def use_config(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(path))
-    wiring.reset()
+from tests.integration.worker.conftest import Configs, Pipeline
 
 
 def settle_all(pipeline: Pipeline, ids: list[str], seconds: float) -> set[EventStatus]:
@@ -33,10 +28,10 @@ def settle_all(pipeline: Pipeline, ids: list[str], seconds: float) -> set[EventS
 
 
 def test_without_capacity_events_are_deferred_not_called_and_all_complete(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    pipeline: Pipeline, configs: Configs, tmp_path: Path
 ) -> None:
     # One request a second with a second of burst: a batch of six cannot all go at once.
-    use_config(monkeypatch, config_with(tmp_path, {"requests_per_minute": 60}))
+    configs.use(config_with(tmp_path, {"requests_per_minute": 60}))
     ids = [pipeline.deliver(delivery=f"g-{index}") for index in range(6)]
     pipeline.poll()
     records = [pipeline.record(event_id) for event_id in ids]
@@ -56,18 +51,12 @@ def test_without_capacity_events_are_deferred_not_called_and_all_complete(
 
 @pytest.mark.parametrize("policy", ["defer", "fail"])
 def test_a_spent_budget_makes_no_call_and_says_why(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, policy: str
+    pipeline: Pipeline, configs: Configs, policy: str
 ) -> None:
-    text = Path(pipeline.aws.settings.config).read_text()
-    budgeted = text.replace(
+    configs.replace(
         "    output: pr_review\n",
         f"    output: pr_review\n    budget: {{daily_tokens: 100, on_exhausted: {policy}}}\n",
-        1,
     )
-    assert budgeted != text
-    config = tmp_path / "hookwise.yaml"
-    config.write_text(budgeted)
-    use_config(monkeypatch, config)
     event_id = pipeline.deliver()
     pipeline.poll()
     record = pipeline.record(event_id)

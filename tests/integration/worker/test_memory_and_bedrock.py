@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from hookwise import wiring
 from hookwise.domain.events import EventStatus
 from hookwise.samples import sample_bytes
-from tests.integration.worker.conftest import Pipeline
+from tests.integration.worker.conftest import Configs, Pipeline
 
 
 def test_a_later_event_of_the_same_pull_request_sees_the_earlier_review(
@@ -40,15 +39,10 @@ def test_a_different_pull_request_does_not_see_it(pipeline: Pipeline) -> None:
 
 
 def test_bedrock_provider_calls_the_bedrock_model_id_through_anthropic_bedrock(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path
+    pipeline: Pipeline, configs: Configs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = pipeline.aws.settings.config
-    bedrock = tmp_path / "hookwise.yaml"
-    text = Path(config).read_text().replace("provider: anthropic", "provider: bedrock")
-    bedrock.write_text(text)
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(bedrock))
     monkeypatch.setenv("ANTHROPIC_BEDROCK_BASE_URL", pipeline.model.url)
-    wiring.reset()
+    configs.replace("provider: anthropic", "provider: bedrock")
     event_id = pipeline.deliver()
     pipeline.poll()
     record = pipeline.record(event_id)

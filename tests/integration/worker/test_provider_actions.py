@@ -7,7 +7,6 @@ import json
 import time
 from dataclasses import dataclass
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,7 +20,7 @@ from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
 from hookwise.local.provider_fakes import GitHubFake, SlackFake
 from hookwise.verifiers import WebhookRequest, verifier_for
 from tests.conftest import TEST_SECRET
-from tests.integration.worker.conftest import Pipeline
+from tests.integration.worker.conftest import Configs, Pipeline
 
 SAMPLES = files("hookwise") / "samples"
 PR_SUBJECT = "harbor-labs/ledger-api#418"
@@ -109,13 +108,6 @@ def runner() -> ActionRunner:
     return ActionRunner(
         wiring.store(), github=wiring.github_client, slack=wiring.slack_client, callbacks=None
     )
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> None:
-    config = tmp_path / "hookwise.yaml"
-    config.write_text(text)
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
-    wiring.reset()
 
 
 @pytest.fixture
@@ -275,14 +267,9 @@ def test_slack_mention_gets_one_threaded_reply(providers: Providers) -> None:
 
 
 def test_dry_run_records_what_would_be_done_and_does_nothing(
-    providers: Providers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    providers: Providers, configs: Configs
 ) -> None:
-    text = Path(providers.pipeline.aws.settings.config).read_text()
-    configure(
-        monkeypatch,
-        tmp_path,
-        text.replace("    output: pr_review\n", "    output: pr_review\n    dry_run: true\n", 1),
-    )
+    configs.replace("    output: pr_review\n", "    output: pr_review\n    dry_run: true\n")
     event_id = providers.pr()
     providers.drain()
     record = providers.record(event_id)
@@ -340,19 +327,11 @@ def test_a_redelivered_message_finishes_actions_a_crash_left_undone(providers: P
     assert providers.pipeline.model.calls == 1
 
 
-def test_issue_comments_are_fetched_without_our_own(
-    providers: Providers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    text = Path(providers.pipeline.aws.settings.config).read_text()
-    configure(
-        monkeypatch,
-        tmp_path,
-        text.replace(
-            "    output: issue_triage\n    actions:\n",
-            "    output: issue_triage\n    context:\n      github_issue_comments: {limit: 2}\n"
-            "    actions:\n",
-            1,
-        ),
+def test_issue_comments_are_fetched_without_our_own(providers: Providers, configs: Configs) -> None:
+    configs.replace(
+        "    output: issue_triage\n    actions:\n",
+        "    output: issue_triage\n    context:\n      github_issue_comments: {limit: 2}\n"
+        "    actions:\n",
     )
     httpx.post(
         f"{providers.github.url}/_control/comments",

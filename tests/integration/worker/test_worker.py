@@ -12,7 +12,7 @@ import pytest
 from hookwise.domain.events import EventStatus
 from hookwise.local.event_source import lambda_record
 from hookwise.samples import sample_bytes
-from tests.integration.worker.conftest import Pipeline, run_batch
+from tests.integration.worker.conftest import Configs, Pipeline, run_batch
 
 PR = json.loads(sample_bytes("github", "pull_request.opened"))
 
@@ -54,25 +54,13 @@ def test_a_system_prompt_below_the_cacheable_minimum_is_not_marked(pipeline: Pip
 
 
 def test_second_event_of_a_route_reads_the_cached_system_prompt(
-    pipeline: Pipeline, monkeypatch, tmp_path
+    pipeline: Pipeline, configs: Configs
 ) -> None:
-    from pathlib import Path
-
-    from hookwise import wiring
-
     # A long enough system prompt, as a route with real instructions has.
-    config = tmp_path / "hookwise.yaml"
-    config.write_text(
-        Path(pipeline.aws.settings.config)
-        .read_text()
-        .replace(
-            "    bedrock_id: us.anthropic.claude-sonnet",
-            "    min_cacheable_tokens: 50\n    bedrock_id: us.anthropic.claude-sonnet",
-            1,
-        )
+    configs.replace(
+        "    bedrock_id: us.anthropic.claude-sonnet",
+        "    min_cacheable_tokens: 50\n    bedrock_id: us.anthropic.claude-sonnet",
     )
-    monkeypatch.setenv("HOOKWISE_CONFIG", str(config))
-    wiring.reset()
     # The model's own minimum, lowered the same way.
     httpx.post(
         f"{pipeline.model.url}/_control/cache", json={"min_tokens": {"claude-sonnet-4-5": 50}}
