@@ -9,7 +9,6 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from hookwise.config import Route
 from hookwise.deliveries.callback import CallbackSender
 from hookwise.domain.events import EventRecord
 from hookwise.local.gateway import LoopbackServer
+from tests.loopback import QuietHandler
 
 HOST = "callback.test"
 CHECKED, REBOUND = "127.0.0.1", "127.0.0.2"
@@ -39,16 +39,11 @@ class Target:
         self.server_names: list[str | None] = []
         target = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["content-length"]))
                 target.requests.append({k.lower(): v for k, v in self.headers.items()})
-                self.send_response(204)
-                self.send_header("content-length", "0")
-                self.end_headers()
+                self.answer(204)
 
         self.server = LoopbackServer((address, port), Handler)
         if tls is not None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +15,7 @@ from rich.console import Console
 
 from hookwise.cli.events import events, events_table
 from hookwise.domain.events import EventStatus, make_event_id
+from tests.loopback import QuietHandler, serving
 
 # Event types run long (Stripe's reach 30+ characters); "standard" is the longest source name.
 LONG_TYPE = "invoice.payment_action_required"
@@ -53,7 +52,7 @@ def test_list_fits_80_columns_and_never_cuts_a_status() -> None:
         assert "11-29 12:34:" in row
 
 
-class EventsApi(BaseHTTPRequestHandler):
+class EventsApi(QuietHandler):
     """`GET /events?limit=` and `GET /events/{id}` over EVENTS."""
 
     def do_GET(self) -> None:
@@ -67,23 +66,13 @@ class EventsApi(BaseHTTPRequestHandler):
             self._answer(404, {"error": "unknown event"})
 
     def _answer(self, status: int, value: Any) -> None:
-        body = json.dumps(value).encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: Any) -> None:
-        pass
+        self.answer(status, json.dumps(value).encode())
 
 
 @pytest.fixture
 def port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), EventsApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with serving(EventsApi) as port:
+        yield port
 
 
 def test_show_takes_the_short_id_the_list_prints(port: int) -> None:

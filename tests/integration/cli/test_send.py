@@ -8,9 +8,7 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -19,9 +17,10 @@ from hookwise.cli.send import INGEST_BODY_LIMIT, send
 from hookwise.config import load_config
 from hookwise.worker.routing import route_for
 from tests.conftest import CONFIG_PATH
+from tests.loopback import QuietHandler, serving
 
 
-class Recorder(BaseHTTPRequestHandler):
+class Recorder(QuietHandler):
     """Answers 202 to every POST and remembers where each went and what it carried."""
 
     paths: list[str] = []  # noqa: RUF012 - reset by the fixture
@@ -31,25 +30,15 @@ class Recorder(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.paths.append(self.path)
         self.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-        body = b'{"status": "accepted"}'
-        self.send_response(202)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: Any) -> None:
-        pass
+        self.answer(202, b'{"status": "accepted"}')
 
 
 @pytest.fixture
 def recorder() -> Iterator[str]:
     Recorder.paths = []
     Recorder.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Recorder) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def resetting_server(answer: bytes) -> Callable[[], str]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -20,6 +18,7 @@ from functions.dlq_redrive.handler import handler
 from hookwise.cli.dlq import dlq, replay
 from hookwise.domain.events import EventStatus
 from tests.integration.redrive.conftest import Pipeline
+from tests.loopback import QuietHandler, serving
 
 
 class Context:
@@ -29,7 +28,7 @@ class Context:
     aws_request_id = "req-1"
 
 
-class InvokeEndpoint(BaseHTTPRequestHandler):
+class InvokeEndpoint(QuietHandler):
     """The local stack's `POST /_local/invoke/dlq_redrive`, in front of the real handler."""
 
     calls: list[dict[str, Any]] = []  # noqa: RUF012 - per-server record, reset by the fixture
@@ -39,14 +38,7 @@ class InvokeEndpoint(BaseHTTPRequestHandler):
         payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.calls.append(payload)
         body = json.dumps(handler(payload, Context())).encode()  # type: ignore[arg-type]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: Any) -> None:
-        pass
+        self.answer(200, body, "application/json")
 
 
 @pytest.fixture
@@ -54,11 +46,8 @@ def port(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     # The handler runs in this process: its EMF lines would land in the CLI's captured stdout.
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     InvokeEndpoint.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), InvokeEndpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
+    with serving(InvokeEndpoint) as port:
+        yield port
 
 
 def run(command: Any, *args: str) -> Any:

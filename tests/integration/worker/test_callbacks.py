@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from hookwise.deliveries.callback import CallbackFailed, CallbackRefused, check_
 from hookwise.domain.events import EventStatus
 from hookwise.local.gateway import LoopbackServer
 from tests.integration.worker.conftest import Configs, Pipeline
+from tests.loopback import QuietHandler
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -29,16 +29,11 @@ class Receiver:
         self.statuses: list[int] = []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
-                self.send_header("content-length", "0")
-                self.end_headers()
+                self.answer(receiver.statuses.pop(0) if receiver.statuses else 200)
 
         self.server = LoopbackServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
