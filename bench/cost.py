@@ -92,8 +92,6 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
                 boto3.client("sqs"),
                 resources.queue_url,
                 worker,
-                batch_size=10,
-                function_timeout=60,
                 wait_seconds=0,
             ).poll_once()
             Sweeper(store, wiring.dispatcher(), stuck_after_seconds=0, lease_seconds=3).sweep()

@@ -76,8 +76,6 @@ def measure(files: int = FILES) -> dict[str, Any]:
                 boto3.client("sqs"),
                 resources.queue_url,
                 handler,
-                batch_size=10,
-                function_timeout=60,
                 wait_seconds=0,
             )
             calls: dict[str, int] = {}

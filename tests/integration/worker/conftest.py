@@ -92,8 +92,6 @@ def pipeline(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
         boto3.client("sqs"),
         aws.resources.queue_url,
         worker_handler,
-        batch_size=10,
-        function_timeout=60,
         wait_seconds=0,
     )
     yield Pipeline(aws, model, mapping, providers)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookwise.observability import logger
+from hookwise.resources import QUEUES, WORKER_FUNCTION
 
 WorkerHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -62,8 +63,9 @@ class EventSourceMapping:
         queue_url: str,
         handler: WorkerHandler,
         *,
-        batch_size: int,
-        function_timeout: float,
+        # As the stack deploys the mapping and the worker function.
+        batch_size: int = QUEUES.batch_size,
+        function_timeout: float = WORKER_FUNCTION.timeout_seconds,
         wait_seconds: int = 1,
         concurrency: int = 1,
     ) -> None:

@@ -25,7 +25,7 @@ from hookwise.local import aws_emulator
 from hookwise.local.event_source import EventSourceMapping
 from hookwise.local.gateway import LocalGateway
 from hookwise.observability import logger
-from hookwise.resources import QUEUES, WORKER_FUNCTION
+from hookwise.resources import QUEUES
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_class
 
@@ -145,8 +145,6 @@ class LocalStack:
             boto3.client("sqs"),
             self.resources.queue_url,
             self._logged(worker),
-            batch_size=QUEUES.batch_size,
-            function_timeout=WORKER_FUNCTION.timeout_seconds,
             concurrency=QUEUES.max_concurrency,
         )
         # A warm worker, as a deployed one is once traffic flows: the first event of a burst
