@@ -94,6 +94,16 @@ class Harness:
         items = boto3.client("dynamodb").scan(TableName=self.aws.settings.table)["Items"]
         return sum(1 for item in items if "#" not in item["event_id"]["S"])
 
+    def sweeper(self, clock: list[float]) -> Sweeper:
+        """A sweeper of this store on a clock the test moves (`clock[0]`)."""
+        return Sweeper(
+            self.store,
+            self.dispatcher,
+            stuck_after_seconds=60,
+            lease_seconds=3,
+            clock=lambda: clock[0],
+        )
+
     def claim(self, event_id: str) -> None:
         """What a worker does first."""
         self.store.claim(event_id, now=time.time(), lease_until=time.time() + 60)
@@ -228,13 +238,7 @@ def test_sweeper_requeues_an_event_whose_send_failed_and_was_never_retried(aws: 
     harness.failing_sends = 1
     assert harness.service.receive(github_request()).status == 503
     clock = [time.time()]
-    sweeper = Sweeper(
-        harness.store,
-        harness.dispatcher,
-        stuck_after_seconds=60,
-        lease_seconds=3,
-        clock=lambda: clock[0],
-    )
+    sweeper = harness.sweeper(clock)
     assert sweeper.sweep().requeued == []  # not stuck long enough yet
     clock[0] += 120
     report = sweeper.sweep()
@@ -255,13 +259,7 @@ def test_the_sweeper_leaves_claimed_events_and_retries_a_failed_send_next_run(
 ) -> None:
     harness = Harness(aws)
     clock = [time.time()]
-    sweeper = Sweeper(
-        harness.store,
-        harness.dispatcher,
-        stuck_after_seconds=60,
-        lease_seconds=3,
-        clock=lambda: clock[0],
-    )
+    sweeper = harness.sweeper(clock)
     claimed = answer(harness.service.receive(github_request(delivery="d-claimed")))["event_id"]
     harness.claim(claimed)
     harness.failing_sends = 1
