@@ -118,6 +118,11 @@ class RouteContext(Strict):
     github_pr_files: PrFilesContext | None = None
     github_issue_comments: IssueCommentsContext | None = None
 
+    @property
+    def declared(self) -> bool:
+        """Whether the route fetches anything at all."""
+        return self.github_pr_files is not None or self.github_issue_comments is not None
+
 
 class GithubCommentAction(Strict):
     """One comment per issue or pull request per route, updated in place on later events."""
@@ -214,9 +219,7 @@ class Route(Strict):
     def _one_callback(self) -> Route:
         if self.actions.http and self.deliveries.callback_url:
             raise ValueError("set actions.http or deliveries.callback_url, not both")
-        if self.mode == "batch" and (
-            self.context.github_pr_files or self.context.github_issue_comments
-        ):
+        if self.mode == "batch" and self.context.declared:
             # The collector rebuilds a parked event's request without fetching anything.
             raise ValueError("context fetchers are not supported on mode: batch routes yet")
         return self

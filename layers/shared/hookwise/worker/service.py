@@ -170,8 +170,8 @@ class WorkerService:
             return self._defer(record, delivery, decision)
         try:
             # Built for the first route that declares context: the others never load it.
-            declared = route.context.github_pr_files or route.context.github_issue_comments
-            context = self._context().gather(route, payload) if self._context and declared else ""
+            fetcher = self._context if route.context.declared else None
+            context = fetcher().gather(route, payload) if fetcher else ""
         except ProviderError as error:
             # No call after all: the capacity booked for it goes back.
             self._admission.settle(decision, [], 0.0, {})
