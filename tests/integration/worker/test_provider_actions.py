@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from typing import Any
 
@@ -162,7 +162,7 @@ def test_actions_rerun_after_a_crash_find_the_comment_instead_of_posting_again(
     route = wiring.config().route_named("github-pr-review")
     assert route is not None
     # As if the worker died after the POST and before recording it.
-    forgotten = record.replace(actions=None)
+    forgotten = replace(record, actions=None)
     payload = sample("github", "pull_request.opened")
     report = runner().run(forgotten, route, payload)
     assert report.outcomes["github.comment"]["did"] == "unchanged"
@@ -261,7 +261,7 @@ def test_slack_mention_gets_one_threaded_reply(providers: Providers) -> None:
     assert "<!channel>" not in reply["text"]
     route = wiring.config().route_named("slack-mentions")
     assert route is not None
-    again = runner().run(record.replace(actions=None), route, mention)
+    again = runner().run(replace(record, actions=None), route, mention)
     assert again.outcomes["slack.reply"]["did"] == "found"
     assert len(providers.state(providers.slack)["messages"]) == 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, get_args
@@ -121,9 +121,6 @@ class EventRecord:
         if isinstance(usage, Mapping):
             known["usage"] = Usage.from_fields(usage)
         return cls(**known)
-
-    def replace(self, **changes: Any) -> EventRecord:
-        return replace(self, **changes)
 
     def public_view(self) -> dict[str, Any]:
         """The `GET /events/{event_id}` answer: no body, no headers."""
