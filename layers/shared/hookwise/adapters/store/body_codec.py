@@ -1,14 +1,14 @@
 """The one codec of stored bodies, for the event item's `body_z` and the S3 claim check alike:
-zlib at level 6, with a preset dictionary for the sources that have one.
+zlib at level 6, with a preset dictionary for the providers that have one.
 
 DynamoDB bills a write per started KB of the item, and the first occurrence of every key name
-and URL template in a body costs literals; a dictionary of them turns those into
-back-references. The dictionaries (`dictionaries/<source>-<version>.json`) are neutral text:
-the providers' key names and URL templates for a made-up account (acme/app), least common
-part first, since zlib reaches the end of a dictionary at the shortest distances. The 32 KB
-pull request sample: 4,099 -> 3,335 bytes, an event item of 4 write units instead of 5; the
-2.3 KB Stripe sample: 903 -> 407 bytes, 1 unit instead of 2. The repository object alone
-(in nearly every GitHub payload) is 5 KB of the 9 KB GitHub dictionary.
+and URL template in a body costs literals; a dictionary of them turns those into back-
+references. The dictionaries (`dictionaries/<provider>-<version>.json`, a provider named by its
+signature scheme) are neutral text: the providers' key names and URL templates for a made-up
+account (acme/app), least common part first, since zlib reaches the end of a dictionary at the
+shortest distances. The 32 KB pull request sample: 4,099 -> 3,335 bytes, an event item of 4
+write units instead of 5; the 2.3 KB Stripe sample: 903 -> 407 bytes, 1 unit instead of 2. The
+repository object alone (in nearly every GitHub payload) is 5 KB of the 9 KB GitHub dictionary.
 
 Each dictionary is rendered in the two layouts JSON bodies arrive in, indented by two spaces
 (as the shipped samples are) or compact, and a body is compressed with the one in its own
@@ -33,7 +33,7 @@ from typing import Any
 # Level 6: 0.18 ms for the 32 KB PR sample (0.21 ms with its dictionary, medians of 5,000);
 # level 9 gains 1.5 % for twice the time.
 COMPRESSION_LEVEL = 6
-# `<source>-<version>.json`: a list of parts, each a JSON value as it sits in a body.
+# `<provider>-<version>.json`: a list of parts, each a JSON value as it sits in a body.
 DICTIONARIES = Path(__file__).with_name("dictionaries")
 INDENTED, COMPACT = "indented", "compact"
 # Bits of the zlib header (RFC 1950): CM (the method, 8 = deflate) and FDICT.
@@ -58,17 +58,17 @@ def _render(parts: list[Any], layout: str) -> bytes:
 
 @cache
 def _shipped() -> dict[str, dict[int, list[Any]]]:
-    """Every dictionary's parts, by source and version."""
+    """Every dictionary's parts, by provider (a signature scheme's name) and version."""
     found: dict[str, dict[int, list[Any]]] = {}
     for path in DICTIONARIES.glob("*.json"):
-        source, _, version = path.stem.rpartition("-")
-        found.setdefault(source, {})[int(version)] = json.loads(path.read_text())
+        provider, _, version = path.stem.rpartition("-")
+        found.setdefault(provider, {})[int(version)] = json.loads(path.read_text())
     return found
 
 
 @cache
-def _writing(source: str, layout: str) -> bytes | None:
-    versions = _shipped().get(source)
+def _writing(provider: str, layout: str) -> bytes | None:
+    versions = _shipped().get(provider)
     return _render(versions[max(versions)], layout) if versions else None
 
 
@@ -84,9 +84,10 @@ def dictionaries() -> dict[int, bytes]:
     return {zlib.adler32(text): text for text in rendered}
 
 
-def pack(body: bytes, source: str | None = None) -> bytes:
-    """The body compressed, with the source's newest dictionary if it has one."""
-    dictionary = _writing(source, _layout(body)) if source else None
+def pack(body: bytes, provider: str | None = None) -> bytes:
+    """The body compressed, with the provider's newest dictionary if it has one (`provider`:
+    the source's signature scheme, `github` or `stripe`, whatever the source is called)."""
+    dictionary = _writing(provider, _layout(body)) if provider else None
     if dictionary is None:
         return zlib.compress(body, COMPRESSION_LEVEL)
     compressor = zlib.compressobj(COMPRESSION_LEVEL, zdict=dictionary)
