@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import burst, coldstart, cost, e2e, ingest, model_cost, pr_context, prompts, worker
+from bench.bodies import pull_request
 from hookwise.observability import logger
+from hookwise.resources import QUEUES
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -32,11 +34,23 @@ def run() -> dict[str, Any]:
         "end_to_end": e2e.measure(),
     }
     footprints = cost.footprints()
-    results["cost_per_million_usd"] = cost.per_million(
-        results["ingest"]["handler_ms"]["median"],
-        results["worker"]["lambda_seconds_per_event_concurrent"],
-        footprints,
-    )
+    pr = pull_request().name
+    ingest_ms = results["ingest"]["handler_ms"]["median"]
+    # A batch of one waits on the model alone, as the records of the sequential run do.
+    results["cost_per_million_usd"] = {
+        cost.SHAPE_BURST: cost.per_million(
+            ingest_ms,
+            results["worker"]["lambda_seconds_per_event_concurrent"],
+            footprints[cost.SHAPE_BURST][pr],
+            QUEUES.batch_size,
+        ),
+        cost.SHAPE_ALONE: cost.per_million(
+            ingest_ms,
+            results["worker"]["lambda_seconds_per_event_sequential"],
+            footprints[cost.SHAPE_ALONE][pr],
+            1,
+        ),
+    }
     results["capacity_per_event"] = footprints
     results["model_cost_by_mode_per_million_usd"] = model_cost.measure()
     results["wall_seconds"] = time.perf_counter() - started
@@ -135,18 +149,24 @@ def table(results: dict[str, Any]) -> Table:
         f"{ee['trivial_handler']['ack_ms_p99']:.1f}",
         f"{ee['ack_ratio_p99']:.1f}",
     )
-    for name, footprint in results["capacity_per_event"].items():
-        writes = footprint["write_units"] + footprint["index_write_units"]
+    for shape, footprints in results["capacity_per_event"].items():
+        for name, footprint in footprints.items():
+            writes = footprint["write_units"] + footprint["index_write_units"]
+            rows.add_row(
+                f"DynamoDB units per event, {shape}: {name} ({footprint['body_bytes']:,} B, "
+                f"{footprint['status']})",
+                f"{writes:.1f} write / {footprint['read_units']:.1f} read",
+                f"S3 {footprint['s3_puts']:.1f} put / {footprint['s3_gets']:.1f} get, "
+                f"{footprint['s3_stored_bytes']:,.0f} B",
+                "",
+            )
+    burst, alone = (
+        results["cost_per_million_usd"][s] for s in (cost.SHAPE_BURST, cost.SHAPE_ALONE)
+    )
+    for name, value in burst.items():
         rows.add_row(
-            f"DynamoDB units per event, {name} ({footprint['body_bytes']:,} B, "
-            f"{footprint['status']})",
-            f"{writes} write / {footprint['read_units']:.1f} read",
-            f"S3 {footprint['s3_puts']} put / {footprint['s3_gets']} get, "
-            f"{footprint['s3_stored_bytes']:,} B",
-            "",
+            f"USD per million PR events: {name}", f"{value:.2f}", f"{alone[name]:.2f} (alone)", ""
         )
-    for name, value in results["cost_per_million_usd"].items():
-        rows.add_row(f"USD per million PR events: {name}", f"{value:.2f}", "", "")
     for name, modes in results["model_cost_by_mode_per_million_usd"].items():
         rows.add_row(
             f"model USD per million events, {name}: real time / cached / batch",

@@ -1,5 +1,6 @@
 """The three bodies the cost figures are measured for, from the project's own samples: a 1 KB
-Stripe event, the 31 KB pull request and a 250 KB push (the sample's commits list grown)."""
+Stripe event, the 31 KB pull request and a 250 KB push (the sample's commits list grown); and
+bursts of each, distinct events as a burst brings them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from hookwise.config import HookwiseConfig
 from hookwise.samples import sample_bytes
@@ -24,8 +26,26 @@ class Body:
     raw: bytes
 
 
-def stripe() -> Body:
+def _sample_layout(payload: Any) -> bytes:
+    """JSON as the samples are laid out (indented by two), which the body dictionaries know."""
+    return json.dumps(payload, indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def _numbered(identifier: str, index: int) -> str:
+    """The identifier with its tail replaced by `index`: another one, of the same length."""
+    return f"{identifier[:-6]}{index:06d}"
+
+
+def stripe(index: int | None = None) -> Body:
+    """The sample payment, or payment `index` of a burst: its own event and customer (a distinct
+    subject, with its own memory)."""
     raw = sample_bytes("stripe", "payment_intent.succeeded")
+    if index is not None:
+        payload = json.loads(raw)
+        payload["id"] = _numbered(payload["id"], index)
+        payment = payload["data"]["object"]
+        payment["customer"] = _numbered(payment["customer"], index)
+        raw = _sample_layout(payload)
     return Body("stripe payment_intent.succeeded", "stripe", "payment_intent.succeeded", raw)
 
 
@@ -36,8 +56,7 @@ def pull_request(number: int | None = None) -> Body:
     if number is not None:
         payload = json.loads(raw)
         payload["number"] = payload["pull_request"]["number"] = number
-        # In the sample's own layout (indented by two), which the body dictionaries know.
-        raw = json.dumps(payload, indent=2, ensure_ascii=False).encode() + b"\n"
+        raw = _sample_layout(payload)
     return Body("github pull_request.opened", "github", "pull_request", raw)
 
 
@@ -64,8 +83,15 @@ def push(size: int = PUSH_BYTES) -> Body:
     return Body("github push (250 KB)", "github", "push", json.dumps(payload, indent=2).encode())
 
 
-def all_bodies() -> list[Body]:
-    return [stripe(), pull_request(), push()]
+def bursts(count: int) -> list[list[Body]]:
+    """`count` distinct events of each body: Stripe payments of as many customers, pull
+    requests of as many numbers, pushes told apart by their delivery ids (GitHub's event id)."""
+    large = push()
+    return [
+        [stripe(index) for index in range(count)],
+        [pull_request(10_000 + index) for index in range(count)],
+        [large] * count,
+    ]
 
 
 def signed(config: HookwiseConfig, body: Body, secret: str) -> dict[str, str]:

@@ -9,14 +9,14 @@ import io
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, redirect_stdout
 from typing import Any
 
 import boto3
 
 from bench import prices
-from bench.bodies import Body, all_bodies, pull_request, signed
+from bench.bodies import Body, bursts, pull_request, signed
 from bench.capacity import Call, CapacityMeter
 from bench.support import CONFIG_PATH, SECRET, moto_stack
 from hookwise import wiring
@@ -34,6 +34,10 @@ GB = 1024**3
 # Items live until their TTL (30 days for an event's own items): a month of storage per event.
 STORAGE_MONTHS = 1.0
 MONTH_SECONDS = 30 * 86_400
+# Traffic shapes: events arriving together (SQS hands the worker full batches, the model wait
+# and the governor's writes are shared) or one at a time (a quiet hour: batches of one).
+SHAPE_BURST = "burst"
+SHAPE_ALONE = "alone"
 
 
 @contextmanager
@@ -47,17 +51,22 @@ def _default_session() -> Iterator[boto3.Session]:
         boto3.setup_default_session()
 
 
-def item_kind(call: Call, event_id: str) -> str:
+def item_kind(call: Call, event_ids: Collection[str]) -> str:
     """What a call touched: EVENT, EVENT#state, or its key's prefix (subject#, lock#,
     context#, governor#, budget#, parked#...); for a query, the index or table it read."""
     if call.operation == "Query":
         return call.key
-    key = call.key.replace(event_id, "EVENT")
-    return key if key.startswith("EVENT") else key.split("#")[0] + "#"
+    event_id = call.key.split("#")[0]
+    if event_id in event_ids:
+        return call.key.replace(event_id, "EVENT")
+    return call.key.split("#")[0] + "#"
 
 
-def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> dict[str, Any]:
-    """One delivery through the ingest handler, the worker and a sweeper run, metered."""
+def _through_the_pipeline(
+    bodies: list[Body], model_url: str, capture: io.StringIO
+) -> dict[str, Any]:
+    """Deliveries through the ingest handler, the worker (in batches as SQS hands them out)
+    and a sweeper run, metered; per event."""
     from functions.ingest.handler import handler as ingest
     from functions.worker.handler import handler as worker
 
@@ -78,101 +87,137 @@ def _through_the_pipeline(body: Body, model_url: str, capture: io.StringIO) -> d
         meter.attach(session.events)
         store = wiring.store()
         with redirect_stdout(capture):
-            answer = ingest(
-                gateway_event(
-                    "POST",
-                    f"/webhooks/{body.source}",
-                    signed(config, body, SECRET),
-                    body.raw,
-                    "bench",
-                ),
-                LambdaContext("ingest", 10, 512),
+            answers = [
+                ingest(
+                    gateway_event(
+                        "POST",
+                        f"/webhooks/{body.source}",
+                        signed(config, body, SECRET),
+                        body.raw,
+                        "bench",
+                    ),
+                    LambdaContext("ingest", 10, 512),
+                )
+                for body in bodies
+            ]
+            source = EventSourceMapping(
+                boto3.client("sqs"), resources.queue_url, worker, wait_seconds=0
             )
-            EventSourceMapping(
-                boto3.client("sqs"),
-                resources.queue_url,
-                worker,
-                wait_seconds=0,
-            ).poll_once()
+            while source.poll_once():
+                pass
             Sweeper(store, wiring.dispatcher(), stuck_after_seconds=0, lease_seconds=3).sweep()
-        assert answer["statusCode"] == 202, answer
-        event_id = json.loads(answer["body"])["event_id"]
-        # Taken before the bench's own look below, which is not the event's cost; nor is the
+        assert all(answer["statusCode"] == 202 for answer in answers), answers
+        event_ids = [json.loads(answer["body"])["event_id"] for answer in answers]
+        assert len(set(event_ids)) == len(bodies), "the bodies must be distinct events"
+        # Taken before the bench's own look below, which is not the events' cost; nor is the
         # sweeper's checkpoint.
         calls = [call for call in meter.calls if call.key != SWEEP_CHECKPOINT_KEY]
         assert not meter.unmetered, f"DynamoDB calls the meter cannot price: {meter.unmetered}"
-        record = store.get(event_id)
+        records = [store.get(event_id) for event_id in event_ids]
+        assert all(record is not None for record in records)
+        record = records[0]
         assert record is not None
+        assert all(r is not None and r.status is record.status for r in records), [
+            r.status for r in records if r is not None
+        ]
         # An action that failed would leave its writes (and their cost) out of the figures.
-        failed = {name: o for name, o in (record.actions or {}).items() if o["status"] != "done"}
+        failed = {
+            name: o
+            for r in records
+            if r is not None
+            for name, o in (r.actions or {}).items()
+            if o["status"] != "done"
+        }
         assert not failed, failed
-        per_event = meter.totals(calls)
-        # Write units per item kind, index entries included.
-        by_kind: dict[str, int] = {}
-        # What stays stored: every item the event wrote, at its last size, for the share of
+        count = len(bodies)
+        # Per event: write units per item kind (index entries included), and each kind of
+        # call with its units.
+        by_kind: dict[str, float] = {}
+        by_call: dict[tuple[str, str], dict[str, float]] = {}
+        # What stays stored: every item the events wrote, at its last size, for the share of
         # the costed month its TTL keeps it (a day for cached context). Items without a TTL
         # (the governor's buckets) are shared by every event, not stored per event.
         last: dict[tuple[str, str], float] = {}
         now = time.time()
         for call in calls:
-            kind = item_kind(call, event_id)
-            by_kind[kind] = by_kind.get(kind, 0) + call.write_units + call.index_write_units
+            kind = item_kind(call, set(event_ids))
+            units = call.write_units + call.index_write_units
+            by_kind[kind] = by_kind.get(kind, 0) + units / count
+            made = by_call.setdefault(
+                (call.operation, kind),
+                {"calls": 0.0, "write_units": 0.0, "index_write_units": 0.0, "read_units": 0.0},
+            )
+            made["calls"] += 1 / count
+            made["write_units"] += call.write_units / count
+            made["index_write_units"] += call.index_write_units / count
+            made["read_units"] += call.read_units / count
             if call.write_units:
                 kept = (call.expires_at - now) / MONTH_SECONDS if call.expires_at else 0.0
                 last[call.table, call.key] = call.bytes_after * min(1.0, max(0.0, kept))
+        event_item = max(
+            (c.bytes_after for c in calls if item_kind(c, set(event_ids)) == "EVENT"), default=0
+        )
         return {
-            "body_bytes": len(body.raw),
+            "events": count,
+            "body_bytes": len(bodies[0].raw),
+            "event_item_bytes": event_item,
             "status": record.status.value,
             "actions": record.actions,
             "calls": [
                 {
-                    "operation": c.operation,
-                    "table": c.table,
-                    "kind": item_kind(c, event_id),
-                    "item": c.key.replace(event_id, "EVENT"),
-                    "write_units": c.write_units,
-                    "index_write_units": c.index_write_units,
-                    "read_units": c.read_units,
-                    "bytes": max(c.bytes_before, c.bytes_after),
+                    "operation": operation,
+                    "kind": kind,
+                    **{name: round(value, 3) for name, value in figures.items()},
                 }
-                for c in calls
+                for (operation, kind), figures in by_call.items()
             ],
-            "write_units_by_kind": {kind: units for kind, units in by_kind.items() if units},
-            **per_event,
-            "stored_bytes": sum(last.values()),
-            "s3_puts": s3_calls.count("PutObject"),
+            "write_units_by_kind": {
+                kind: round(units, 3) for kind, units in by_kind.items() if units
+            },
+            **{name: total / count for name, total in meter.totals(calls).items()},
+            "stored_bytes": sum(last.values()) / count,
+            "s3_puts": s3_calls.count("PutObject") / count,
             "s3_stored_bytes": sum(
                 item["Size"]
                 for item in boto3.client("s3")
                 .list_objects_v2(Bucket=resources.bucket)
                 .get("Contents", [])
-            ),
-            "s3_gets": s3_calls.count("GetObject"),
+            )
+            / count,
+            "s3_gets": s3_calls.count("GetObject") / count,
             "usage": record.usage.as_dict() if record.usage else None,
             "model": record.model,
+            "route": record.route,
         }
 
 
-def footprints() -> dict[str, Any]:
-    """Each body's metered footprint; the PR's log bytes (what one event logs)."""
-    model = OfflineModelServer().start()
-    found: dict[str, Any] = {}
+def _metered(bodies: list[Body], model_url: str) -> dict[str, Any]:
+    """One measurement, with the log bytes per event (what the events logged)."""
+    captured = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(captured)  # type: ignore[attr-defined]
+    level = logger.log_level
+    logger.setLevel("INFO")
     try:
-        for body in all_bodies():
-            captured = io.StringIO()
-            handler = logger.registered_handler
-            previous = handler.setStream(captured)  # type: ignore[attr-defined]
-            level = logger.log_level
-            logger.setLevel("INFO")
-            try:
-                found[body.name] = _through_the_pipeline(body, model.url, captured)
-            finally:
-                handler.setStream(previous)  # type: ignore[attr-defined]
-                logger.setLevel(level)
-            found[body.name]["log_bytes"] = len(captured.getvalue().encode())
+        found = _through_the_pipeline(bodies, model_url, captured)
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+        logger.setLevel(level)
+    found["log_bytes"] = len(captured.getvalue().encode()) / len(bodies)
+    return found
+
+
+def footprints(batch: int = QUEUES.batch_size) -> dict[str, dict[str, Any]]:
+    """Each body's metered footprint per event: in a burst (`batch` distinct events, which SQS
+    hands the worker as one batch), and the PR alone (a quiet hour's event: a batch of one)."""
+    model = OfflineModelServer().start()
+    try:
+        return {
+            SHAPE_BURST: {bodies[0].name: _metered(bodies, model.url) for bodies in bursts(batch)},
+            SHAPE_ALONE: {pull_request().name: _metered([pull_request()], model.url)},
+        }
     finally:
         model.stop()
-    return found
 
 
 def dynamodb_usd(footprint: dict[str, Any]) -> dict[str, float]:
@@ -199,12 +244,13 @@ def dynamodb_usd(footprint: dict[str, Any]) -> dict[str, float]:
 
 
 def per_million(
-    ingest_ms: float, worker_seconds_per_event: float, footprints: dict[str, Any]
+    ingest_ms: float, worker_seconds_per_event: float, pr: dict[str, Any], batch: int
 ) -> dict[str, float]:
-    """The PR route, per million events."""
-    pr = footprints[pull_request().name]
+    """The PR route, per million events arriving in batches of `batch`; `pr` is the PR's
+    footprint measured in that shape, `worker_seconds_per_event` the worker's too."""
     config = load_config(str(CONFIG_PATH))
-    invocations_per_event = 1 + 1 / QUEUES.batch_size
+    route = config.route_named(pr["route"])
+    assert route is not None, pr["route"]
     lambda_gb_s = (
         ingest_ms / 1000 * INGEST_FUNCTION.memory_mb / 1024
         + worker_seconds_per_event * WORKER_FUNCTION.memory_mb / 1024
@@ -215,17 +261,17 @@ def per_million(
     costs = {
         "api_gateway": prices.HTTP_API_REQUEST * MILLION,
         "lambda": (
-            invocations_per_event * prices.LAMBDA_REQUEST
-            + lambda_gb_s * prices.LAMBDA_GB_SECOND_ARM
+            (1 + 1 / batch) * prices.LAMBDA_REQUEST + lambda_gb_s * prices.LAMBDA_GB_SECOND_ARM
         )
         * MILLION,
-        # send, receive and delete; the last two in batches.
-        "sqs": (1 + 2 / QUEUES.batch_size) * prices.SQS_REQUEST * MILLION,
+        # send, receive and delete; the last two per batch.
+        "sqs": (1 + 2 / batch) * prices.SQS_REQUEST * MILLION,
         "dynamodb_requests": dynamodb["requests"],
         "dynamodb_storage": dynamodb["storage"],
         "s3": dynamodb["s3"],
         "logs": pr["log_bytes"] / GB * prices.CLOUDWATCH_LOGS_GB * MILLION,
-        "eventbridge": prices.EVENTBRIDGE_EVENT * MILLION,
+        # Only a route that publishes its results to the bus pays for it.
+        "eventbridge": prices.EVENTBRIDGE_EVENT * MILLION if route.deliveries.eventbridge else 0.0,
     }
     costs["aws_total"] = sum(costs.values())
     costs["model_tokens"] = (

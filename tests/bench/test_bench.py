@@ -6,7 +6,6 @@ import boto3
 import pytest
 
 from bench import capacity, cost, prices, prompts
-from bench.bodies import pull_request
 from bench.stats import NoSamples, median, percentile, ratio
 from hookwise.adapters.batches.dynamodb import DynamoDBBatchLedger
 from hookwise.adapters.subject_lock import DynamoDBSubjectLock
@@ -32,8 +31,10 @@ def test_a_ratio_from_no_samples_or_a_zero_floor_raises(broken: list[float]) -> 
         median([])
 
 
-def test_cost_per_million_from_known_inputs() -> None:
+@pytest.mark.parametrize("batch", [10, 1])
+def test_cost_per_million_from_known_inputs(batch: int) -> None:
     pr = {
+        "route": "github-pr-review",
         "log_bytes": 1024**3 // 1_000_000,
         "write_units": 8,
         "index_write_units": 1,
@@ -49,9 +50,7 @@ def test_cost_per_million_from_known_inputs() -> None:
             "cache_read_input_tokens": 0,
         },
     }
-    figures = cost.per_million(
-        ingest_ms=10, worker_seconds_per_event=0.1, footprints={pull_request().name: pr}
-    )
+    figures = cost.per_million(ingest_ms=10, worker_seconds_per_event=0.1, pr=pr, batch=batch)
     assert figures["api_gateway"] == pytest.approx(prices.HTTP_API_REQUEST * 1_000_000)
     assert figures["dynamodb_requests"] == pytest.approx(
         (9 * prices.DYNAMODB_WRITE_UNIT + 4 * prices.DYNAMODB_READ_UNIT) * 1_000_000
@@ -62,11 +61,19 @@ def test_cost_per_million_from_known_inputs() -> None:
     # 1000 input and 100 output tokens at the default model's prices ($3 and $15 per million).
     assert figures["model_tokens"] == pytest.approx((1000 * 3 + 100 * 15) / 1_000_000 * 1_000_000)
     lambda_gb_s = 0.010 * 0.5 + 0.1 * 1.0
+    # An ingest invocation per event, a worker one per batch; SQS: a send per event, a
+    # receive and a delete per batch.
     assert figures["lambda"] == pytest.approx(
-        (1.1 * prices.LAMBDA_REQUEST + lambda_gb_s * prices.LAMBDA_GB_SECOND_ARM) * 1_000_000
+        ((1 + 1 / batch) * prices.LAMBDA_REQUEST + lambda_gb_s * prices.LAMBDA_GB_SECOND_ARM)
+        * 1_000_000
     )
+    assert figures["sqs"] == pytest.approx((1 + 2 / batch) * prices.SQS_REQUEST * 1_000_000)
+    # The shipped PR route comments on the PR and publishes nothing to the bus.
+    assert figures["eventbridge"] == 0
     aws = [v for k, v in figures.items() if k not in ("aws_total", "model_tokens")]
     assert figures["aws_total"] == pytest.approx(sum(aws))
+    publishing = cost.per_million(10, 0.1, {**pr, "route": "stripe-payments"}, batch)
+    assert publishing["eventbridge"] == pytest.approx(prices.EVENTBRIDGE_EVENT * 1_000_000)
 
 
 def test_item_sizes_follow_dynamodbs_rules() -> None:
@@ -201,3 +208,28 @@ def test_model_cost_by_mode_from_the_offline_models_token_counts() -> None:
     long = figures[model_cost.LONG_PR_ROUTE]
     assert long["cacheable"]
     assert long["realtime_cached"] < long["realtime"] * 0.6
+
+
+def test_a_metered_burst_reports_per_event_units_with_the_governors_writes_shared() -> None:
+    from bench.bodies import bursts
+    from hookwise.local.offline_model import OfflineModelServer
+
+    model = OfflineModelServer().start()
+    try:
+        prs = bursts(4)[1]
+        burst = cost._metered(prs, model.url)
+    finally:
+        model.stop()
+    assert burst["events"] == 4
+    assert burst["status"] == "completed"
+    assert burst["route"] == "github-pr-review"
+    by_kind = burst["write_units_by_kind"]
+    # Each event writes its own body once (4 units for the 3.3 KB compressed PR, plus its
+    # index entry) and its state; the governor books the batch's calls together, so its
+    # writes per event are well under one booking and one settlement each.
+    assert by_kind["EVENT"] == 5
+    assert by_kind["EVENT#state"] >= 2
+    assert 0 < by_kind["governor#"] < 1
+    assert burst["write_units"] + burst["index_write_units"] == pytest.approx(sum(by_kind.values()))
+    assert burst["log_bytes"] > 0
+    assert burst["stored_bytes"] > 3_000
