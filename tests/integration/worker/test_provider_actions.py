@@ -12,12 +12,16 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from boto3.dynamodb.conditions import Attr
 
 from hookwise import wiring
 from hookwise.actions.runner import ActionRunner
 from hookwise.actions.text import comment_marker
+from hookwise.adapters.context_cache import CONTEXT_PREFIX, DynamoDBContextCache
+from hookwise.context.fetch import ContextFetcher
 from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
 from hookwise.local.provider_fakes import GitHubFake, SlackFake
+from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 from hookwise.verifiers import WebhookRequest, verifier_for
 from tests.conftest import TEST_SECRET
 from tests.integration.worker.conftest import Configs, Pipeline
@@ -101,6 +105,12 @@ class Providers:
 
     def record(self, event_id: str) -> EventRecord:
         return self.pipeline.record(event_id)
+
+    def cached_context(self) -> list[dict[str, Any]]:
+        """The fetched context cached in the events table (`context#` items)."""
+        table = boto3.resource("dynamodb").Table(self.pipeline.aws.settings.table)
+        found = table.scan(FilterExpression=Attr(TABLE_PARTITION_KEY).begins_with(CONTEXT_PREFIX))
+        return list(found["Items"])
 
 
 def runner() -> ActionRunner:
@@ -221,14 +231,80 @@ def test_a_missing_pull_request_fails_the_event(providers: Providers) -> None:
     assert len(providers.pipeline.dlq()) == 1
 
 
-def test_the_diff_is_fetched_once_per_head_sha(providers: Providers) -> None:
-    providers.pr(delivery="a")
+def test_an_event_answered_at_once_caches_no_diff(providers: Providers) -> None:
+    answered = providers.pr(delivery="a")
     providers.drain()
-    # A second delivery of the same push (a redelivery under a new id, say).
+    assert providers.record(answered).status is EventStatus.COMPLETED
+    assert providers.github_calls("/pulls/418/files") == 1
+    assert providers.cached_context() == []
+    # So a second delivery of the same push (a redelivery under a new id, say) fetches again:
+    # a write per event for an entry read only in this case would cost more than it saves.
     providers.pr(delivery="b")
     providers.drain()
-    assert providers.github_calls("/pulls/418/files") == 1
+    assert providers.github_calls("/pulls/418/files") == 2
+    assert providers.cached_context() == []
     assert len(providers.comments()) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "waiting"),
+    [(429, EventStatus.DEFERRED), (529, EventStatus.DEFERRED), (503, EventStatus.QUEUED)],
+    ids=["rate-limited", "overloaded", "unavailable"],
+)
+def test_an_event_the_model_sends_back_keeps_its_diff_for_the_next_try(
+    providers: Providers, status: int, waiting: EventStatus
+) -> None:
+    providers.pipeline.faults(rules=[{"status": status, "retry_after": 1, "times": 1}])
+    event_id = providers.pr()
+    providers.pipeline.poll()
+    assert providers.record(event_id).status is waiting
+    assert providers.github_calls("/pulls/418/files") == 1
+    [kept] = providers.cached_context()
+    assert kept[TABLE_TTL_ATTRIBUTE] > time.time()
+    providers.drain()
+    assert providers.record(event_id).status is EventStatus.COMPLETED
+    assert providers.pipeline.model.calls == 2
+    assert providers.github_calls("/pulls/418/files") == 1
+    prompt = json.dumps(providers.pipeline.model.model.requests[-1]["messages"])
+    assert "src/ledger/reconcile.py" in prompt
+
+
+def test_a_cached_diff_is_read_instead_of_fetched(providers: Providers) -> None:
+    route = wiring.config().route_named("github-pr-review")
+    assert route is not None
+    fetcher = ContextFetcher(
+        wiring.github_client, DynamoDBContextCache(providers.pipeline.aws.settings.table)
+    )
+    fetched = fetcher.gather(route, sample("github", "pull_request.opened"))
+    assert fetched.uncached is not None
+    # Kept as a deferred event at this head SHA keeps it, with a text only the cache has.
+    only_cached = "The pull request's changed files: as the cache has them"
+    fetcher.keep(replace(fetched, uncached=replace(fetched.uncached, text=only_cached)))
+    event_id = providers.pr()
+    providers.drain()
+    assert providers.record(event_id).status is EventStatus.COMPLETED
+    assert providers.github_calls("/pulls/418/files") == 1  # the one above
+    prompt = json.dumps(providers.pipeline.model.model.requests[-1]["messages"])
+    assert only_cached in prompt
+    assert "src/ledger/reconcile.py" not in prompt
+
+
+def test_a_rate_limit_on_the_comments_does_not_cost_the_diff_a_second_fetch(
+    providers: Providers, configs: Configs
+) -> None:
+    configs.edit_route(
+        "github-pr-review", lambda route: route["context"].update(github_issue_comments={})
+    )
+    providers.faults(
+        providers.github,
+        {"status": 403, "method": "GET", "path": "/issues/418/comments", "retry_after": 1},
+    )
+    event_id = providers.pr()
+    providers.pipeline.poll()
+    assert providers.record(event_id).status is EventStatus.DEFERRED
+    providers.drain()
+    assert providers.record(event_id).status is EventStatus.COMPLETED
+    assert providers.github_calls("/pulls/418/files") == 1
 
 
 def test_only_allow_listed_labels_are_added(providers: Providers) -> None:

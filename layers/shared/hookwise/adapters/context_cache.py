@@ -1,5 +1,10 @@
 """Fetched context cached in the events table: a small item with a TTL, under a key prefix
-that cannot collide with event ids (`evt_`) or subject memory (`subject#`)."""
+that cannot collide with event ids (`evt_`) or subject memory (`subject#`).
+
+Written only for an event that comes back without an answer (deferred for model capacity,
+retried after a transient error: see `ContextFetcher.keep`), so that its next try, a redelivery
+or another event at the same head SHA reads the text instead of fetching it again; read on
+every fetch."""
 
 from __future__ import annotations
 

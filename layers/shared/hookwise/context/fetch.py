@@ -1,7 +1,10 @@
 """Fetch what a route declares under `context:` before the model call.
 
 A pull request's changed files are budgeted (see `budget`) and cached per route, subject and
-head SHA, so a redelivery or a retry after a rate limit does not fetch them again.
+head SHA. The cache is read on every fetch but written only for an event that will come back
+(the worker calls `ContextFetcher.keep` when it defers or retries the event after the fetch):
+its next try, a redelivery or another event at the same head SHA then read it instead of
+fetching again. An event answered at once never reads its own entry, so it writes none.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hookwise.actions.targets import github_target, head_sha
@@ -16,6 +20,7 @@ from hookwise.actions.text import MARKER
 from hookwise.config import Route
 from hookwise.config.models import IssueCommentsContext, PrFilesContext
 from hookwise.context.budget import budget_diff
+from hookwise.observability import logger
 
 if TYPE_CHECKING:
     from hookwise.actions.github import GitHubClient
@@ -29,22 +34,62 @@ class ContextCache(Protocol):
     def put(self, key: str, text: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class CacheEntry:
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """A route's context for the prompt ("" when it declares none), and what was fetched for
+    it and could be cached but is not yet (see `ContextFetcher.keep`)."""
+
+    text: str
+    uncached: CacheEntry | None = None
+
+
+NO_CONTEXT = Gathered("")
+
+
 class ContextFetcher:
+    """Shared by the threads of a batch: what one event fetched travels in its `Gathered`."""
+
     def __init__(self, github: Callable[[], GitHubClient], cache: ContextCache | None) -> None:
         self._github = github
         self._cache = cache
 
-    def gather(self, route: Route, payload: Any) -> str:
-        """The route's context sections for the prompt ("" when it declares none); raises
-        ProviderError (a rate limit is a ProviderRateLimited)."""
-        sections: list[str] = []
-        if route.context.github_pr_files is not None:
-            sections.append(self._pull_files(route, route.context.github_pr_files, payload))
-        if route.context.github_issue_comments is not None:
-            sections.append(self._comments(route.context.github_issue_comments, payload))
-        return "\n\n".join(section for section in sections if section)
+    def gather(self, route: Route, payload: Any) -> Gathered:
+        """The route's context sections for the prompt; raises ProviderError (a rate limit is
+        a ProviderRateLimited)."""
+        context = route.context
+        # Comments first: they are never cached, so a failure fetching them cannot throw away
+        # a diff fetched before it (the event's next try would fetch that again).
+        comments = (
+            self._comments(context.github_issue_comments, payload)
+            if context.github_issue_comments is not None
+            else ""
+        )
+        files = (
+            self._pull_files(route, context.github_pr_files, payload)
+            if context.github_pr_files is not None
+            else NO_CONTEXT
+        )
+        text = "\n\n".join(section for section in (files.text, comments) if section)
+        return Gathered(text, files.uncached)
 
-    def _pull_files(self, route: Route, spec: PrFilesContext, payload: Any) -> str:
+    def keep(self, gathered: Gathered) -> None:
+        """Cache what `gather` fetched, for an event that will come back: its next try (or a
+        redelivery, or another event at the same head SHA) reads it instead of fetching it.
+        Best effort: a failed write costs that next try a fetch, never this event's outcome."""
+        if gathered.uncached is None or self._cache is None:
+            return
+        try:
+            self._cache.put(gathered.uncached.key, gathered.uncached.text)
+        except Exception:
+            logger.exception("fetched context could not be cached")
+
+    def _pull_files(self, route: Route, spec: PrFilesContext, payload: Any) -> Gathered:
         target = github_target(payload)
         sha = head_sha(payload)
         key = json.dumps([route.name, target.subject, sha, spec.model_dump()], sort_keys=True)
@@ -52,7 +97,7 @@ class ContextFetcher:
         if sha and self._cache is not None:
             cached = self._cache.get(cache_key)
             if cached is not None:
-                return cached
+                return Gathered(cached)
         files = self._github().pull_files(target.repo, target.number, target.installation)
         diff = budget_diff(
             files,
@@ -61,9 +106,8 @@ class ContextFetcher:
             skip=spec.skip,
         )
         text = f"The pull request's changed files:\n<diff>\n{diff.text}</diff>"
-        if sha and self._cache is not None:
-            self._cache.put(cache_key, text)
-        return text
+        # Without a head SHA the files could change under the key: nothing to cache.
+        return Gathered(text, CacheEntry(cache_key, text) if sha else None)
 
     def _comments(self, spec: IssueCommentsContext, payload: Any) -> str:
         target = github_target(payload)

@@ -49,7 +49,7 @@ from hookwise.worker.schemas import OutputSchemas
 
 if TYPE_CHECKING:
     from hookwise.batches.parking import BatchParking
-    from hookwise.context.fetch import ContextFetcher
+    from hookwise.context.fetch import ContextFetcher, Gathered
 
 # Below this much time left, a record is not started: it could not finish.
 MIN_RECORD_SECONDS = 5.0
@@ -168,10 +168,10 @@ class WorkerService:
             if decision.fail:
                 return self._permanent(record, message, decision.reason)
             return self._defer(record, delivery, decision)
+        # Built for the first route that declares context: the others never load it.
+        fetcher = self._context() if self._context and route.context.declared else None
         try:
-            # Built for the first route that declares context: the others never load it.
-            fetcher = self._context if route.context.declared else None
-            context = fetcher().gather(route, payload) if fetcher else ""
+            context = fetcher.gather(route, payload) if fetcher else None
         except ProviderError as error:
             # No call after all: the capacity booked for it goes back.
             self._admission.settle(decision, [], 0.0, {})
@@ -189,19 +189,26 @@ class WorkerService:
             if error.transient:
                 return self._transient(record, delivery, error)
             return self._permanent(record, message, f"context fetch error: {error}")
-        if context:
-            prompt = self.prompt_for(route, record, payload, context, history)
+        if context and context.text:
+            prompt = self.prompt_for(route, record, payload, context.text, history)
         self._sleep(max(0.0, decision.start - self._clock()))
         try:
             result, usage, latency_ms, calls = self._ask(route, prompt, name, decision, time_left)
-        except ModelError as error:
-            if error.capacity:
-                return self._defer(record, delivery, self._admission.no_capacity(decision, error))
-            if error.transient:
-                return self._transient(record, delivery, error)
-            return self._permanent(record, message, f"model error: {error}")
         except InvalidOutput as error:
             return self._permanent(record, message, f"invalid output: {error}")
+        except ModelError as error:
+            if not (error.capacity or error.transient):
+                return self._permanent(record, message, f"model error: {error}")
+            # Deferred or retried (a call cut short by the time left is a transient timeout).
+            # An event whose retries just ran out keeps it needlessly: rare, and one write.
+            self._keep(fetcher, context)
+            if error.capacity:
+                return self._defer(record, delivery, self._admission.no_capacity(decision, error))
+            return self._transient(record, delivery, error)
+        except Exception:
+            # Unforeseen: SQS delivers the message again once its visibility lapses.
+            self._keep(fetcher, context)
+            raise
         done = self._finish(
             record,
             EventStatus.COMPLETED,
@@ -216,6 +223,13 @@ class WorkerService:
         )
         self._after_completion(done, route, payload, result)
         return Outcome("completed", model_calls=calls)
+
+    @staticmethod
+    def _keep(fetcher: ContextFetcher | None, context: Gathered | None) -> None:
+        """Cache the context fetched for an event that comes back without an answer. Only
+        then: an event answered (or failed for good) on this try would never read it."""
+        if fetcher is not None and context is not None:
+            fetcher.keep(context)
 
     def _claim(self, delivery: Delivery) -> EventRecord | None:
         now = self._clock()
