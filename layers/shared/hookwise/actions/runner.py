@@ -50,9 +50,16 @@ Perform = Callable[[EventRecord, Route, Any, str], dict[str, Any]]
 
 
 class SubjectLock(Protocol):
-    def acquire(self, subject: str, holder: str, seconds: float) -> bool: ...
+    def acquire(
+        self, subject: str, holder: str, seconds: float, finished: Callable[[str], bool]
+    ) -> bool:
+        """Take the subject's lease (or renew our own), or take it over from a live holder
+        whose run `finished(holder)` says is over; False while another run may be acting."""
+        ...
 
-    def release(self, subject: str, holder: str) -> None: ...
+    def release(self, subject: str, holder: str) -> None:
+        """Give our lease up, for the next run not to wait until it lapses."""
+        ...
 
 
 @dataclass
@@ -107,7 +114,8 @@ class ActionRunner:
         todo = self.unsettled(record, route)
         if not todo:
             return report
-        # Unique per run: a redelivered message for the event may race this one.
+        # Unique per run: a redelivered message for the event may race this one. It names the
+        # event, whose recorded outcomes tell a later run that this one is over.
         holder = f"{record.event_id}/{uuid.uuid4().hex}"
         for name, perform in self.planned(route):
             if name in todo:
@@ -155,13 +163,24 @@ class ActionRunner:
             )
         return {**outcome, "at": isoformat(utcnow())}
 
-    def _acquire(self, subject: str, holder: str) -> None:
+    def _acquire(self, subject: str, holder: str, action: str) -> None:
         """The subject to this run while it looks for its earlier post and writes, or a
-        transient failure (retried from the queue) while another run holds it."""
+        transient failure (retried from the queue) while another run holds it and has not
+        recorded its outcome of `action`."""
         if self._lock is not None and not self._lock.acquire(
-            subject, holder, SUBJECT_LEASE_SECONDS
+            subject,
+            holder,
+            SUBJECT_LEASE_SECONDS,
+            finished=lambda other: self._has_settled(other, action),
         ):
             raise transient(f"another run is acting on {subject}")
+
+    def _has_settled(self, holder: str, action: str) -> bool:
+        """Whether the run `holder` (`event_id/run`) is over: its event records `action` as
+        settled."""
+        record = self._store.get(holder.partition("/")[0])
+        outcome = ((record.actions if record else None) or {}).get(action) or {}
+        return outcome.get("status") in SETTLED
 
     def _release(self, subject: str, holder: str) -> None:
         if self._lock is not None:
@@ -185,7 +204,7 @@ class ActionRunner:
         client = self._github()
         # Two events for one PR (opened, then a push) must not both find no comment and post.
         subject = f"{route.name} {target.subject}"
-        self._acquire(subject, holder)
+        self._acquire(subject, holder, GITHUB_COMMENT)
         try:
             comments = client.issue_comments(target.repo, target.number, target.installation)
             existing = find_marked(comments, marker)
@@ -236,7 +255,7 @@ class ActionRunner:
         client = self._slack()
         # A redelivered message for this event must not race this run into a second reply.
         subject = f"{route.name} {record.event_id}"
-        self._acquire(subject, holder)
+        self._acquire(subject, holder, SLACK_REPLY)
         try:
             existing = client.find_reply(thread.channel, thread.thread_ts, record.event_id)
             if existing is not None:
