@@ -4,7 +4,8 @@ An action already `done` (or `dry_run`, or failed for good) is skipped, so a ret
 queue redoes only what failed. The effects are idempotent besides: the GitHub comment is found
 again by its hidden marker and updated in place, the Slack reply by its message metadata, and
 adding a label twice is a no-op; a crash between the provider call and the record still leaves
-one comment and one reply.
+one comment and one reply. The comment and the reply are written under a short lease on their
+subject, which a run that succeeds never deletes: the outcome it records releases it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ HTTP = "http"
 SETTLED = frozenset({"done", "dry_run", "failed"})
 ERROR_CHARS = 500
 
-# How long one run may hold a PR's comment (or an event's reply) before another may take over.
+# How long a run that records no outcome (it crashed, say) holds a PR's comment (or an event's
+# reply) before another may take over.
 SUBJECT_LEASE_SECONDS = 60.0
 
 # (the event, its route, its payload, this run's lock holder) -> what the action did
@@ -58,7 +60,7 @@ class SubjectLock(Protocol):
         ...
 
     def release(self, subject: str, holder: str) -> None:
-        """Give our lease up, for the next run not to wait until it lapses."""
+        """Give our lease up at once, for the next run not to wait until it lapses."""
         ...
 
 
@@ -177,12 +179,14 @@ class ActionRunner:
 
     def _has_settled(self, holder: str, action: str) -> bool:
         """Whether the run `holder` (`event_id/run`) is over: its event records `action` as
-        settled."""
+        settled. A run that succeeds keeps its lease, and that record stands for its release."""
         record = self._store.get(holder.partition("/")[0])
         outcome = ((record.actions if record else None) or {}).get(action) or {}
         return outcome.get("status") in SETTLED
 
-    def _release(self, subject: str, holder: str) -> None:
+    def _release_after_failure(self, subject: str, holder: str) -> None:
+        """Let the subject go at once, so that a failed run does not hold the next event up
+        for the lease. A run that succeeds keeps it: the outcome `run` records releases it."""
         if self._lock is not None:
             self._lock.release(subject, holder)
 
@@ -220,8 +224,9 @@ class ActionRunner:
             comment_id = int(existing["id"])
             client.update_comment(target.repo, comment_id, body, target.installation)
             return {"target": target.subject, "id": comment_id, "did": "updated"}
-        finally:
-            self._release(subject, holder)
+        except Exception:
+            self._release_after_failure(subject, holder)
+            raise
 
     def _github_labels(
         self, record: EventRecord, route: Route, payload: Any, holder: str
@@ -264,8 +269,9 @@ class ActionRunner:
                 thread.channel, thread.thread_ts, text, record.event_id, route.name
             )
             return {"target": target, "ts": posted.get("ts"), "did": "posted"}
-        finally:
-            self._release(subject, holder)
+        except Exception:
+            self._release_after_failure(subject, holder)
+            raise
 
     def _http(self, record: EventRecord, route: Route, payload: Any, holder: str) -> dict[str, Any]:
         action = route.http_action
