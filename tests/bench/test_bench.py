@@ -130,8 +130,9 @@ def test_the_meter_prices_every_item_call_whichever_client_or_table_makes_it(
     }
     boto3.client("dynamodb").put_item(TableName=events, Item=item)
     lock = DynamoDBSubjectLock(events)
-    assert lock.acquire("acme/app#1", "evt_1", 30)
-    assert not lock.acquire("acme/app#1", "evt_2", 30)  # refused, and billed all the same
+    assert lock.acquire("acme/app#1", "evt_1", 30, finished=lambda _holder: False)
+    # Refused, and billed all the same.
+    assert not lock.acquire("acme/app#1", "evt_2", 30, finished=lambda _holder: False)
     lock.release("acme/app#1", "evt_1")
     ledger = DynamoDBBatchLedger(events + BATCH_TABLE_SUFFIX)
     parked = Parked("route", "evt_1", "2026-01-01T00:00:00Z", 1.0)

@@ -15,9 +15,10 @@ import pytest
 from boto3.dynamodb.conditions import Attr
 
 from hookwise import wiring
-from hookwise.actions.runner import ActionRunner
+from hookwise.actions.runner import SUBJECT_LEASE_SECONDS, ActionRunner
 from hookwise.actions.text import comment_marker
 from hookwise.adapters.context_cache import CONTEXT_PREFIX, DynamoDBContextCache
+from hookwise.adapters.subject_lock import LOCK_PREFIX, DynamoDBSubjectLock
 from hookwise.context.fetch import ContextFetcher
 from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
 from hookwise.local.provider_fakes import GitHubFake, SlackFake
@@ -28,6 +29,7 @@ from tests.integration.worker.conftest import Configs, Pipeline
 
 SAMPLES = files("hookwise") / "samples"
 PR_SUBJECT = "harbor-labs/ledger-api#418"
+PR_ROUTE = "github-pr-review"
 
 
 def sample(source: str, name: str) -> dict[str, Any]:
@@ -112,12 +114,62 @@ class Providers:
         found = table.scan(FilterExpression=Attr(TABLE_PARTITION_KEY).begins_with(CONTEXT_PREFIX))
         return list(found["Items"])
 
+    def comment_outcome(self, event_id: str) -> dict[str, Any]:
+        return dict((self.record(event_id).actions or {})["github.comment"])
+
+    def leases(self) -> list[dict[str, Any]]:
+        """Every subject's lease item, lapsed or not."""
+        table = boto3.resource("dynamodb").Table(self.pipeline.aws.settings.table)
+        found = table.scan(FilterExpression=Attr(TABLE_PARTITION_KEY).begins_with(LOCK_PREFIX))
+        return list(found["Items"])
+
+    def lease_holders(self) -> list[str]:
+        """Who holds each subject's lease (`event_id/run`)."""
+        return [str(lease["holder"]) for lease in self.leases()]
+
+    def lapse_leases(self) -> None:
+        """Every subject's lease lapsed, as a minute later."""
+        table = boto3.resource("dynamodb").Table(self.pipeline.aws.settings.table)
+        for lease in self.leases():
+            table.update_item(
+                Key={TABLE_PARTITION_KEY: lease[TABLE_PARTITION_KEY]},
+                UpdateExpression="SET lease_until = :lapsed",
+                ExpressionAttributeValues={":lapsed": 0},
+            )
+
+    def set_outcomes(self, event_id: str, actions: dict[str, Any] | None) -> None:
+        """The event's recorded outcomes replaced by `actions`; None as if its run had not
+        recorded them yet (still acting, or crashed after the provider call)."""
+        wiring.store().transition(
+            event_id,
+            from_statuses=[EventStatus.COMPLETED],
+            to_status=EventStatus.COMPLETED,
+            updates={"actions": actions},
+        )
+
 
 def runner() -> ActionRunner:
     """The worker's action runner, as wired, for replaying a crash."""
     return ActionRunner(
-        wiring.store(), github=wiring.github_client, slack=wiring.slack_client, callbacks=None
+        wiring.store(),
+        github=wiring.github_client,
+        slack=wiring.slack_client,
+        callbacks=None,
+        lock=DynamoDBSubjectLock(wiring.store().table_name),
     )
+
+
+@pytest.fixture
+def item_deletes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The DeleteItem calls of every DynamoDB client built from here on (the worker's, and so
+    its subject lock's, is built at the first poll)."""
+    session = boto3.session.Session()
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    deletes: list[str] = []
+    session.events.register(
+        "before-call.dynamodb.DeleteItem", lambda model, **_: deletes.append(model.name)
+    )
+    return deletes
 
 
 @pytest.fixture
@@ -148,19 +200,94 @@ def test_pull_request_diff_is_fetched_and_one_comment_posted(providers: Provider
     assert outcome["id"] == comment["id"]
 
 
-def test_synchronize_updates_the_same_comment(providers: Providers) -> None:
-    providers.pr()
+def test_a_posted_comment_keeps_its_lease_for_its_record_to_release(
+    providers: Providers, item_deletes: list[str]
+) -> None:
+    event_id = providers.pr()
+    providers.drain()
+    assert providers.comment_outcome(event_id)["did"] == "created"
+    [holder] = providers.lease_holders()
+    assert holder.startswith(f"{event_id}/")
+    assert item_deletes == []
+
+
+def test_synchronize_within_the_lease_takes_it_over_and_updates_the_same_comment(
+    providers: Providers, item_deletes: list[str]
+) -> None:
+    opened = providers.pr()
     providers.drain()
     [first] = providers.comments()
+    [holder] = providers.lease_holders()
+    assert holder.startswith(f"{opened}/")
     event_id = providers.pr("pull_request.synchronize", delivery="pr-2")
-    providers.drain()
+    # Well within the lease: a second event that waited it out would still be retrying.
+    providers.drain(seconds=SUBJECT_LEASE_SECONDS / 10)
     [updated] = providers.comments()
     assert updated["id"] == first["id"]
     assert updated["body"] != first["body"]
     assert "b27d9e0" in updated["body"]
-    actions = providers.record(event_id).actions
-    assert actions is not None
-    assert actions["github.comment"]["did"] == "updated"
+    outcome = providers.comment_outcome(event_id)
+    assert (outcome["status"], outcome["did"]) == ("done", "updated")
+    [holder] = providers.lease_holders()
+    assert holder.startswith(f"{event_id}/")
+    assert item_deletes == []
+
+
+def test_the_next_event_waits_while_the_holder_has_not_recorded_its_comment(
+    providers: Providers,
+) -> None:
+    opened = providers.pr()
+    providers.drain()
+    recorded = providers.record(opened).actions
+    providers.set_outcomes(opened, None)
+    pushed = providers.pr("pull_request.synchronize", delivery="pr-2")
+    providers.pipeline.poll()
+    outcome = providers.comment_outcome(pushed)
+    assert outcome["status"] == "retrying"
+    assert outcome["error"] == f"another run is acting on {PR_ROUTE} {PR_SUBJECT}"
+    [comment] = providers.comments()
+    assert "b27d9e0" not in comment["body"]
+    # Once the holder's outcome is recorded, the retry from the queue takes the lease over.
+    providers.set_outcomes(opened, recorded)
+    providers.drain()
+    assert providers.comment_outcome(pushed)["did"] == "updated"
+    [comment] = providers.comments()
+    assert "b27d9e0" in comment["body"]
+
+
+def test_a_crash_before_the_record_holds_the_subject_until_the_lease_lapses(
+    providers: Providers,
+) -> None:
+    event_id = providers.pr()
+    providers.drain()
+    providers.set_outcomes(event_id, None)
+    crashed = providers.record(event_id)
+    route = wiring.config().route_named(PR_ROUTE)
+    assert route is not None
+    payload = sample("github", "pull_request.opened")
+    within = runner().run(crashed, route, payload)
+    assert within.outcomes["github.comment"]["status"] == "retrying"
+    assert within.pending == ["github.comment"]
+    providers.lapse_leases()
+    after = runner().run(crashed, route, payload)
+    assert after.outcomes["github.comment"]["did"] == "unchanged"
+    assert len(providers.comments()) == 1
+
+
+def test_a_failed_comment_releases_its_lease_at_once(
+    providers: Providers, item_deletes: list[str]
+) -> None:
+    providers.faults(
+        providers.github, {"status": 429, "method": "POST", "path": "/comments", "retry_after": 1}
+    )
+    event_id = providers.pr()
+    providers.pipeline.poll()
+    assert providers.comment_outcome(event_id)["status"] == "rate_limited"
+    assert providers.lease_holders() == []
+    assert item_deletes == ["DeleteItem"]
+    # The retry is a new run: it would wait out a lease left behind.
+    providers.drain(seconds=SUBJECT_LEASE_SECONDS / 10)
+    assert providers.comment_outcome(event_id)["did"] == "created"
 
 
 def test_actions_rerun_after_a_crash_find_the_comment_instead_of_posting_again(
@@ -386,13 +513,10 @@ def test_a_redelivered_message_finishes_actions_a_crash_left_undone(providers: P
     mention = sample("slack", "app_mention")
     event_id = providers.deliver("slack", mention, "event_callback", "Ev-crash")
     providers.drain()
-    # As if the worker died after storing the result and before recording its actions.
-    wiring.store().transition(
-        event_id,
-        from_statuses=[EventStatus.COMPLETED],
-        to_status=EventStatus.COMPLETED,
-        updates={"actions": None},
-    )
+    # As if the worker died after the reply and before recording it: the reply's lease holds
+    # the event's thread until it lapses.
+    providers.set_outcomes(event_id, None)
+    providers.lapse_leases()
     wiring.queue().send(
         QueueMessage(event_id=event_id, source="slack", event_type="event_callback")
     )

@@ -4,7 +4,8 @@ An action already `done` (or `dry_run`, or failed for good) is skipped, so a ret
 queue redoes only what failed. The effects are idempotent besides: the GitHub comment is found
 again by its hidden marker and updated in place, the Slack reply by its message metadata, and
 adding a label twice is a no-op; a crash between the provider call and the record still leaves
-one comment and one reply.
+one comment and one reply. The comment and the reply are written under a short lease on their
+subject, which a run that succeeds never deletes: the outcome it records releases it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ HTTP = "http"
 SETTLED = frozenset({"done", "dry_run", "failed"})
 ERROR_CHARS = 500
 
-# How long one run may hold a PR's comment (or an event's reply) before another may take over.
+# How long a run that records no outcome (it crashed, say) holds a PR's comment (or an event's
+# reply) before another may take over.
 SUBJECT_LEASE_SECONDS = 60.0
 
 # (the event, its route, its payload, this run's lock holder) -> what the action did
@@ -50,9 +52,16 @@ Perform = Callable[[EventRecord, Route, Any, str], dict[str, Any]]
 
 
 class SubjectLock(Protocol):
-    def acquire(self, subject: str, holder: str, seconds: float) -> bool: ...
+    def acquire(
+        self, subject: str, holder: str, seconds: float, finished: Callable[[str], bool]
+    ) -> bool:
+        """Take the subject's lease (or renew our own), or take it over from a live holder
+        whose run `finished(holder)` says is over; False while another run may be acting."""
+        ...
 
-    def release(self, subject: str, holder: str) -> None: ...
+    def release(self, subject: str, holder: str) -> None:
+        """Give our lease up at once, for the next run not to wait until it lapses."""
+        ...
 
 
 @dataclass
@@ -107,7 +116,8 @@ class ActionRunner:
         todo = self.unsettled(record, route)
         if not todo:
             return report
-        # Unique per run: a redelivered message for the event may race this one.
+        # Unique per run: a redelivered message for the event may race this one. It names the
+        # event, whose recorded outcomes tell a later run that this one is over.
         holder = f"{record.event_id}/{uuid.uuid4().hex}"
         for name, perform in self.planned(route):
             if name in todo:
@@ -155,15 +165,28 @@ class ActionRunner:
             )
         return {**outcome, "at": isoformat(utcnow())}
 
-    def _acquire(self, subject: str, holder: str) -> None:
+    def _acquire(self, subject: str, holder: str, action: str) -> None:
         """The subject to this run while it looks for its earlier post and writes, or a
-        transient failure (retried from the queue) while another run holds it."""
+        transient failure (retried from the queue) while another run holds it and has not
+        recorded its outcome of `action`."""
         if self._lock is not None and not self._lock.acquire(
-            subject, holder, SUBJECT_LEASE_SECONDS
+            subject,
+            holder,
+            SUBJECT_LEASE_SECONDS,
+            finished=lambda other: self._has_settled(other, action),
         ):
             raise transient(f"another run is acting on {subject}")
 
-    def _release(self, subject: str, holder: str) -> None:
+    def _has_settled(self, holder: str, action: str) -> bool:
+        """Whether the run `holder` (`event_id/run`) is over: its event records `action` as
+        settled. A run that succeeds keeps its lease, and that record stands for its release."""
+        record = self._store.get(holder.partition("/")[0])
+        outcome = ((record.actions if record else None) or {}).get(action) or {}
+        return outcome.get("status") in SETTLED
+
+    def _release_after_failure(self, subject: str, holder: str) -> None:
+        """Let the subject go at once, so that a failed run does not hold the next event up
+        for the lease. A run that succeeds keeps it: the outcome `run` records releases it."""
         if self._lock is not None:
             self._lock.release(subject, holder)
 
@@ -185,7 +208,7 @@ class ActionRunner:
         client = self._github()
         # Two events for one PR (opened, then a push) must not both find no comment and post.
         subject = f"{route.name} {target.subject}"
-        self._acquire(subject, holder)
+        self._acquire(subject, holder, GITHUB_COMMENT)
         try:
             comments = client.issue_comments(target.repo, target.number, target.installation)
             existing = find_marked(comments, marker)
@@ -201,8 +224,9 @@ class ActionRunner:
             comment_id = int(existing["id"])
             client.update_comment(target.repo, comment_id, body, target.installation)
             return {"target": target.subject, "id": comment_id, "did": "updated"}
-        finally:
-            self._release(subject, holder)
+        except Exception:
+            self._release_after_failure(subject, holder)
+            raise
 
     def _github_labels(
         self, record: EventRecord, route: Route, payload: Any, holder: str
@@ -236,7 +260,7 @@ class ActionRunner:
         client = self._slack()
         # A redelivered message for this event must not race this run into a second reply.
         subject = f"{route.name} {record.event_id}"
-        self._acquire(subject, holder)
+        self._acquire(subject, holder, SLACK_REPLY)
         try:
             existing = client.find_reply(thread.channel, thread.thread_ts, record.event_id)
             if existing is not None:
@@ -245,8 +269,9 @@ class ActionRunner:
                 thread.channel, thread.thread_ts, text, record.event_id, route.name
             )
             return {"target": target, "ts": posted.get("ts"), "did": "posted"}
-        finally:
-            self._release(subject, holder)
+        except Exception:
+            self._release_after_failure(subject, holder)
+            raise
 
     def _http(self, record: EventRecord, route: Route, payload: Any, holder: str) -> dict[str, Any]:
         action = route.http_action

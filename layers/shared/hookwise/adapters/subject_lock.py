@@ -1,6 +1,12 @@
 """A short lease per subject in the events table, so two events for one pull request (opened
 and a push right after) cannot both find no comment and both post one. The key prefix cannot
-collide with event ids (`evt_`), subject memory (`subject#`) or cached context (`context#`)."""
+collide with event ids (`evt_`), subject memory (`subject#`) or cached context (`context#`).
+
+A run that succeeds leaves its lease in place: the outcome it records on its event says it is
+over, which saves a delete per run. The next taker, refused by that live lease, asks whether
+its holder's run is finished and, if so, takes the lease over from that holder. A run that
+fails releases at once; one that crashed before recording holds the subject until its lease
+lapses."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
@@ -19,6 +25,14 @@ from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 LOCK_PREFIX = "lock#"
 # Lock items outlive their lease by a day, then TTL removes them.
 LINGER_SECONDS = 86_400
+
+
+def _seconds(value: float) -> Decimal:
+    return Decimal(str(round(value, 3)))
+
+
+def _refused(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class DynamoDBSubjectLock:
@@ -32,28 +46,53 @@ class DynamoDBSubjectLock:
     def _key(subject: str) -> str:
         return LOCK_PREFIX + hashlib.sha256(subject.encode()).hexdigest()[:40]
 
-    def acquire(self, subject: str, holder: str, seconds: float) -> bool:
-        """Take the subject's lease (or renew our own); False while another holder has it."""
+    def acquire(
+        self, subject: str, holder: str, seconds: float, finished: Callable[[str], bool]
+    ) -> bool:
+        """Take the subject's lease (or renew our own). While another holder's lease is live,
+        take it over only if `finished(that holder)`; False while its run may be acting."""
         now = self._clock()
+        free = (
+            Attr(TABLE_PARTITION_KEY).not_exists()
+            | Attr("lease_until").lt(_seconds(now))
+            | Attr("holder").eq(holder)
+        )
+        current = self._put(subject, holder, now + seconds, free)
+        if current is None:
+            return True
+        if not finished(current):
+            return False
+        # Only from the holder judged finished: of two takers, the first to write wins.
+        return self._put(subject, holder, now + seconds, Attr("holder").eq(current)) is None
+
+    def _put(
+        self, subject: str, holder: str, lease_until: float, condition: ConditionBase
+    ) -> str | None:
+        """Write `holder`'s lease if `condition` holds: None when written, else the holder
+        in place ("" if there is none)."""
         try:
             self._table.put_item(
                 Item={
                     TABLE_PARTITION_KEY: self._key(subject),
                     "holder": holder,
-                    "lease_until": Decimal(str(round(now + seconds, 3))),
-                    TABLE_TTL_ATTRIBUTE: int(now + seconds + LINGER_SECONDS),
+                    "lease_until": _seconds(lease_until),
+                    TABLE_TTL_ATTRIBUTE: int(lease_until + LINGER_SECONDS),
                 },
-                ConditionExpression=Attr(TABLE_PARTITION_KEY).not_exists()
-                | Attr("lease_until").lt(Decimal(str(round(now, 3))))
-                | Attr("holder").eq(holder),
+                ConditionExpression=condition,
+                # The refusal carries the item it found: who holds the lease costs no read.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if not _refused(error):
+                raise
+            # The item as DynamoDB typed it (`{"S": ...}`): botocore parses it into the error,
+            # though its stubs leave the key out.
+            found: Any = error.response.get("Item") or {}
+            return str(found.get("holder", {}).get("S", ""))
+        return None
 
     def release(self, subject: str, holder: str) -> None:
+        """Give the lease up at once (after a failure: a success is released by its record)."""
         try:
             self._table.delete_item(
                 Key={TABLE_PARTITION_KEY: self._key(subject)},
@@ -61,5 +100,5 @@ class DynamoDBSubjectLock:
             )
         except ClientError as error:
             # Lapsed and taken by someone else: theirs to release.
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not _refused(error):
                 raise
