@@ -64,6 +64,18 @@ def test_unreadable_and_non_mapping_configs_are_config_errors(tmp_path: Path) ->
         parse_config("a: [unclosed\n")
 
 
+def test_a_key_given_twice_in_one_mapping_is_refused_with_its_line() -> None:
+    text = SHIPPED.read_text()
+    line = "    deliveries: {eventbridge: false}\n"
+    assert line in text
+    twice = text.replace(line, line + '    deliveries: {callback_url: "https://hooks.example/x"}\n')
+    with pytest.raises(ConfigError, match="found the key 'deliveries' twice") as raised:
+        parse_config(twice)
+    assert f"line {text[: text.index(line)].count(chr(10)) + 2}" in str(raised.value)
+    # Once is fine, and the same key in two mappings is not a repeat.
+    assert parse_config(text).route_named("github-pr-review") is not None
+
+
 def test_compiled_config_is_loaded_and_a_stale_one_is_ignored(tmp_path: Path) -> None:
     source = tmp_path / "hookwise.yaml"
     shutil.copy(SHIPPED, source)

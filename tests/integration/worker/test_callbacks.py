@@ -45,10 +45,9 @@ def receiver(configs: Configs, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rece
     target = Receiver()
     monkeypatch.setenv("HOOKWISE_ALLOW_PRIVATE_CALLBACKS", "true")
     monkeypatch.setenv("HOOKWISE_SECRET_CALLBACK_GITHUB_PR_REVIEW", SECRET)
-    configs.replace(
-        '    subject: "{repository.full_name}#{number}"',
-        f'    deliveries: {{callback_url: "{target.url}"}}\n'
-        '    subject: "{repository.full_name}#{number}"',
+    configs.edit_route(
+        "github-pr-review",
+        lambda route: route.setdefault("deliveries", {}).update(callback_url=target.url),
     )
     yield target
     target.server.shutdown()

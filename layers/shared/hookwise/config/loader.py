@@ -9,8 +9,10 @@ library; a stale or missing compiled file falls back to the YAML.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Hashable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -36,11 +38,37 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text or "(top level)"
 
 
-def parse_config(text: str, origin: str = "hookwise.yaml") -> HookwiseConfig:
+def _yaml_without_repeated_keys(text: str) -> Any:
+    """YAML as `yaml.safe_load` reads it, except that a key given twice in one mapping is an
+    error: YAML would keep the last one silently (two `deliveries:` lines on a route, and the
+    callback in the first is gone)."""
     import yaml  # only for the YAML path: functions load the compiled JSON
 
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, Hashable):
+                    continue  # left to the SafeLoader, which refuses it
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping",
+                        node.start_mark,
+                        f"found the key {key!r} twice",
+                        key_node.start_mark,
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def parse_config(text: str, origin: str = "hookwise.yaml") -> HookwiseConfig:
+    import yaml
+
     try:
-        data = yaml.safe_load(text)
+        data = _yaml_without_repeated_keys(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
