@@ -21,7 +21,7 @@ from hookwise.samples import sample_bytes
 from tests.e2e.conftest import LocalStack, start_stack
 
 EVENTS = 50
-MAX_WAIT = 20
+MAX_WAIT = 40
 
 
 def batch_config() -> Path:

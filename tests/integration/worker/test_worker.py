@@ -58,7 +58,7 @@ def test_second_event_of_a_route_reads_the_cached_system_prompt(
 ) -> None:
     # A long enough system prompt, as a route with real instructions has.
     configs.replace(
-        "    bedrock_id: us.anthropic.claude-sonnet",
+        "    min_cacheable_tokens: 1024\n    bedrock_id: us.anthropic.claude-sonnet",
         "    min_cacheable_tokens: 50\n    bedrock_id: us.anthropic.claude-sonnet",
     )
     # The model's own minimum, lowered the same way.
