@@ -56,10 +56,10 @@ def item_kind(call: Call, event_ids: Collection[str]) -> str:
     context#, governor#, budget#, parked#...); for a query, the index or table it read."""
     if call.operation == "Query":
         return call.key
-    event_id = call.key.split("#")[0]
-    if event_id in event_ids:
-        return call.key.replace(event_id, "EVENT")
-    return call.key.split("#")[0] + "#"
+    prefix = call.key.split("#")[0]
+    if prefix in event_ids:
+        return call.key.replace(prefix, "EVENT")
+    return prefix + "#"
 
 
 def _through_the_pipeline(
@@ -107,24 +107,20 @@ def _through_the_pipeline(
                 pass
             Sweeper(store, wiring.dispatcher(), stuck_after_seconds=0, lease_seconds=3).sweep()
         assert all(answer["statusCode"] == 202 for answer in answers), answers
-        event_ids = [json.loads(answer["body"])["event_id"] for answer in answers]
-        assert len(set(event_ids)) == len(bodies), "the bodies must be distinct events"
+        event_ids = {json.loads(answer["body"])["event_id"] for answer in answers}
+        assert len(event_ids) == len(bodies), "the bodies must be distinct events"
         # Taken before the bench's own look below, which is not the events' cost; nor is the
         # sweeper's checkpoint.
         calls = [call for call in meter.calls if call.key != SWEEP_CHECKPOINT_KEY]
         assert not meter.unmetered, f"DynamoDB calls the meter cannot price: {meter.unmetered}"
-        records = [store.get(event_id) for event_id in event_ids]
-        assert all(record is not None for record in records)
+        records = [r for r in (store.get(event_id) for event_id in event_ids) if r is not None]
+        assert len(records) == len(event_ids), "an event was not stored"
         record = records[0]
-        assert record is not None
-        assert all(r is not None and r.status is record.status for r in records), [
-            r.status for r in records if r is not None
-        ]
+        assert all(r.status is record.status for r in records), [r.status for r in records]
         # An action that failed would leave its writes (and their cost) out of the figures.
         failed = {
             name: o
             for r in records
-            if r is not None
             for name, o in (r.actions or {}).items()
             if o["status"] != "done"
         }
@@ -138,9 +134,12 @@ def _through_the_pipeline(
         # the costed month its TTL keeps it (a day for cached context). Items without a TTL
         # (the governor's buckets) are shared by every event, not stored per event.
         last: dict[tuple[str, str], float] = {}
+        event_item = 0
         now = time.time()
         for call in calls:
-            kind = item_kind(call, set(event_ids))
+            kind = item_kind(call, event_ids)
+            if kind == "EVENT":
+                event_item = max(event_item, call.bytes_after)
             units = call.write_units + call.index_write_units
             by_kind[kind] = by_kind.get(kind, 0) + units / count
             made = by_call.setdefault(
@@ -154,9 +153,6 @@ def _through_the_pipeline(
             if call.write_units:
                 kept = (call.expires_at - now) / MONTH_SECONDS if call.expires_at else 0.0
                 last[call.table, call.key] = call.bytes_after * min(1.0, max(0.0, kept))
-        event_item = max(
-            (c.bytes_after for c in calls if item_kind(c, set(event_ids)) == "EVENT"), default=0
-        )
         return {
             "events": count,
             "body_bytes": len(bodies[0].raw),
