@@ -20,6 +20,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
+from hookwise.adapters.conditions import refused_by_condition
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 
 LOCK_PREFIX = "lock#"
@@ -29,10 +30,6 @@ LINGER_SECONDS = 86_400
 
 def _seconds(value: float) -> Decimal:
     return Decimal(str(round(value, 3)))
-
-
-def _refused(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class DynamoDBSubjectLock:
@@ -83,7 +80,7 @@ class DynamoDBSubjectLock:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if not _refused(error):
+            if not refused_by_condition(error):
                 raise
             # The item as DynamoDB typed it (`{"S": ...}`): botocore parses it into the error,
             # though its stubs leave the key out.
@@ -100,5 +97,5 @@ class DynamoDBSubjectLock:
             )
         except ClientError as error:
             # Lapsed and taken by someone else: theirs to release.
-            if not _refused(error):
+            if not refused_by_condition(error):
                 raise

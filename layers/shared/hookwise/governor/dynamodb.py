@@ -28,6 +28,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from hookwise.adapters.conditions import refused_by_condition
 from hookwise.config.models import RateLimits
 from hookwise.governor.base import BudgetCheck, BudgetLedger, BudgetScope, Governor, Ticket
 from hookwise.governor.schedule import (
@@ -52,10 +53,6 @@ BUDGET_RETENTION_SECONDS = 2 * 86_400
 
 def _number(value: float) -> Decimal:
     return Decimal(repr(round(value, 6)))
-
-
-def _conditional_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _table(table_name: str, resource: Any) -> Any:
@@ -207,7 +204,7 @@ class DynamoDBGovernor(Governor):
                 try:
                     self._table.put_item(Item=_item(item_key, schedule, version + 1), **condition)
                 except ClientError as error:
-                    if not _conditional_failure(error):
+                    if not refused_by_condition(error):
                         raise
                     time.sleep(random.uniform(0.001, 0.01))  # noqa: S311 - jitter, not crypto
                     continue
@@ -309,7 +306,7 @@ class DynamoDBBudgetLedger(BudgetLedger):
                     ReturnValues="UPDATED_NEW",
                 )
             except ClientError as error:
-                if not _conditional_failure(error):
+                if not refused_by_condition(error):
                     raise
                 self.adjust(counted, -tokens, -usd, day)
                 return BudgetCheck(scope)

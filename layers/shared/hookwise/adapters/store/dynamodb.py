@@ -29,6 +29,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from hookwise.adapters.conditions import refused_by_condition
 from hookwise.adapters.store.base import EventStore, TransitionConflict
 from hookwise.adapters.store.body_codec import COMPRESSION_LEVEL, pack, unpack
 from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
@@ -117,10 +118,6 @@ def _item(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _from_dynamo(_deserializer.deserialize(value)) for name, value in item.items()}
-
-
-def _is_conditional_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def state_key(event_id: str) -> str:
@@ -231,7 +228,7 @@ class DynamoDBEventStore(EventStore):
                 ExpressionAttributeNames={"#id": TABLE_PARTITION_KEY},
             )
         except ClientError as error:
-            if _is_conditional_failure(error):
+            if refused_by_condition(error):
                 return False
             raise
         return True
@@ -306,7 +303,7 @@ class DynamoDBEventStore(EventStore):
         try:
             self.client.update_item(TableName=self.table_name, **request)
         except ClientError as error:
-            if _is_conditional_failure(error):
+            if refused_by_condition(error):
                 return False
             raise
         return True
@@ -362,7 +359,7 @@ class DynamoDBEventStore(EventStore):
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _is_conditional_failure(error):
+            if refused_by_condition(error):
                 raise TransitionConflict(event_id) from error
             raise
         return self._from_state(event_id, _plain(answer["Attributes"]))
@@ -407,7 +404,7 @@ class DynamoDBEventStore(EventStore):
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _is_conditional_failure(error):
+            if refused_by_condition(error):
                 raise TransitionConflict(event_id) from error
             raise
         return self._merge(event, _plain(answer["Attributes"]))
