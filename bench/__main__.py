@@ -136,6 +136,12 @@ def table(results: dict[str, Any]) -> Table:
                 f"{fair['github_drain_seconds']:.1f} (flood drain)",
                 f"{fair['stripe_p95_over_github_drain']:.3f}",
             )
+            rows.add_row(
+                "fairness: Stripe p95 s over what the flood had left (FIFO: about 1)",
+                f"{fair['stripe_p95_seconds']:.1f}",
+                f"{fair['github_left_seconds']:.1f} (flood left)",
+                f"{fair['stripe_p95_over_github_left']:.3f}",
+            )
     ee = results["end_to_end"]
     rows.add_row(
         f"ack ms median at {ee['offered_per_second']:.0f}/s",

@@ -138,10 +138,15 @@ def run(
             default=math.inf,
         )
         p95 = percentile(few, 95) if len(few) == stripe else math.inf
+        # What the flood still had to run when the last Stripe event was accepted: a FIFO
+        # queue would make each Stripe event wait about that long (a ratio near 1).
+        left = github_drain - max(at for source, _, at in ids if source == "stripe")
         result["fairness"] = {
             "github_drain_seconds": github_drain - started,
+            "github_left_seconds": left,
             "stripe_p95_seconds": p95,
             "stripe_p95_over_github_drain": p95 / (github_drain - started),
+            "stripe_p95_over_github_left": p95 / left if left > 0 else math.inf,
         }
     return result
 

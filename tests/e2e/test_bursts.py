@@ -22,6 +22,9 @@ def test_a_burst_at_the_models_limit_completes_with_nothing_in_the_dlq(kind: str
 
 
 def test_a_flood_on_one_route_does_not_starve_another() -> None:
-    result = burst.run(80, 300, stripe=5)
+    # At 150/min the flood outlasts its own posting (the local gateway shares one process
+    # with the worker), so the Stripe events arrive with most of it still to run.
+    result = burst.run(80, 150, stripe=5)
     assert result["completed"] == 85, result
-    assert result["fairness"]["stripe_p95_over_github_drain"] <= 0.5, result
+    # Behind a FIFO queue they would wait for all that is left of the flood (a ratio near 1).
+    assert result["fairness"]["stripe_p95_over_github_left"] <= 0.5, result

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from hookwise.ingest.service import IngestService
     from hookwise.ingest.sweeper import Sweeper
     from hookwise.llm.base import ModelClient
+    from hookwise.llm.deferred import DeferredModelClient
     from hookwise.redrive.service import RedriveService
     from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
@@ -154,7 +155,7 @@ def _sdk_model_client() -> ModelClient:
 
 
 @cache
-def model_client() -> ModelClient:
+def model_client() -> DeferredModelClient:
     from hookwise.llm.deferred import DeferredModelClient
 
     return DeferredModelClient(_sdk_model_client)

@@ -18,9 +18,13 @@ class DeferredModelClient(ModelClient):
         self._client: ModelClient | None = None
         self._lock = threading.Lock()
 
-    def invoke(self, request: ModelRequest) -> ModelAnswer:
+    def built(self) -> ModelClient:
+        """The real client, built now if not yet (a warm-up may call this ahead of traffic)."""
         if self._client is None:
             with self._lock:
                 if self._client is None:
                     self._client = self._build()
-        return self._client.invoke(request)
+        return self._client
+
+    def invoke(self, request: ModelRequest) -> ModelAnswer:
+        return self.built().invoke(request)

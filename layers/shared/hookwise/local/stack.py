@@ -148,8 +148,10 @@ class LocalStack:
             concurrency=QUEUES.max_concurrency,
         )
         # A warm worker, as a deployed one is once traffic flows: the first event of a burst
-        # does not wait for the model client's imports.
+        # does not wait for the model client's imports (on AWS, each environment pays them
+        # once; here one process would pay them in the middle of the burst it serves).
         wiring.batch_runner()
+        wiring.model_client().built()
         self._threads = [
             threading.Thread(target=self.gateway.serve_forever, daemon=True, name="gateway"),
             threading.Thread(target=self._sweep_forever, daemon=True, name="sweeper"),
