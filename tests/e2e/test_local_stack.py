@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -85,8 +86,13 @@ def test_duplicate_storm_stores_and_calls_once_per_event(stack: LocalStack) -> N
     assert all(a.status_code in (200, 202) for a in answers)
     ids = {a.json()["event_id"] for a in answers}
     assert len(ids) == 100
+    # One deadline for the lot: the worker takes them in queue order, and 100 PR reviews (a
+    # diff fetched and a comment posted each) take a busy 2-core machine about half a minute.
+    # Under the sweeper's 120 s: a lost message must fail here, not be sent again.
+    deadline = time.monotonic() + 90
     for event_id in ids:
-        assert stack.wait_for(event_id, {"completed", "failed"}, seconds=30)["status"] == (
+        left = max(0.0, deadline - time.monotonic())
+        assert stack.wait_for(event_id, {"completed", "failed"}, seconds=left)["status"] == (
             "completed"
         )
     assert stack.model_calls() - calls == 100
