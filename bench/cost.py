@@ -113,7 +113,7 @@ def _through_the_pipeline(
         # sweeper's checkpoint.
         calls = [call for call in meter.calls if call.key != SWEEP_CHECKPOINT_KEY]
         assert not meter.unmetered, f"DynamoDB calls the meter cannot price: {meter.unmetered}"
-        records = [r for r in (store.get(event_id) for event_id in event_ids) if r is not None]
+        records = list(store.get_many(event_ids).values())
         assert len(records) == len(event_ids), "an event was not stored"
         record = records[0]
         assert all(r.status is record.status for r in records), [r.status for r in records]
