@@ -37,19 +37,13 @@ def run() -> dict[str, Any]:
     pr = pull_request().name
     ingest_ms = results["ingest"]["handler_ms"]["median"]
     # A batch of one waits on the model alone, as the records of the sequential run do.
+    shapes = {
+        cost.SHAPE_BURST: ("lambda_seconds_per_event_concurrent", QUEUES.batch_size),
+        cost.SHAPE_ALONE: ("lambda_seconds_per_event_sequential", 1),
+    }
     results["cost_per_million_usd"] = {
-        cost.SHAPE_BURST: cost.per_million(
-            ingest_ms,
-            results["worker"]["lambda_seconds_per_event_concurrent"],
-            footprints[cost.SHAPE_BURST][pr],
-            QUEUES.batch_size,
-        ),
-        cost.SHAPE_ALONE: cost.per_million(
-            ingest_ms,
-            results["worker"]["lambda_seconds_per_event_sequential"],
-            footprints[cost.SHAPE_ALONE][pr],
-            1,
-        ),
+        shape: cost.per_million(ingest_ms, results["worker"][seconds], footprints[shape][pr], batch)
+        for shape, (seconds, batch) in shapes.items()
     }
     results["capacity_per_event"] = footprints
     results["model_cost_by_mode_per_million_usd"] = model_cost.measure()
