@@ -141,12 +141,15 @@ def run(
         # What the flood still had to run when the last Stripe event was accepted: a FIFO
         # queue would make each Stripe event wait about that long (a ratio near 1).
         left = github_drain - max(at for source, _, at in ids if source == "stripe")
+        # A flood that never finished has no drain to compare with: inf, not a perfect 0.
         result["fairness"] = {
             "github_drain_seconds": github_drain - started,
             "github_left_seconds": left,
             "stripe_p95_seconds": p95,
-            "stripe_p95_over_github_drain": p95 / (github_drain - started),
-            "stripe_p95_over_github_left": p95 / left if left > 0 else math.inf,
+            "stripe_p95_over_github_drain": (
+                p95 / (github_drain - started) if github_drain < math.inf else math.inf
+            ),
+            "stripe_p95_over_github_left": p95 / left if 0 < left < math.inf else math.inf,
         }
     return result
 

@@ -3,6 +3,7 @@ per call, concurrent against one at a time. (Bursts against a rate-limited model
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +22,17 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 
+# PR numbers never used before in the run: a PR already commented on by an earlier batch would
+# have its review updated (the previous run's lease asked about, the comment read back), which
+# is a later event's path, not a new PR's.
+_PR_NUMBERS = itertools.count(10_000)
+
+
 def _ingest(config: Any, count: int) -> None:
-    """`count` pull requests (distinct PRs: a batch of one PR's events would wait on its lease)."""
-    for number in range(count):
-        body = pull_request(10_000 + number).raw
+    """`count` new pull requests (distinct PRs: a batch of one PR's events would wait on its
+    lease)."""
+    for number in itertools.islice(_PR_NUMBERS, count):
+        body = pull_request(number).raw
         reply = wiring.ingest_service().receive(
             WebhookRequest(
                 source="github",

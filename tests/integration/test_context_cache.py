@@ -41,3 +41,25 @@ def test_an_expired_entry_is_a_miss_and_an_uncompressed_one_still_reads(aws: Aws
         }
     )
     assert cache.get("pr-3") == "written before compression"
+
+
+def test_a_batch_read_ahead_answers_its_gets_without_a_read_each(aws: Aws) -> None:
+    clock = [1_000.0]
+    resource = boto3.resource("dynamodb")
+    cache = DynamoDBContextCache(aws.settings.table, resource, clock=lambda: clock[0])
+    cache.put("pr-1", DIFF)
+    cache.put("pr-old", "stale")
+    reads: list[str] = []
+    resource.meta.client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append("get")
+    )
+    cache.prefetch(["pr-1", "pr-missing", "pr-old"])
+    clock[0] += 1
+    assert cache.get("pr-1") == DIFF
+    assert cache.get("pr-missing") is None
+    assert reads == []
+    # Taken once; and an entry read ahead is still judged by its TTL when it is used.
+    assert cache.get("pr-1") == DIFF
+    assert reads == ["get"]
+    clock[0] += TTL_SECONDS
+    assert cache.get("pr-old") is None

@@ -327,6 +327,37 @@ def test_remembering_after_recalling_reads_once_and_keeps_every_entry_of_this_pr
     assert store.recall("repo#1") == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
+def test_memory_read_ahead_for_a_batch_spares_each_recall_its_read_once(
+    aws: Aws, store: DynamoDBEventStore
+) -> None:
+    DynamoDBEventStore(aws.settings.table).remember("repo#1", {"n": 1}, keep=3, expires_at=9)
+    batched: list[str] = []
+    reads: list[str] = []
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem", lambda params, **_: batched.append("b")
+    )
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append("get")
+    )
+    store.prefetch_memory(["repo#1", "repo#2"])
+    assert store.recall("repo#1") == [{"n": 1}]
+    assert store.recall("repo#2") == []
+    assert (batched, reads) == (["b"], [])
+    # Taken once: another event of the subject in the batch reads what is there now.
+    DynamoDBEventStore(aws.settings.table).remember("repo#1", {"n": 2}, keep=3, expires_at=9)
+    assert store.recall("repo#1") == [{"n": 1}, {"n": 2}]
+    assert reads == ["get"]
+
+
+def test_a_new_batch_drops_the_memory_an_earlier_one_read_ahead_and_left(
+    aws: Aws, store: DynamoDBEventStore
+) -> None:
+    store.prefetch_memory(["repo#1"])
+    DynamoDBEventStore(aws.settings.table).remember("repo#1", {"n": 1}, keep=3, expires_at=9)
+    store.prefetch_memory([])
+    assert store.recall("repo#1") == [{"n": 1}]
+
+
 def test_a_body_stored_in_s3_before_compression_still_reads(aws: Aws) -> None:
     S3BlobStore(aws.resources.bucket).put("bodies/github/evt_old", PR_BODY)
     assert CompressedBlobStore(S3BlobStore(aws.resources.bucket)).get("bodies/github/evt_old") == (

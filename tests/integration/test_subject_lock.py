@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hookwise.adapters.subject_lock import DynamoDBSubjectLock
@@ -15,6 +16,21 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@dataclass
+class Waits:
+    """`sleep` for the lock: moves the clock on, and runs `during` at each wait."""
+
+    clock: Clock
+    during: list[Callable[[], None]] = field(default_factory=list)
+    slept: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.clock.now += seconds
+        if self.during:
+            self.during.pop(0)()
 
 
 @dataclass
@@ -87,3 +103,64 @@ def test_a_released_lease_is_free_without_asking(aws: Aws) -> None:
     lock.release(SUBJECT, "evt_a/1")
     assert lock.acquire(SUBJECT, "evt_b/2", 60, finished)
     assert finished.asked == []
+
+
+def test_a_taker_waits_for_the_holder_to_finish_then_takes_the_lease(aws: Aws) -> None:
+    clock = Clock()
+    waits = Waits(clock)
+    lock = DynamoDBSubjectLock(aws.settings.table, clock=clock, wait_seconds=5, sleep=waits)
+    finished = Finished()
+    assert lock.acquire(SUBJECT, "evt_a/1", 60, finished)
+    # The holder records its outcome while the taker waits its third poll.
+    waits.during = [lambda: None, lambda: None, lambda: finished.over.add("evt_a/1")]
+    assert lock.acquire(SUBJECT, "evt_b/2", 60, finished)
+    assert len(waits.slept) == 3
+    assert finished.asked == ["evt_a/1"] * 4
+    assert not DynamoDBSubjectLock(aws.settings.table, clock=clock).acquire(
+        SUBJECT, "evt_c/3", 60, Finished()
+    )
+
+
+def test_a_taker_gives_up_after_its_wait_while_the_holder_still_acts(aws: Aws) -> None:
+    clock = Clock()
+    waits = Waits(clock)
+    lock = DynamoDBSubjectLock(aws.settings.table, clock=clock, wait_seconds=2, sleep=waits)
+    assert lock.acquire(SUBJECT, "evt_a/1", 60, Finished())
+    started = clock.now
+    assert not lock.acquire(SUBJECT, "evt_b/2", 60, Finished())
+    assert 2 <= clock.now - started < 2 + 0.2
+    assert len(waits.slept) >= 2 / 0.15
+
+
+def test_a_lease_released_during_the_wait_is_taken_without_its_run_being_over(aws: Aws) -> None:
+    clock = Clock()
+    waits = Waits(clock)
+    lock = DynamoDBSubjectLock(aws.settings.table, clock=clock, wait_seconds=5, sleep=waits)
+    assert lock.acquire(SUBJECT, "evt_a/1", 60, Finished())
+    # A failed run lets go at once; its outcome, `retrying`, never says it is over.
+    waits.during = [lambda: lock.release(SUBJECT, "evt_a/1")]
+    assert lock.acquire(SUBJECT, "evt_b/2", 60, Finished())
+    assert len(waits.slept) == 1
+
+
+def test_of_two_waiting_takers_the_loser_waits_for_the_winner(aws: Aws) -> None:
+    clock = Clock()
+    waits = Waits(clock)
+    lock = DynamoDBSubjectLock(aws.settings.table, clock=clock, wait_seconds=5, sleep=waits)
+    other = DynamoDBSubjectLock(aws.settings.table, clock=clock)
+    finished = Finished({"evt_a/1"})
+    assert lock.acquire(SUBJECT, "evt_a/1", 60, Finished())
+    won: list[bool] = []
+
+    def judged_while_another_takes_over(holder: str) -> bool:
+        if not won:
+            # The other taker judges evt_a finished too, and writes first.
+            won.append(other.acquire(SUBJECT, "evt_c/3", 60, finished))
+        return finished(holder)
+
+    # The winner finishes during the loser's second wait.
+    waits.during = [lambda: None, lambda: finished.over.add("evt_c/3")]
+    assert lock.acquire(SUBJECT, "evt_b/2", 60, judged_while_another_takes_over)
+    assert won == [True]
+    # (evt_a asked about by both takers, then the winner by the loser until it is over.)
+    assert finished.asked == ["evt_a/1", "evt_a/1", "evt_c/3", "evt_c/3"]

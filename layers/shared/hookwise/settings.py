@@ -56,6 +56,9 @@ class Settings:
     model_timeout_seconds: float = 45.0
     # Time kept back from a record's budget for storing the result and answering SQS.
     deadline_margin_seconds: float = 3.0
+    # How long an event's action waits for another run acting on the same subject (one PR's
+    # comment) to finish, before it goes back to the queue to try later.
+    subject_wait_seconds: float = 5.0
     # Local development only: lets callbacks reach loopback/private addresses.
     allow_private_callbacks: bool = False
     # Providers the actions and context fetchers call; `hookwise dev` points them at its fakes.

@@ -301,7 +301,7 @@ def worker_service() -> WorkerService:
             github=github,
             slack=_one_at_a_time(slack_client),
             callbacks=_one_at_a_time(callback_sender),
-            lock=DynamoDBSubjectLock(settings.table),
+            lock=DynamoDBSubjectLock(settings.table, wait_seconds=settings.subject_wait_seconds),
         ),
         context=_context_fetcher(github),
         parking=batch_parking() if batches else None,

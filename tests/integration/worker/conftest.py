@@ -77,6 +77,8 @@ def pipeline(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "offline")
     monkeypatch.setenv("HOOKWISE_MAX_BACKOFF", "1")
+    # A run waits this long for another acting on its subject (one PR's comment) before the queue.
+    monkeypatch.setenv("HOOKWISE_SUBJECT_WAIT_SECONDS", "1")
     providers = start_provider_fakes(
         github_app_secret_name=aws.settings.github_app_credentials,
         slack_bot_secret_name=aws.settings.slack_bot_credentials,

@@ -496,6 +496,21 @@ def test_two_events_for_one_pull_request_at_once_still_leave_one_comment(
         assert actions["github.comment"]["status"] == "done"
 
 
+def test_a_batch_of_events_for_one_pull_request_comments_in_turn_without_the_queue(
+    providers: Providers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOKWISE_SUBJECT_WAIT_SECONDS", "10")
+    wiring.reset()
+    events = [providers.pr(delivery=f"burst-{n}") for n in range(8)]
+    # One poll: the batch's eight runs take the PR's lease one after another, each waiting
+    # for the one before it to record its comment, rather than seven going round the queue.
+    assert providers.pipeline.poll() == 8
+    outcomes = [providers.comment_outcome(event_id) for event_id in events]
+    assert [o["status"] for o in outcomes] == ["done"] * 8, outcomes
+    assert len(providers.comments()) == 1
+    assert providers.in_flight() == 0
+
+
 def test_an_older_event_never_overwrites_a_newer_review(providers: Providers) -> None:
     newer = sample("github", "pull_request.synchronize")
     newer["pull_request"]["updated_at"] = "2026-11-22T19:00:00Z"

@@ -4,16 +4,18 @@ that cannot collide with event ids (`evt_`) or subject memory (`subject#`).
 Written only for an event that comes back without an answer (deferred for model capacity,
 retried after a transient error: see `ContextFetcher.keep`), so that its next try, a redelivery
 or another event at the same head SHA reads the text instead of fetching it again; read on
-every fetch."""
+every fetch, a batch's entries together ahead of its records (`prefetch`)."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import boto3
 
+from hookwise.adapters.batch_get import batch_get
 from hookwise.adapters.store.body_codec import pack, unpack
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 
@@ -28,9 +30,32 @@ class DynamoDBContextCache:
     ) -> None:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
         self._clock = clock
+        # The current batch's entries read ahead, by key; None for a miss.
+        self._ahead: dict[str, dict[str, Any] | None] = {}
+        self._ahead_lock = threading.Lock()
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read these entries in one go, for the gets of the batch that follows (each get
+        takes its key's once). Replaces the previous batch's."""
+        wanted = list(dict.fromkeys(keys))
+        found = {
+            str(item[TABLE_PARTITION_KEY]).removeprefix(CONTEXT_PREFIX): item
+            for item in batch_get(
+                self._table.meta.client,
+                self._table.name,
+                [{TABLE_PARTITION_KEY: CONTEXT_PREFIX + key} for key in wanted],
+                consistent=False,
+            )
+        }
+        with self._ahead_lock:
+            self._ahead = {key: found.get(key) for key in wanted}
 
     def get(self, key: str) -> str | None:
-        item = self._table.get_item(Key={TABLE_PARTITION_KEY: CONTEXT_PREFIX + key}).get("Item")
+        with self._ahead_lock:
+            ahead = key in self._ahead
+            item = self._ahead.pop(key, None)
+        if not ahead:
+            item = self._table.get_item(Key={TABLE_PARTITION_KEY: CONTEXT_PREFIX + key}).get("Item")
         # TTL deletion lags by up to days: an expired item is a miss.
         if not item or int(str(item.get(TABLE_TTL_ATTRIBUTE, 0))) < self._clock():
             return None

@@ -6,11 +6,18 @@ A run that succeeds leaves its lease in place: the outcome it records on its eve
 over, which saves a delete per run. The next taker, refused by that live lease, asks whether
 its holder's run is finished and, if so, takes the lease over from that holder. A run that
 fails releases at once; one that crashed before recording holds the subject until its lease
-lapses."""
+lapses.
+
+A taker refused by a run still acting waits for it a little (`wait_seconds`, polling the lease
+with a read, not a write), since that run is usually a list and a post away from done. Sent
+back to the queue at once instead, the events of one busy PR would come back together, one
+would win and the rest go round again: a burst of N events for one PR took about N*N/2 trips
+through the queue."""
 
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -26,6 +33,8 @@ from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 LOCK_PREFIX = "lock#"
 # Lock items outlive their lease by a day, then TTL removes them.
 LINGER_SECONDS = 86_400
+# A waiting taker looks at the lease about this often (jittered, so waiters spread out).
+POLL_SECONDS = 0.1
 
 
 def _seconds(value: float) -> Decimal:
@@ -34,10 +43,18 @@ def _seconds(value: float) -> Decimal:
 
 class DynamoDBSubjectLock:
     def __init__(
-        self, table_name: str, resource: Any = None, clock: Callable[[], float] = time.time
+        self,
+        table_name: str,
+        resource: Any = None,
+        clock: Callable[[], float] = time.time,
+        *,
+        wait_seconds: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
         self._clock = clock
+        self._wait_seconds = wait_seconds
+        self._sleep = sleep
 
     @staticmethod
     def _key(subject: str) -> str:
@@ -47,26 +64,47 @@ class DynamoDBSubjectLock:
         self, subject: str, holder: str, seconds: float, finished: Callable[[str], bool]
     ) -> bool:
         """Take the subject's lease (or renew our own). While another holder's lease is live,
-        take it over only if `finished(that holder)`; False while its run may be acting."""
-        now = self._clock()
-        free = (
+        take it over only if `finished(that holder)`, waiting up to `wait_seconds` for that;
+        False while a run that may be acting holds it after the wait."""
+        deadline = self._clock() + self._wait_seconds
+        current = self._put(subject, holder, seconds, self._free(holder))
+        while current is not None:
+            if finished(current):
+                # Only from the holder judged finished: of two takers, the first to write wins
+                # and the other waits for the winner in turn.
+                current = self._put(subject, holder, seconds, Attr("holder").eq(current))
+                if current is None:
+                    return True
+            if self._clock() >= deadline:
+                return False
+            self._sleep(POLL_SECONDS * (0.5 + random.random()))  # noqa: S311 - jitter
+            current = self._live_holder(subject, holder)
+            if current is None:
+                current = self._put(subject, holder, seconds, self._free(holder))
+        return True
+
+    def _free(self, holder: str) -> ConditionBase:
+        return (
             Attr(TABLE_PARTITION_KEY).not_exists()
-            | Attr("lease_until").lt(_seconds(now))
+            | Attr("lease_until").lt(_seconds(self._clock()))
             | Attr("holder").eq(holder)
         )
-        current = self._put(subject, holder, now + seconds, free)
-        if current is None:
-            return True
-        if not finished(current):
-            return False
-        # Only from the holder judged finished: of two takers, the first to write wins.
-        return self._put(subject, holder, now + seconds, Attr("holder").eq(current)) is None
+
+    def _live_holder(self, subject: str, holder: str) -> str | None:
+        """Who holds a live lease on the subject, other than `holder`; None if nobody."""
+        found = self._table.get_item(
+            Key={TABLE_PARTITION_KEY: self._key(subject)}, ConsistentRead=True
+        ).get("Item")
+        if not found or found["holder"] == holder:
+            return None
+        return None if float(str(found["lease_until"])) < self._clock() else str(found["holder"])
 
     def _put(
-        self, subject: str, holder: str, lease_until: float, condition: ConditionBase
+        self, subject: str, holder: str, seconds: float, condition: ConditionBase
     ) -> str | None:
-        """Write `holder`'s lease if `condition` holds: None when written, else the holder
-        in place ("" if there is none)."""
+        """Write `holder`'s lease for `seconds` if `condition` holds: None when written, else
+        the holder in place ("" if there is none)."""
+        lease_until = self._clock() + seconds
         try:
             self._table.put_item(
                 Item={

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,6 +29,9 @@ COMMENT_CHARS = 1_000
 
 
 class ContextCache(Protocol):
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """These entries are about to be read: read them at once."""
+
     def get(self, key: str) -> str | None: ...
 
     def put(self, key: str, text: str) -> None: ...
@@ -78,6 +81,19 @@ class ContextFetcher:
         text = "\n\n".join(section for section in (files.text, comments) if section)
         return Gathered(text, files.uncached)
 
+    def prefetch(self, wanted: Iterable[tuple[Route, Any]]) -> None:
+        """Read the cached context of a batch's events (route, payload) in one go."""
+        if self._cache is None:
+            return
+        keys = [
+            key
+            for route, payload in wanted
+            if route.context.github_pr_files is not None
+            and (key := _files_key(route, route.context.github_pr_files, payload)) is not None
+        ]
+        if keys:
+            self._cache.prefetch(keys)
+
     def keep(self, gathered: Gathered) -> None:
         """Cache what `gather` fetched, for an event that will come back: its next try (or a
         redelivery, or another event at the same head SHA) reads it instead of fetching it.
@@ -91,10 +107,8 @@ class ContextFetcher:
 
     def _pull_files(self, route: Route, spec: PrFilesContext, payload: Any) -> Gathered:
         target = github_target(payload)
-        sha = head_sha(payload)
-        key = json.dumps([route.name, target.subject, sha, spec.model_dump()], sort_keys=True)
-        cache_key = hashlib.sha256(key.encode()).hexdigest()
-        if sha and self._cache is not None:
+        cache_key = _files_key(route, spec, payload)
+        if cache_key is not None and self._cache is not None:
             cached = self._cache.get(cache_key)
             if cached is not None:
                 return Gathered(cached)
@@ -106,8 +120,7 @@ class ContextFetcher:
             skip=spec.skip,
         )
         text = f"The pull request's changed files:\n<diff>\n{diff.text}</diff>"
-        # Without a head SHA the files could change under the key: nothing to cache.
-        return Gathered(text, CacheEntry(cache_key, text) if sha else None)
+        return Gathered(text, CacheEntry(cache_key, text) if cache_key is not None else None)
 
     def _comments(self, spec: IssueCommentsContext, payload: Any) -> str:
         target = github_target(payload)
@@ -127,3 +140,14 @@ class ContextFetcher:
             + "\n---\n".join(lines)
             + "\n</comments>"
         )
+
+
+def _files_key(route: Route, spec: PrFilesContext, payload: Any) -> str | None:
+    """Where a pull request's files at its head SHA are cached for a route; None without a
+    head SHA, since the files could then change under the key."""
+    sha = head_sha(payload)
+    if not sha:
+        return None
+    subject = github_target(payload).subject
+    key = json.dumps([route.name, subject, sha, spec.model_dump()], sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -2,7 +2,8 @@
 
 Powertools' AsyncBatchProcessor gathers the record handlers; each runs the synchronous service in
 a bounded thread pool, so time spent waiting on the model is shared across the batch. The
-batch's events are read first with one BatchGetItem, so the claims need no read of their own.
+batch's events are read first with one BatchGetItem, so the claims need no read of their own;
+then what they will look up (subject memory, cached context), one BatchGetItem per kind.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ class BatchRunner:
             # A malformed body fails in its own record handler, with the others unharmed.
             with suppress(ValueError):
                 messages.append(QueueMessage.from_json(record["body"]))
-        self._store.prefetch(m.event_id for m in messages if m.kind == "event")
+        arrivals = self._store.prefetch(m.event_id for m in messages if m.kind == "event")
+        self._service.read_ahead(arrivals)
 
     def _one(self, record: SQSRecord, time_left: Any) -> Outcome:
         message = QueueMessage.from_json(record.body)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from hookwise.actions.errors import DEFAULT_RATE_LIMIT_SECONDS, ProviderError, ProviderRateLimited
@@ -125,6 +126,39 @@ class WorkerService:
         self._context = context
         self._settings = settings
         self._clock = clock
+
+    def read_ahead(self, arrivals: Iterable[EventRecord]) -> None:
+        """Before a batch's claims: read what its events will look up on their way to the
+        model (subject memory, cached context) with one read per kind for the batch, not one
+        per event. `arrivals`: the events as the store prefetched them. Best effort: an
+        event not read ahead reads its own."""
+        subjects: list[str] = []
+        contexts: list[tuple[Route, Any]] = []
+        for record in arrivals:
+            # A body in S3 is fetched by its own record (once), not for a hint.
+            if record.body is None:
+                continue
+            try:
+                payload = self.payload_of(record)
+                route = route_for(self._config, record.source, record.event_type, payload)
+                if route is None or (self._parking and self._parking.takes(record, route)):
+                    continue
+                if route.memory and (subject := subject_of(route, payload)):
+                    subjects.append(subject)
+            except Exception:
+                # The same steps fail the event's own record, which reports why.
+                logger.debug("event not read ahead", exc_info=True)
+                continue
+            if self._context is not None and route.context.declared:
+                contexts.append((route, payload))
+        try:
+            # Even with none to read: what an earlier batch read and left unused is stale now.
+            self._store.prefetch_memory(subjects)
+            # A cached context's key names content that never changes: nothing goes stale.
+            if contexts and self._context is not None:
+                self._context().prefetch(contexts)
+        except ClientError:
+            logger.exception("reading ahead failed: each event reads its own")
 
     def handle(self, delivery: Delivery, time_left: Callable[[], float]) -> Outcome:
         """Process one message; raise RetryLater to have SQS deliver it again later."""

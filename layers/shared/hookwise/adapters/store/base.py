@@ -31,8 +31,9 @@ class EventStore(ABC):
         return record.status if record is not None else EventStatus.RECEIVED
 
     @abstractmethod
-    def prefetch(self, event_ids: Iterable[str]) -> None:
-        """These events are about to be claimed: read what the claims need at once."""
+    def prefetch(self, event_ids: Iterable[str]) -> list[EventRecord]:
+        """These events are about to be claimed: read what the claims need at once. Returns
+        those found as they arrived (body, source, type); their status is the claims' to learn."""
 
     @abstractmethod
     def acquire_dispatch(self, event_id: str, now: float, lease_until: float) -> bool:
@@ -88,6 +89,10 @@ class EventStore(ABC):
 
     @abstractmethod
     def save_sweep_checkpoint(self, received_at: str) -> None: ...
+
+    @abstractmethod
+    def prefetch_memory(self, subjects: Iterable[str]) -> None:
+        """These subjects are about to be recalled: read their memory at once."""
 
     @abstractmethod
     def recall(self, subject: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from hookwise.adapters.batch_get import batch_get
 from hookwise.adapters.conditions import refused_by_condition
 from hookwise.adapters.store.base import EventStore, TransitionConflict
 from hookwise.adapters.store.body_codec import COMPRESSION_LEVEL, pack, unpack
@@ -50,8 +51,6 @@ SWEEP_CHECKPOINT_KEY = "sweeper#checkpoint"
 PENDING = "1"
 # Sorts before any ISO 8601 time (a key condition may not hold an empty string).
 EARLIEST = "0"
-# BatchGetItem's limit on keys per request.
-BATCH_GET_KEYS = 100
 # Bodies whose zlib-compressed size is at most this stay in the event item; larger ones go to
 # S3. Per million events, S3 costs $5.00 (PUT) + $0.40 (GET) whatever the size; keeping a body
 # in DynamoDB costs, per compressed KB, one write unit ($0.625), a quarter of a strongly
@@ -149,6 +148,8 @@ class DynamoDBEventStore(EventStore):
         self._prefetch_lock = threading.Lock()
         # Subject memory this process last read or wrote, newest last, KNOWN_SUBJECTS at most.
         self._memory: dict[str, list[dict[str, Any]]] = {}
+        # Subject memory read ahead for the current batch (`prefetch_memory`), by key.
+        self._memory_ahead: dict[str, list[dict[str, Any]]] = {}
         self._memory_lock = threading.Lock()
 
     # -- records ---------------------------------------------------------------------------
@@ -180,23 +181,13 @@ class DynamoDBEventStore(EventStore):
         return _plain(found) if found else None
 
     def _batch_get(self, keys: Iterable[str], consistent: bool = True) -> dict[str, dict[str, Any]]:
-        """Items by key, BatchGetItem in chunks, unprocessed keys retried."""
-        wanted = list(dict.fromkeys(keys))
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(wanted), BATCH_GET_KEYS):
-            request: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [_key(key) for key in wanted[start : start + BATCH_GET_KEYS]],
-                    "ConsistentRead": consistent,
-                }
-            }
-            while request:
-                page = self.client.batch_get_item(RequestItems=request)
-                for raw in page.get("Responses", {}).get(self.table_name, []):
-                    item = _plain(raw)
-                    found[item[TABLE_PARTITION_KEY]] = item
-                request = page.get("UnprocessedKeys") or {}
-        return found
+        found = batch_get(
+            self.client,
+            self.table_name,
+            [_key(key) for key in dict.fromkeys(keys)],
+            consistent=consistent,
+        )
+        return {(item := _plain(raw))[TABLE_PARTITION_KEY]: item for raw in found}
 
     # -- ingest ----------------------------------------------------------------------------
 
@@ -260,13 +251,14 @@ class DynamoDBEventStore(EventStore):
             if event_id in items
         }
 
-    def prefetch(self, event_ids: Iterable[str]) -> None:
+    def prefetch(self, event_ids: Iterable[str]) -> list[EventRecord]:
         """Read the event items of a batch in one go, for the claims that follow. Eventually
         consistent (half the units): an item too fresh to be seen is read again, strongly,
         by its claim."""
         items = self._batch_get(event_ids, consistent=False)
         with self._prefetch_lock:
             self._prefetched = items
+        return [self._merge(item, None) for item in items.values()]
 
     def _take_event(self, event_id: str) -> dict[str, Any] | None:
         with self._prefetch_lock:
@@ -519,17 +511,30 @@ class DynamoDBEventStore(EventStore):
     def _subject_key(subject: str) -> str:
         return SUBJECT_PREFIX + hashlib.sha256(subject.encode()).hexdigest()[:40]
 
+    def prefetch_memory(self, subjects: Iterable[str]) -> None:
+        """Read these subjects' memory in one go, for the recalls of the batch that follows
+        (each recall takes its subject's once). Replaces the previous batch's, read or not."""
+        keys = [self._subject_key(subject) for subject in subjects]
+        # Eventually consistent, as `recall` reads.
+        items = self._batch_get(keys, consistent=False) if keys else {}
+        with self._memory_lock:
+            self._memory_ahead = {key: self._history_of(items.get(key)) for key in keys}
+
     def recall(self, subject: str) -> list[dict[str, Any]]:
         key = self._subject_key(subject)
-        # Eventually consistent: memory is a hint, and this halves the read.
-        found = self.client.get_item(TableName=self.table_name, Key=_key(key)).get("Item")
-        history: list[dict[str, Any]] = (
-            json.loads(zlib.decompress(found["history_z"]["B"]))
-            if found and "history_z" in found
-            else []
-        )
+        with self._memory_lock:
+            history = self._memory_ahead.pop(key, None)
+        if history is None:
+            # Eventually consistent: memory is a hint, and this halves the read.
+            found = self.client.get_item(TableName=self.table_name, Key=_key(key)).get("Item")
+            history = self._history_of(_plain(found) if found else None)
         self._known_history(key, history)
         return history
+
+    @staticmethod
+    def _history_of(item: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        packed = item.get("history_z") if item else None
+        return json.loads(zlib.decompress(packed)) if packed is not None else []
 
     def remember(self, subject: str, entry: dict[str, Any], keep: int, expires_at: int) -> None:
         # The history this process last read or wrote for the subject (the worker recalls it
