@@ -22,6 +22,7 @@ from hookwise.adapters.store.dynamodb import (
     state_key,
 )
 from hookwise.domain.events import EventRecord, EventStatus, Usage
+from hookwise.resources import TABLE_PARTITION_KEY
 from tests.conftest import ROOT, Aws
 
 # The project's own samples: CI runs on a bare clone.
@@ -356,6 +357,34 @@ def test_a_new_batch_drops_the_memory_an_earlier_one_read_ahead_and_left(
     DynamoDBEventStore(aws.settings.table).remember("repo#1", {"n": 1}, keep=3, expires_at=9)
     store.prefetch_memory([])
     assert store.recall("repo#1") == [{"n": 1}]
+
+
+def test_recorded_actions_are_read_from_the_state_item_alone(
+    store: DynamoDBEventStore,
+) -> None:
+    store.put_new(record(), dispatch_lease_until=0.0)
+    assert store.recorded_actions("evt_1") == {}
+    store.claim("evt_1", now=1.0, lease_until=2.0)
+    store.transition(
+        "evt_1", from_statuses=[EventStatus.PROCESSING], to_status=EventStatus.COMPLETED
+    )
+    done = {"github.comment": {"status": "done", "id": 7}}
+    store.transition(
+        "evt_1",
+        from_statuses=[EventStatus.COMPLETED],
+        to_status=EventStatus.COMPLETED,
+        updates={"actions": done},
+    )
+    reads: list[dict[str, Any]] = []
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb", lambda params, **_: reads.append(params)
+    )
+    assert store.recorded_actions("evt_1") == done
+    assert store.recorded_actions("evt_unknown") == {}
+    assert [r["Key"][TABLE_PARTITION_KEY]["S"] for r in reads] == [
+        "evt_1#state",
+        "evt_unknown#state",
+    ]
 
 
 def test_a_body_stored_in_s3_before_compression_still_reads(aws: Aws) -> None:

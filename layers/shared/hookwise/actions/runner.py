@@ -180,8 +180,7 @@ class ActionRunner:
     def _has_settled(self, holder: str, action: str) -> bool:
         """Whether the run `holder` (`event_id/run`) is over: its event records `action` as
         settled. A run that succeeds keeps its lease, and that record stands for its release."""
-        record = self._store.get(holder.partition("/")[0])
-        outcome = ((record.actions if record else None) or {}).get(action) or {}
+        outcome = self._store.recorded_actions(holder.partition("/")[0]).get(action) or {}
         return outcome.get("status") in SETTLED
 
     def _release_after_failure(self, subject: str, holder: str) -> None:

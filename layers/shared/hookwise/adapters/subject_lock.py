@@ -33,8 +33,11 @@ from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 LOCK_PREFIX = "lock#"
 # Lock items outlive their lease by a day, then TTL removes them.
 LINGER_SECONDS = 86_400
-# A waiting taker looks at the lease about this often (jittered, so waiters spread out).
+# A waiting taker looks at the lease after this long, then twice as long each time up to
+# POLL_MAX_SECONDS (jittered, so waiters spread out): a holder is usually done within a few
+# tenths of a second, and a queue of waiters must not load the table with reads.
 POLL_SECONDS = 0.1
+POLL_MAX_SECONDS = 1.0
 
 
 def _seconds(value: float) -> Decimal:
@@ -67,6 +70,7 @@ class DynamoDBSubjectLock:
         take it over only if `finished(that holder)`, waiting up to `wait_seconds` for that;
         False while a run that may be acting holds it after the wait."""
         deadline = self._clock() + self._wait_seconds
+        poll = POLL_SECONDS
         current = self._put(subject, holder, seconds, self._free(holder))
         while current is not None:
             if finished(current):
@@ -77,7 +81,8 @@ class DynamoDBSubjectLock:
                     return True
             if self._clock() >= deadline:
                 return False
-            self._sleep(POLL_SECONDS * (0.5 + random.random()))  # noqa: S311 - jitter
+            self._sleep(poll * (0.5 + random.random()))  # noqa: S311 - jitter
+            poll = min(POLL_MAX_SECONDS, poll * 2)
             current = self._live_holder(subject, holder)
             if current is None:
                 current = self._put(subject, holder, seconds, self._free(holder))

@@ -30,6 +30,12 @@ class EventStore(ABC):
         record = self.get(event_id)
         return record.status if record is not None else EventStatus.RECEIVED
 
+    def recorded_actions(self, event_id: str) -> dict[str, Any]:
+        """The action outcomes recorded on an event ({} if none; backends may read less than
+        `get`)."""
+        record = self.get(event_id)
+        return (record.actions if record else None) or {}
+
     @abstractmethod
     def prefetch(self, event_ids: Iterable[str]) -> list[EventRecord]:
         """These events are about to be claimed: read what the claims need at once. Returns

@@ -226,16 +226,22 @@ class DynamoDBEventStore(EventStore):
 
     def status(self, event_id: str) -> EventStatus:
         """The status of an event known to exist, from its small state item alone."""
+        found = self._state_field(event_id, "status")
+        return EventStatus(found) if found else EventStatus.RECEIVED
+
+    def recorded_actions(self, event_id: str) -> dict[str, Any]:
+        """From the small state item alone: a run waiting on another's lease asks this often."""
+        return dict(self._state_field(event_id, "actions") or {})
+
+    def _state_field(self, event_id: str, name: str) -> Any:
         found = self.client.get_item(
             TableName=self.table_name,
             Key=_key(state_key(event_id)),
             ConsistentRead=True,
-            ProjectionExpression="#status",
-            ExpressionAttributeNames={"#status": "status"},
+            ProjectionExpression="#field",
+            ExpressionAttributeNames={"#field": name},
         ).get("Item")
-        if not found or "status" not in found:
-            return EventStatus.RECEIVED
-        return EventStatus(found["status"]["S"])
+        return _plain(found).get(name) if found else None
 
     # -- reads -----------------------------------------------------------------------------
 
