@@ -111,6 +111,20 @@ def test_a_small_batch_waits_for_half_the_maximum_wait(batch_route: Pipeline) ->
     assert collector(MAX_WAIT * 0.5 + 1).run().submitted != {}
 
 
+def test_an_event_caught_between_its_entry_and_its_transition_is_not_dropped(
+    batch_route: Pipeline,
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    # The collector runs while the worker parks the last one: its entry is written, and the
+    # event is still `processing` until the transition that follows.
+    store = wiring.store()
+    store.transition(ids[4], from_statuses=[EventStatus.BATCHING], to_status=EventStatus.PROCESSING)
+    assert collector().run().submitted == {}
+    store.transition(ids[4], from_statuses=[EventStatus.PROCESSING], to_status=EventStatus.BATCHING)
+    [submitted] = collector().run().submitted.values()
+    assert sorted(submitted) == sorted(ids)
+
+
 def test_an_errored_entry_is_resubmitted_alone(batch_route: Pipeline) -> None:
     ids = deliver_prs(batch_route, 5)
     control_batches(batch_route, failures=[{"contains": ids[2], "times": 1}])

@@ -122,6 +122,10 @@ class BatchCollector(BatchJob):
                 # A fallback interrupted between its transition and its message.
                 self._parking.to_realtime(record, route, record.error or "fallback")
                 continue
+            if record is not None and record.status is EventStatus.PROCESSING:
+                # Being parked now (the entry goes first, the transition after it), or by a
+                # worker that crashed in between, whose message parks it again: not stale.
+                continue
             if record is None or record.status is not EventStatus.BATCHING or record.batch_id:
                 stale.append(entry)
             else:
