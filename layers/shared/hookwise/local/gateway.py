@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from hookwise.local.event_source import LambdaContext
+from hookwise.local.http_handler import LocalHandler
 from hookwise.resources import EVENT_ROUTE, EVENTS_ROUTE, HEALTH_ROUTE, WEBHOOK_ROUTE
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -141,12 +142,7 @@ class LocalGateway:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
 
-        class Front(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """The stack prints its own one-line log per request."""
-
+        class Front(LocalHandler):
             def _reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
                 self.send_response(status)
                 for name, value in headers.items():

@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from hookwise.local.gateway import LoopbackServer
+from hookwise.local.http_handler import LocalHandler
 from hookwise.local.offline_batches import Batch, OfflineBatches
 from hookwise.local.offline_cache import PromptCache
 
@@ -315,12 +316,7 @@ def _last_user_text(request: dict[str, Any]) -> str:
 
 
 def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the local stack prints its own readable log."""
-
+    class Handler(LocalHandler):
         def _send(
             self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
         ) -> None:

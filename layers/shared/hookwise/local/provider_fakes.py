@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import jwt
 
 from hookwise.local.gateway import LoopbackServer
+from hookwise.local.http_handler import LocalHandler
 
 JsonReply = tuple[int, Any, dict[str, str]]
 DEFAULT_PER_PAGE = 30
@@ -133,12 +134,7 @@ class FakeServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: `_control/state` keeps the calls."""
-
+        class Handler(LocalHandler):
             def _any(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
