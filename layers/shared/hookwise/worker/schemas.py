@@ -46,14 +46,21 @@ class OutputSchemas:
 
     def __init__(self, config: HookwiseConfig) -> None:
         self._models = {name: output_model(name, fields) for name, fields in config.schemas.items()}
+        # Built on first use, then kept: pydantic walks the model for each schema it makes
+        # (about a millisecond of CPU a prompt, otherwise).
+        self._tools: dict[str, ToolSpec] = {}
 
     def model(self, schema: str) -> type[BaseModel]:
         return self._models[schema]
 
     def tool(self, schema: str) -> ToolSpec:
         """The tool the model must call: its input schema is the route's output schema."""
-        return ToolSpec(
-            name=f"record_{schema}",
-            description=f"Record the {schema.replace('_', ' ')} for this event.",
-            input_schema=self._models[schema].model_json_schema(),
-        )
+        tool = self._tools.get(schema)
+        if tool is None:
+            # Two threads may both build it: the same value, and no lock on the hot path.
+            tool = self._tools[schema] = ToolSpec(
+                name=f"record_{schema}",
+                description=f"Record the {schema.replace('_', ' ')} for this event.",
+                input_schema=self._models[schema].model_json_schema(),
+            )
+        return tool
