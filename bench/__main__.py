@@ -35,14 +35,28 @@ def run() -> dict[str, Any]:
     }
     footprints = cost.footprints()
     pr = pull_request().name
-    ingest_ms = results["ingest"]["handler_ms"]["median"]
+    measured = results["ingest"]["handler_ms"]
+    ingest_seconds = cost.Duration(measured["median"] / 1000, measured["cpu_median"] / 1000)
+    wk = results["worker"]
     # A batch of one waits on the model alone, as the records of the sequential run do.
     shapes = {
-        cost.SHAPE_BURST: ("lambda_seconds_per_event_concurrent", QUEUES.batch_size),
-        cost.SHAPE_ALONE: ("lambda_seconds_per_event_sequential", 1),
+        shape: (
+            cost.Duration(
+                wk[f"lambda_seconds_per_event_{run}"], wk[f"cpu_seconds_per_event_{run}"]
+            ),
+            batch,
+        )
+        for shape, run, batch in (
+            (cost.SHAPE_BURST, "concurrent", QUEUES.batch_size),
+            (cost.SHAPE_ALONE, "sequential", 1),
+        )
     }
     results["cost_per_million_usd"] = {
-        shape: cost.per_million(ingest_ms, results["worker"][seconds], footprints[shape][pr], batch)
+        shape: cost.per_million(ingest_seconds, seconds, footprints[shape][pr], batch)
+        for shape, (seconds, batch) in shapes.items()
+    }
+    results["lambda_usd_by_worker_memory_mb"] = {
+        shape: cost.lambda_by_worker_memory(ingest_seconds, seconds, footprints[shape][pr], batch)
         for shape, (seconds, batch) in shapes.items()
     }
     results["capacity_per_event"] = footprints
@@ -109,6 +123,12 @@ def table(results: dict[str, Any]) -> Table:
         f"{wk['ratio']:.3f}",
     )
     rows.add_row(
+        "  CPU s per event (the rest is waiting), batch of 10",
+        f"{wk['cpu_seconds_per_event_concurrent']:.3f}",
+        f"{wk['cpu_seconds_per_event_sequential']:.3f} (one at a time)",
+        "",
+    )
+    rows.add_row(
         "  first batch of a fresh environment (SDK import)",
         f"{wk['first_batch_seconds_per_event']:.3f}",
         "",
@@ -166,6 +186,14 @@ def table(results: dict[str, Any]) -> Table:
     for name, value in burst.items():
         rows.add_row(
             f"USD per million PR events: {name}", f"{value:.2f}", f"{alone[name]:.2f} (alone)", ""
+        )
+    by_memory = results["lambda_usd_by_worker_memory_mb"]
+    for memory, usd in by_memory[cost.SHAPE_BURST].items():
+        rows.add_row(
+            f"Lambda USD per million PR events, worker at {memory} MB",
+            f"{usd:.2f}",
+            f"{by_memory[cost.SHAPE_ALONE][memory]:.2f} (alone)",
+            "",
         )
     for name, modes in results["model_cost_by_mode_per_million_usd"].items():
         rows.add_row(

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -239,17 +240,39 @@ def dynamodb_usd(footprint: dict[str, Any]) -> dict[str, float]:
     }
 
 
+@dataclass(frozen=True)
+class Duration:
+    """A function's seconds per event as measured here, on a whole core: wall and CPU."""
+
+    wall: float
+    cpu: float
+
+    def at(self, memory_mb: int) -> float:
+        """Its seconds on Lambda at `memory_mb`: the CPU part stretched to the share of a vCPU
+        that memory buys (a Python process, one GIL, gains nothing beyond one vCPU)."""
+        share = min(1.0, memory_mb / prices.LAMBDA_MB_PER_VCPU)
+        return self.wall + self.cpu * (1 / share - 1)
+
+
+# The worker memory sizes the bench prices (`lambda_by_worker_memory`).
+WORKER_MEMORY_OPTIONS_MB = (256, 512, 1024, 1769)
+
+
 def per_million(
-    ingest_ms: float, worker_seconds_per_event: float, pr: dict[str, Any], batch: int
+    ingest: Duration,
+    worker: Duration,
+    pr: dict[str, Any],
+    batch: int,
+    worker_memory_mb: int = WORKER_FUNCTION.memory_mb,
 ) -> dict[str, float]:
     """The PR route, per million events arriving in batches of `batch`; `pr` is the PR's
-    footprint measured in that shape, `worker_seconds_per_event` the worker's too."""
+    footprint measured in that shape, `worker` the worker's seconds per event too."""
     config = load_config(str(CONFIG_PATH))
     route = config.route_named(pr["route"])
     assert route is not None, pr["route"]
     lambda_gb_s = (
-        ingest_ms / 1000 * INGEST_FUNCTION.memory_mb / 1024
-        + worker_seconds_per_event * WORKER_FUNCTION.memory_mb / 1024
+        ingest.at(INGEST_FUNCTION.memory_mb) * INGEST_FUNCTION.memory_mb / 1024
+        + worker.at(worker_memory_mb) * worker_memory_mb / 1024
     )
     usage = pr["usage"]
     model = config.models[config.defaults.model]
@@ -277,3 +300,14 @@ def per_million(
         + usage["cache_read_input_tokens"] * model.cache_read
     )
     return costs
+
+
+def lambda_by_worker_memory(
+    ingest: Duration, worker: Duration, pr: dict[str, Any], batch: int
+) -> dict[str, float]:
+    """The Lambda line per million events at each of `WORKER_MEMORY_OPTIONS_MB`: what sets
+    the worker's memory (it mostly waits on the model, and pays for its memory meanwhile)."""
+    return {
+        str(memory): per_million(ingest, worker, pr, batch, worker_memory_mb=memory)["lambda"]
+        for memory in WORKER_MEMORY_OPTIONS_MB
+    }

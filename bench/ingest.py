@@ -3,6 +3,7 @@ make against the same moto server (the floor)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -46,15 +47,19 @@ def measure(requests: int = 500) -> dict[str, Any]:
         subject()  # warm: the first call builds clients and reads the secret
         floor()
         handler_times: list[float] = []
+        handler_cpu: list[float] = []
         floor_times: list[float] = []
         for _ in range(requests):  # interleaved, so both see the same noise
+            cpu = time.thread_time()
             handler_times.append(timed(subject))
+            handler_cpu.append(time.thread_time() - cpu)
             floor_times.append(timed(floor))
     return {
         "requests": requests,
         "handler_ms": {
             "median": median(handler_times) * 1000,
             "p99": percentile(handler_times, 99) * 1000,
+            "cpu_median": median(handler_cpu) * 1000,
         },
         "floor_ms": {
             "median": median(floor_times) * 1000,

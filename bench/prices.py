@@ -5,6 +5,8 @@ from __future__ import annotations
 
 LAMBDA_GB_SECOND_ARM = 0.0000133334
 LAMBDA_REQUEST = 0.20 / 1_000_000
+# Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB.
+LAMBDA_MB_PER_VCPU = 1769
 HTTP_API_REQUEST = 1.00 / 1_000_000  # first 300 M requests a month
 SQS_REQUEST = 0.40 / 1_000_000  # standard queue, per 64 KB chunk
 DYNAMODB_WRITE_UNIT = 0.625 / 1_000_000  # on-demand write request unit (1 KB)

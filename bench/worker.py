@@ -4,6 +4,8 @@ per call, concurrent against one at a time. (Bursts against a rate-limited model
 from __future__ import annotations
 
 import itertools
+import resource
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -47,9 +49,23 @@ def _ingest(config: Any, count: int) -> None:
         assert reply.status == 202, reply.body
 
 
-def _batches_seconds(concurrency: int, model_delay: float, batches: int) -> list[float]:
-    """Seconds for each of `batches` batches of 10 in one warm environment (the first one
-    also builds the model client: the SDK is imported on the first model call)."""
+def _worker_cpu_seconds() -> float:
+    """CPU seconds so far of the threads a worker invocation runs on: this one (the handler,
+    the batch's reads ahead) and the record pool's. The model and provider fakes serve from
+    other threads of this process, and are not counted."""
+    return sum(
+        time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+        for thread in threading.enumerate()
+        if thread.ident is not None
+        and (thread is threading.main_thread() or thread.name.startswith("record"))
+    )
+
+
+def _batches_seconds(
+    concurrency: int, model_delay: float, batches: int
+) -> list[tuple[float, float]]:
+    """Wall and CPU seconds for each of `batches` batches of 10 in one warm environment (the
+    first one also builds the model client: the SDK is imported on the first model call)."""
     from functions.worker.handler import handler
 
     model = OfflineModelServer().start()
@@ -79,9 +95,9 @@ def _batches_seconds(concurrency: int, model_delay: float, batches: int) -> list
                         for m in messages
                     ]
                 }
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), _worker_cpu_seconds()
                 answer = handler(event, LambdaContext("worker", 60))
-                seconds.append(time.perf_counter() - started)
+                seconds.append((time.perf_counter() - started, _worker_cpu_seconds() - cpu))
                 assert answer == {"batchItemFailures": []}, answer
             return seconds
     finally:
@@ -91,14 +107,18 @@ def _batches_seconds(concurrency: int, model_delay: float, batches: int) -> list
 def efficiency(model_delay: float = 1.0, warm_batches: int = 3) -> dict[str, Any]:
     """Steady state: the median warm batch (a container serves many); the first batch of a
     fresh environment is reported on its own (its imports are the cold start's)."""
-    first, *warm = _batches_seconds(10, model_delay, 1 + warm_batches)
+    (first, _), *warm = _batches_seconds(10, model_delay, 1 + warm_batches)
     _, *warm_sequential = _batches_seconds(1, model_delay, 2)
-    concurrent = median(warm)
-    sequential = median(warm_sequential)
+    concurrent = median([wall for wall, _ in warm])
+    sequential = median([wall for wall, _ in warm_sequential])
     return {
         "model_seconds_per_call": model_delay,
         "lambda_seconds_per_event_concurrent": concurrent / 10,
         "lambda_seconds_per_event_sequential": sequential / 10,
+        "cpu_seconds_per_event_concurrent": median([cpu for _, cpu in warm]) / 10,
+        "cpu_seconds_per_event_sequential": median([cpu for _, cpu in warm_sequential]) / 10,
         "first_batch_seconds_per_event": first / 10,
         "ratio": concurrent / sequential,
+        # This process's peak, the fakes and the bench included: a bound on the worker's.
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

@@ -31,26 +31,30 @@ def test_a_ratio_from_no_samples_or_a_zero_floor_raises(broken: list[float]) -> 
         median([])
 
 
+PR = {
+    "route": "github-pr-review",
+    "log_bytes": 1024**3 // 1_000_000,
+    "write_units": 8,
+    "index_write_units": 1,
+    "read_units": 4.0,
+    "stored_bytes": 1024**3 // 1_000_000,
+    "s3_puts": 0,
+    "s3_gets": 0,
+    "s3_stored_bytes": 0,
+    "usage": {
+        "input_tokens": 1000,
+        "output_tokens": 100,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    },
+}
+
+
 @pytest.mark.parametrize("batch", [10, 1])
 def test_cost_per_million_from_known_inputs(batch: int) -> None:
-    pr = {
-        "route": "github-pr-review",
-        "log_bytes": 1024**3 // 1_000_000,
-        "write_units": 8,
-        "index_write_units": 1,
-        "read_units": 4.0,
-        "stored_bytes": 1024**3 // 1_000_000,
-        "s3_puts": 0,
-        "s3_gets": 0,
-        "s3_stored_bytes": 0,
-        "usage": {
-            "input_tokens": 1000,
-            "output_tokens": 100,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        },
-    }
-    figures = cost.per_million(ingest_ms=10, worker_seconds_per_event=0.1, pr=pr, batch=batch)
+    # Measured on a whole core: the CPU part of each stretched to its memory's vCPU share.
+    ingest, worker = cost.Duration(0.010, 0.002), cost.Duration(0.1, 0.02)
+    figures = cost.per_million(ingest, worker, pr=PR, batch=batch, worker_memory_mb=1024)
     assert figures["api_gateway"] == pytest.approx(prices.HTTP_API_REQUEST * 1_000_000)
     assert figures["dynamodb_requests"] == pytest.approx(
         (9 * prices.DYNAMODB_WRITE_UNIT + 4 * prices.DYNAMODB_READ_UNIT) * 1_000_000
@@ -60,7 +64,7 @@ def test_cost_per_million_from_known_inputs(batch: int) -> None:
     assert figures["s3"] == 0
     # 1000 input and 100 output tokens at the default model's prices ($3 and $15 per million).
     assert figures["model_tokens"] == pytest.approx((1000 * 3 + 100 * 15) / 1_000_000 * 1_000_000)
-    lambda_gb_s = 0.010 * 0.5 + 0.1 * 1.0
+    lambda_gb_s = (0.010 + 0.002 * (1769 / 512 - 1)) * 0.5 + (0.1 + 0.02 * (1769 / 1024 - 1))
     # An ingest invocation per event, a worker one per batch; SQS: a send per event, a
     # receive and a delete per batch.
     assert figures["lambda"] == pytest.approx(
@@ -72,8 +76,20 @@ def test_cost_per_million_from_known_inputs(batch: int) -> None:
     assert figures["eventbridge"] == 0
     aws = [v for k, v in figures.items() if k not in ("aws_total", "model_tokens")]
     assert figures["aws_total"] == pytest.approx(sum(aws))
-    publishing = cost.per_million(10, 0.1, {**pr, "route": "stripe-payments"}, batch)
+    publishing = cost.per_million(ingest, worker, {**PR, "route": "stripe-payments"}, batch)
     assert publishing["eventbridge"] == pytest.approx(prices.EVENTBRIDGE_EVENT * 1_000_000)
+
+
+def test_cpu_time_stretches_below_a_vcpu_and_not_above() -> None:
+    measured = cost.Duration(wall=1.0, cpu=0.2)
+    assert measured.at(1769) == pytest.approx(1.0)
+    assert measured.at(3538) == pytest.approx(1.0)
+    assert measured.at(1769 // 4) == pytest.approx(1.0 + 0.2 * 3, rel=1e-3)
+    # A worker that mostly waits costs less with less memory; one that mostly computes, not.
+    waiting = cost.lambda_by_worker_memory(cost.Duration(0, 0), measured, PR, 10)
+    assert waiting["512"] < waiting["1024"] < waiting["1769"]
+    busy = cost.lambda_by_worker_memory(cost.Duration(0, 0), cost.Duration(1.0, 1.0), PR, 10)
+    assert busy["512"] == pytest.approx(busy["1024"]) == pytest.approx(busy["1769"])
 
 
 def test_item_sizes_follow_dynamodbs_rules() -> None:
