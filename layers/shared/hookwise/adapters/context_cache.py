@@ -8,7 +8,6 @@ every fetch, a batch's entries together ahead of its records (`prefetch`)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import boto3
 
 from hookwise.adapters.batch_get import batch_get
+from hookwise.adapters.read_ahead import ReadAhead
 from hookwise.adapters.store.body_codec import pack, unpack
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 
@@ -30,9 +30,8 @@ class DynamoDBContextCache:
     ) -> None:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
         self._clock = clock
-        # The current batch's entries read ahead, by key; None for a miss.
-        self._ahead: dict[str, dict[str, Any] | None] = {}
-        self._ahead_lock = threading.Lock()
+        # The current batch's entries, read ahead by `prefetch`.
+        self._ahead = ReadAhead()
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Read these entries in one go, for the gets of the batch that follows (each get
@@ -47,15 +46,10 @@ class DynamoDBContextCache:
                 consistent=False,
             )
         }
-        with self._ahead_lock:
-            self._ahead = {key: found.get(key) for key in wanted}
+        self._ahead.replace(wanted, found)
 
     def get(self, key: str) -> str | None:
-        with self._ahead_lock:
-            ahead = key in self._ahead
-            item = self._ahead.pop(key, None)
-        if not ahead:
-            item = self._table.get_item(Key={TABLE_PARTITION_KEY: CONTEXT_PREFIX + key}).get("Item")
+        item = self._ahead.take(key, lambda: self._read(key))
         # TTL deletion lags by up to days: an expired item is a miss.
         if not item or int(str(item.get(TABLE_TTL_ATTRIBUTE, 0))) < self._clock():
             return None
@@ -63,6 +57,12 @@ class DynamoDBContextCache:
         if packed is not None:
             return unpack(packed.value).decode()
         return str(item["text"])  # cached before the text was compressed
+
+    def _read(self, key: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._table.get_item(
+            Key={TABLE_PARTITION_KEY: CONTEXT_PREFIX + key}
+        ).get("Item")
+        return found
 
     def put(self, key: str, text: str) -> None:
         # Compressed: a write unit per started KB, and a diff is mostly repeated text.

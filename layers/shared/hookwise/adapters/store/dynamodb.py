@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from hookwise.adapters.batch_get import batch_get
 from hookwise.adapters.conditions import refused_by_condition
+from hookwise.adapters.read_ahead import ReadAhead
 from hookwise.adapters.store.base import EventStore, TransitionConflict
 from hookwise.adapters.store.body_codec import COMPRESSION_LEVEL, pack, unpack
 from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
@@ -148,8 +149,8 @@ class DynamoDBEventStore(EventStore):
         self._prefetch_lock = threading.Lock()
         # Subject memory this process last read or wrote, newest last, KNOWN_SUBJECTS at most.
         self._memory: dict[str, list[dict[str, Any]]] = {}
-        # Subject memory read ahead for the current batch (`prefetch_memory`), by key.
-        self._memory_ahead: dict[str, list[dict[str, Any]]] = {}
+        # Subject memory items read ahead for the current batch (`prefetch_memory`).
+        self._memory_ahead = ReadAhead()
         self._memory_lock = threading.Lock()
 
     # -- records ---------------------------------------------------------------------------
@@ -522,25 +523,22 @@ class DynamoDBEventStore(EventStore):
         (each recall takes its subject's once). Replaces the previous batch's, read or not."""
         keys = [self._subject_key(subject) for subject in subjects]
         # Eventually consistent, as `recall` reads.
-        items = self._batch_get(keys, consistent=False) if keys else {}
-        with self._memory_lock:
-            self._memory_ahead = {key: self._history_of(items.get(key)) for key in keys}
+        self._memory_ahead.replace(keys, self._batch_get(keys, consistent=False) if keys else {})
 
     def recall(self, subject: str) -> list[dict[str, Any]]:
         key = self._subject_key(subject)
-        with self._memory_lock:
-            history = self._memory_ahead.pop(key, None)
-        if history is None:
-            # Eventually consistent: memory is a hint, and this halves the read.
-            found = self.client.get_item(TableName=self.table_name, Key=_key(key)).get("Item")
-            history = self._history_of(_plain(found) if found else None)
+        item = self._memory_ahead.take(key, lambda: self._memory_item(key))
+        packed = item.get("history_z") if item else None
+        history: list[dict[str, Any]] = (
+            json.loads(zlib.decompress(packed)) if packed is not None else []
+        )
         self._known_history(key, history)
         return history
 
-    @staticmethod
-    def _history_of(item: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-        packed = item.get("history_z") if item else None
-        return json.loads(zlib.decompress(packed)) if packed is not None else []
+    def _memory_item(self, key: str) -> dict[str, Any] | None:
+        # Eventually consistent: memory is a hint, and this halves the read.
+        found = self.client.get_item(TableName=self.table_name, Key=_key(key)).get("Item")
+        return _plain(found) if found else None
 
     def remember(self, subject: str, entry: dict[str, Any], keep: int, expires_at: int) -> None:
         # The history this process last read or wrote for the subject (the worker recalls it
