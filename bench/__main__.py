@@ -56,7 +56,7 @@ def run() -> dict[str, Any]:
         for shape, (seconds, batch) in shapes.items()
     }
     results["lambda_usd_by_worker_memory_mb"] = {
-        shape: cost.lambda_by_worker_memory(ingest_seconds, seconds, footprints[shape][pr], batch)
+        shape: cost.lambda_by_worker_memory(ingest_seconds, seconds, batch)
         for shape, (seconds, batch) in shapes.items()
     }
     results["capacity_per_event"] = footprints

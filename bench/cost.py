@@ -258,6 +258,16 @@ class Duration:
 WORKER_MEMORY_OPTIONS_MB = (256, 512, 1024, 1769)
 
 
+def lambda_usd(ingest: Duration, worker: Duration, batch: int, worker_memory_mb: int) -> float:
+    """Lambda per million events: an ingest invocation per event, a worker one per batch, and
+    their seconds at their memory."""
+    gb_s = (
+        ingest.at(INGEST_FUNCTION.memory_mb) * INGEST_FUNCTION.memory_mb / 1024
+        + worker.at(worker_memory_mb) * worker_memory_mb / 1024
+    )
+    return ((1 + 1 / batch) * prices.LAMBDA_REQUEST + gb_s * prices.LAMBDA_GB_SECOND_ARM) * MILLION
+
+
 def per_million(
     ingest: Duration,
     worker: Duration,
@@ -270,19 +280,12 @@ def per_million(
     config = load_config(str(CONFIG_PATH))
     route = config.route_named(pr["route"])
     assert route is not None, pr["route"]
-    lambda_gb_s = (
-        ingest.at(INGEST_FUNCTION.memory_mb) * INGEST_FUNCTION.memory_mb / 1024
-        + worker.at(worker_memory_mb) * worker_memory_mb / 1024
-    )
     usage = pr["usage"]
     model = config.models[config.defaults.model]
     dynamodb = dynamodb_usd(pr)
     costs = {
         "api_gateway": prices.HTTP_API_REQUEST * MILLION,
-        "lambda": (
-            (1 + 1 / batch) * prices.LAMBDA_REQUEST + lambda_gb_s * prices.LAMBDA_GB_SECOND_ARM
-        )
-        * MILLION,
+        "lambda": lambda_usd(ingest, worker, batch, worker_memory_mb),
         # send, receive and delete; the last two per batch.
         "sqs": (1 + 2 / batch) * prices.SQS_REQUEST * MILLION,
         "dynamodb_requests": dynamodb["requests"],
@@ -302,12 +305,8 @@ def per_million(
     return costs
 
 
-def lambda_by_worker_memory(
-    ingest: Duration, worker: Duration, pr: dict[str, Any], batch: int
-) -> dict[str, float]:
+def lambda_by_worker_memory(ingest: Duration, worker: Duration, batch: int) -> dict[str, float]:
     """The Lambda line per million events at each of `WORKER_MEMORY_OPTIONS_MB`: what sets
     the worker's memory (it mostly waits on the model, and pays for its memory meanwhile)."""
-    return {
-        str(memory): per_million(ingest, worker, pr, batch, worker_memory_mb=memory)["lambda"]
-        for memory in WORKER_MEMORY_OPTIONS_MB
-    }
+    options = WORKER_MEMORY_OPTIONS_MB
+    return {str(memory): lambda_usd(ingest, worker, batch, memory) for memory in options}

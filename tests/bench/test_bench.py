@@ -86,9 +86,9 @@ def test_cpu_time_stretches_below_a_vcpu_and_not_above() -> None:
     assert measured.at(3538) == pytest.approx(1.0)
     assert measured.at(1769 // 4) == pytest.approx(1.0 + 0.2 * 3, rel=1e-3)
     # A worker that mostly waits costs less with less memory; one that mostly computes, not.
-    waiting = cost.lambda_by_worker_memory(cost.Duration(0, 0), measured, PR, 10)
+    waiting = cost.lambda_by_worker_memory(cost.Duration(0, 0), measured, 10)
     assert waiting["512"] < waiting["1024"] < waiting["1769"]
-    busy = cost.lambda_by_worker_memory(cost.Duration(0, 0), cost.Duration(1.0, 1.0), PR, 10)
+    busy = cost.lambda_by_worker_memory(cost.Duration(0, 0), cost.Duration(1.0, 1.0), 10)
     assert busy["512"] == pytest.approx(busy["1024"]) == pytest.approx(busy["1769"])
 
 
