@@ -58,8 +58,8 @@ class FunctionSpec:
 
 INGEST_FUNCTION = FunctionSpec(memory_mb=512, timeout_seconds=10)
 # The worker mostly waits on the model and pays for its memory meanwhile: at 512 MB its CPU
-# (about a tenth of its time here, stretched to 0.29 vCPU) still costs less than the other half
-# of a gigabyte does (`make bench`: Lambda USD per million by worker memory).
+# (about a fifth of its time in a burst here, stretched to 0.29 vCPU) still costs less than the
+# other half of a gigabyte does (`make bench`: Lambda USD per million by worker memory).
 WORKER_FUNCTION = FunctionSpec(memory_mb=512, timeout_seconds=60)
 DLQ_REDRIVE_FUNCTION = FunctionSpec(memory_mb=512, timeout_seconds=300)
 SWEEPER_FUNCTION = FunctionSpec(memory_mb=256, timeout_seconds=60)
