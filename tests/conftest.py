@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,12 +10,15 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSPreparedRequest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from bench.configs import UNLIMITED, config_with
 from hookwise import wiring
 from hookwise.adapters.provision import Provisioned, provision
 from hookwise.config import HookwiseConfig, load_config
+from hookwise.local.aws_emulator import DYNAMODB_TARGET
 from hookwise.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +60,27 @@ class Aws:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def one_dynamodb_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each request atomically; moto in-process runs a request in its caller's
+    thread, so two threads' conditional writes to one item can both pass (eight threads racing
+    one conditional put: more than one won in 89 rounds of 200). The worker runs a batch's
+    records in threads, and the subject lease and the claims rely on that atomicity: DynamoDB
+    requests go one at a time, as the local stack's emulator serialises them."""
+    lock = threading.Lock()
+    process = BotocoreStubber.process_request
+
+    def atomic(self: BotocoreStubber, request: AWSPreparedRequest) -> Any:
+        target = request.headers.get("X-Amz-Target") or b""
+        if isinstance(target, bytes):
+            target = target.decode()
+        if not target.startswith(DYNAMODB_TARGET):
+            return process(self, request)
+        with lock:
+            return process(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", atomic)
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, unlimited_config: Path) -> Iterator[Aws]:
     """A fresh, provisioned AWS (moto in-process) with HOOKWISE_* settings pointing at it."""
@@ -73,6 +98,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, unlimited_config: Path) -> Iterator[Aws
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL")
+    one_dynamodb_request_at_a_time(monkeypatch)
     with mock_aws():
         wiring.reset()
         config = load_config(str(unlimited_config))
