@@ -68,12 +68,11 @@ def one_dynamodb_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     requests go one at a time, as the local stack's emulator serialises them."""
     lock = threading.Lock()
     process = BotocoreStubber.process_request
+    # botocore has encoded the headers by the time moto sees the request.
+    dynamodb_target = DYNAMODB_TARGET.encode()
 
     def atomic(self: BotocoreStubber, request: AWSPreparedRequest) -> Any:
-        target = request.headers.get("X-Amz-Target") or b""
-        if isinstance(target, bytes):
-            target = target.decode()
-        if not target.startswith(DYNAMODB_TARGET):
+        if not request.headers.get("X-Amz-Target", b"").startswith(dynamodb_target):
             return process(self, request)
         with lock:
             return process(self, request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
@@ -50,9 +51,8 @@ def _racing_conditional_puts(aws: Aws, key: str, writers: int) -> int:
     """How many of `writers` threads, released together, create the item `key`."""
     dynamodb = aws.client("dynamodb")
     start = threading.Barrier(writers)
-    won: list[int] = []
 
-    def put(writer: int) -> None:
+    def put(_: int) -> bool:
         start.wait()
         try:
             dynamodb.put_item(
@@ -61,14 +61,12 @@ def _racing_conditional_puts(aws: Aws, key: str, writers: int) -> int:
                 ConditionExpression="attribute_not_exists(#pk)",
                 ExpressionAttributeNames={"#pk": TABLE_PARTITION_KEY},
             )
-            won.append(writer)
         except ClientError as error:
             if not refused_by_condition(error):
                 raise
+            return False
+        return True
 
-    threads = [threading.Thread(target=put, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(won)
+    # The pool's map raises a writer's unexpected error here rather than losing it in its thread.
+    with ThreadPoolExecutor(writers) as pool:
+        return sum(pool.map(put, range(writers)))
