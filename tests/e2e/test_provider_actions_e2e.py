@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hookwise.actions.text import comment_marker
 from hookwise.local.stack import free_port
+from hookwise.providers.markers import comment_marker
 from tests.e2e.conftest import HOOKWISE, LocalStack, start_stack
 
 pytestmark = pytest.mark.e2e

@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     import anthropic
     from aws_lambda_powertools.utilities import parameters
 
-    from hookwise.actions.github import GitHubClient
-    from hookwise.actions.slack import SlackClient
     from hookwise.adapters.queue.sqs import SQSEventQueue
     from hookwise.adapters.secrets.secretsmanager import SecretsManagerProvider
     from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
@@ -37,6 +35,8 @@ if TYPE_CHECKING:
     from hookwise.ingest.sweeper import Sweeper
     from hookwise.llm.base import ModelClient
     from hookwise.llm.deferred import DeferredModelClient
+    from hookwise.providers.github import GitHubClient
+    from hookwise.providers.slack import SlackClient
     from hookwise.redrive.service import RedriveService
     from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
@@ -175,7 +175,7 @@ def _provider_secret(name: str, transform: Literal["json"] | None = None) -> Any
     """A provider credential; unreadable is transient (the action is retried later)."""
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-    from hookwise.actions.errors import transient
+    from hookwise.providers.errors import transient
 
     try:
         return secret_values().get(name, transform=transform, max_age=SECRET_CACHE_SECONDS)
@@ -200,7 +200,7 @@ def github_client() -> GitHubClient:
     """Built on first use, so a worker whose routes never call GitHub never reads its secret."""
     import httpx
 
-    from hookwise.actions.github import (
+    from hookwise.providers.github import (
         TIMEOUT_SECONDS,
         GitHubAuth,
         GitHubClient,
@@ -226,7 +226,7 @@ def github_client() -> GitHubClient:
 
 @cache
 def slack_client() -> SlackClient:
-    from hookwise.actions.slack import SlackClient
+    from hookwise.providers.slack import SlackClient
 
     settings = get_settings()
     token = str(_provider_secret(settings.slack_bot_credentials))

@@ -16,12 +16,12 @@ from boto3.dynamodb.conditions import Attr
 
 from hookwise import wiring
 from hookwise.actions.runner import SUBJECT_LEASE_SECONDS, ActionRunner
-from hookwise.actions.text import comment_marker
 from hookwise.adapters.context_cache import CONTEXT_PREFIX, DynamoDBContextCache
 from hookwise.adapters.subject_lock import LOCK_PREFIX, DynamoDBSubjectLock
 from hookwise.context.fetch import ContextFetcher
 from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
 from hookwise.local.provider_fakes import GitHubFake, SlackFake
+from hookwise.providers.markers import comment_marker
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 from hookwise.verifiers import WebhookRequest, verifier_for
 from tests.conftest import TEST_SECRET

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from hookwise.context.budget import ChangedFile, budget_diff, tokens, why_skipped
+from hookwise.context.budget import budget_diff, tokens, why_skipped
 from hookwise.local.provider_fakes import large_pull_files
+from hookwise.providers.changed_files import ChangedFile
 
 
 def source(name: str, lines: int) -> ChangedFile:

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hookwise.actions.text import (
-    ZERO_WIDTH_SPACE,
-    comment_marker,
-    find_marked,
-    neutralise_mentions,
-    render_result,
-    stamp_of,
-)
+from hookwise.actions.text import ZERO_WIDTH_SPACE, neutralise_mentions, render_result
+from hookwise.providers.markers import comment_marker, find_marked, stamp_of
 
 Z = ZERO_WIDTH_SPACE
 

@@ -15,25 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hookwise.actions.errors import ProviderError, ProviderRateLimited, permanent, transient
-from hookwise.actions.targets import github_target, head_sha, slack_thread, subject_updated_at
-from hookwise.actions.text import (
-    as_of_stamp,
-    comment_marker,
-    find_marked,
-    neutralise_mentions,
-    render_result,
-    stamp_of,
-)
+from hookwise.actions.text import neutralise_mentions, render_result
 from hookwise.adapters.store import EventStore
 from hookwise.config import Route
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
 from hookwise.observability import logger, metrics
+from hookwise.providers.errors import ProviderError, ProviderRateLimited, permanent, transient
+from hookwise.providers.markers import as_of_stamp, comment_marker, find_marked, stamp_of
+from hookwise.providers.targets import github_target, head_sha, slack_thread, subject_updated_at
 
 if TYPE_CHECKING:
-    from hookwise.actions.github import GitHubClient
-    from hookwise.actions.slack import SlackClient
     from hookwise.deliveries.callback import CallbackSender
+    from hookwise.providers.github import GitHubClient
+    from hookwise.providers.slack import SlackClient
 
 GITHUB_COMMENT = "github.comment"
 GITHUB_LABELS = "github.labels"

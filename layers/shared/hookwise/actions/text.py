@@ -1,10 +1,9 @@
-"""Model text made safe to post: the hidden marker that finds our own comment again, mass
-mentions neutralised, and the result rendered as Markdown."""
+"""Model text made safe to post: mass mentions neutralised, the result rendered as Markdown."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 # A zero-width space after "@" keeps the text readable and stops the provider's mention parser.
@@ -15,10 +14,6 @@ SLACK_SPECIAL_MENTION = re.compile(
 BROADCAST_MENTION = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 # GitHub team mentions: @org/team.
 TEAM_MENTION = re.compile(r"@(?=[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][\w.-]*)")
-MARKER = "<!-- hookwise:route={route} subject={subject} -->"
-# When the subject was last updated as of the event a comment reflects: an older event's
-# retry never overwrites a newer review.
-AS_OF = re.compile(r"^<!-- hookwise:as-of=(\S+) -->$", re.MULTILINE)
 
 
 def neutralise_mentions(text: str) -> str:
@@ -33,30 +28,6 @@ def neutralise_mentions(text: str) -> str:
     text = SLACK_SPECIAL_MENTION.sub(slack_special, text)
     text = BROADCAST_MENTION.sub("@" + ZERO_WIDTH_SPACE, text)
     return TEAM_MENTION.sub("@" + ZERO_WIDTH_SPACE, text)
-
-
-def comment_marker(route: str, subject: str) -> str:
-    """The hidden line that identifies the route's one comment on an issue or PR."""
-    return MARKER.format(route=route, subject=subject)
-
-
-def as_of_stamp(moment: str) -> str:
-    return f"<!-- hookwise:as-of={moment} -->"
-
-
-def stamp_of(body: str) -> str | None:
-    found = AS_OF.search(body)
-    return found.group(1) if found else None
-
-
-def find_marked(comments: Iterable[Mapping[str, Any]], marker: str) -> Mapping[str, Any] | None:
-    """Our comment among the issue's comments: the first whose body carries the marker on a
-    line of its own (quoting it in a reply does not count: quoted lines start with `>`)."""
-    for comment in comments:
-        body = comment.get("body") or ""
-        if any(line.strip() == marker for line in str(body).splitlines()):
-            return comment
-    return None
 
 
 def _heading(field: str) -> str:

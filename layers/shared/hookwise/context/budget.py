@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from posixpath import basename
 
+from hookwise.providers.changed_files import ChangedFile
+
 # The estimate used elsewhere for prompts: about four bytes a token.
 BYTES_PER_TOKEN = 4
 
@@ -74,22 +76,6 @@ TRUNCATED = "\n… [patch truncated]"
 
 def tokens(text: str) -> int:
     return -(-len(text.encode()) // BYTES_PER_TOKEN)
-
-
-@dataclass(frozen=True)
-class ChangedFile:
-    """One entry of `GET /repos/{owner}/{repo}/pulls/{number}/files`."""
-
-    filename: str
-    status: str = "modified"
-    additions: int = 0
-    deletions: int = 0
-    # None for binaries, and for diffs too large for GitHub to show.
-    patch: str | None = None
-
-    @property
-    def changes(self) -> int:
-        return self.additions + self.deletions
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hookwise.actions.targets import github_target, head_sha
-from hookwise.actions.text import MARKER
 from hookwise.config import Route
 from hookwise.config.models import IssueCommentsContext, PrFilesContext
 from hookwise.context.budget import budget_diff
 from hookwise.observability import logger
+from hookwise.providers.markers import MARKER
+from hookwise.providers.targets import github_target, head_sha
 
 if TYPE_CHECKING:
-    from hookwise.actions.github import GitHubClient
+    from hookwise.providers.github import GitHubClient
 
 COMMENT_CHARS = 1_000
 

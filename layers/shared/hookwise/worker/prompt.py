@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookwise.config import Route
+from hookwise.domain.payload import MISSING, lookup
 from hookwise.llm.base import ToolSpec
-from hookwise.worker.routing import MISSING, lookup
 
 # Keys whose values models never need: links, avatars, numeric and GraphQL ids.
 DROPPED_KEY = re.compile(

@@ -6,21 +6,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from hookwise.config import HookwiseConfig, Route
-
-MISSING = object()
-
-
-def lookup(payload: Any, path: str) -> Any:
-    """The value at a dotted path (`pull_request.user.login`), or MISSING."""
-    value = payload
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return MISSING
-    return value
+from hookwise.domain.payload import lookup
 
 
 def _condition_holds(payload: Any, path: str, expected: Any) -> bool:

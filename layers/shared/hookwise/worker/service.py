@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from hookwise.actions.errors import DEFAULT_RATE_LIMIT_SECONDS, ProviderError, ProviderRateLimited
 from hookwise.actions.runner import ActionRunner
 from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.queue import EventQueue
@@ -38,6 +37,7 @@ from hookwise.llm.base import (
 )
 from hookwise.llm.caching import cost_usd
 from hookwise.observability import count, logger, measure, metrics
+from hookwise.providers.errors import DEFAULT_RATE_LIMIT_SECONDS, ProviderError, ProviderRateLimited
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
 from hookwise.worker import requests

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hookwise.actions.errors import permanent
-from hookwise.worker.routing import MISSING, lookup
+from hookwise.domain.payload import MISSING, lookup
+from hookwise.providers.errors import permanent
 
 
 @dataclass(frozen=True)

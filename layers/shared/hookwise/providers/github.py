@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 import jwt
 
-from hookwise.actions.errors import (
+from hookwise.providers.changed_files import ChangedFile
+from hookwise.providers.errors import (
     DEFAULT_RATE_LIMIT_SECONDS,
     ProviderRateLimited,
     permanent,
     transient,
 )
-from hookwise.context.budget import ChangedFile
 
 API_VERSION = "2022-11-28"
 TIMEOUT_SECONDS = 10.0

@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hookwise.actions.errors import ProviderError, ProviderRateLimited
-from hookwise.actions.github import (
+from hookwise.providers.errors import ProviderError, ProviderRateLimited
+from hookwise.providers.github import (
     TOKEN_REFRESH_MARGIN_SECONDS,
     GitHubAuth,
     GitHubClient,

@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from hookwise.actions.errors import (
+from hookwise.providers.errors import (
     DEFAULT_RATE_LIMIT_SECONDS,
     ProviderRateLimited,
     permanent,
