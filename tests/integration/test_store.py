@@ -141,6 +141,24 @@ def test_a_body_over_the_inline_limit_goes_to_s3(aws: Aws) -> None:
     assert "body_z" not in item
 
 
+def test_a_refused_put_leaves_the_events_claim_check_body_as_it_was(aws: Aws) -> None:
+    """The body goes to S3 before the conditional put: a request refused as a duplicate of an
+    event has written already, and must not have written over that event's body."""
+    store = DynamoDBEventStore(
+        aws.settings.table,
+        blobs=CompressedBlobStore(S3BlobStore(aws.resources.bucket)),
+        inline_body_bytes=1_000,
+    )
+    assert store.put_new(record(body=PR_BODY), dispatch_lease_until=0.0)
+    other = PR_BODY.replace(b"Payout", b"Refund")
+    assert other != PR_BODY
+    assert not store.put_new(record(body=other), dispatch_lease_until=0.0)
+    stored = store.get("evt_1")
+    assert stored is not None
+    assert stored.body_ref is not None
+    assert CompressedBlobStore(S3BlobStore(aws.resources.bucket)).get(stored.body_ref) == PR_BODY
+
+
 def test_transitions_never_touch_the_item_that_holds_the_body(
     aws: Aws, store: DynamoDBEventStore
 ) -> None:

@@ -124,6 +124,15 @@ def state_key(event_id: str) -> str:
     return event_id + STATE_SUFFIX
 
 
+def body_ref(record: EventRecord, packed: bytes) -> str:
+    """Where a claim-check body goes: written before the conditional put, so a request refused
+    as a duplicate has written already. Named by the bytes' digest too, it can only write the
+    same bytes again or an object of its own, never over another event's body. Nothing refers
+    to such an orphan: the bucket's lifecycle rule expires it with the bodies (ingest is granted
+    put only, and a duplicate's answer would wait on a delete)."""
+    return f"bodies/{record.source}/{record.event_id}/{hashlib.sha256(packed).hexdigest()}"
+
+
 def _key(key: str) -> dict[str, Any]:
     return {TABLE_PARTITION_KEY: {"S": key}}
 
@@ -208,7 +217,7 @@ class DynamoDBEventStore(EventStore):
             # The provider's dictionary: a source named `github-enterprise` is GitHub too.
             packed = pack(record.body, scheme or record.source)
             if len(packed) > self._inline_body_bytes and self._blobs is not None:
-                fields["body_ref"] = f"bodies/{record.source}/{record.event_id}"
+                fields["body_ref"] = body_ref(record, packed)
                 self._blobs.put_packed(fields["body_ref"], packed)
             else:
                 fields["body_z"] = packed
