@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -25,11 +26,13 @@ from hookwise.ingest.dispatch import Dispatcher
 from hookwise.ingest.service import IngestService, Reply
 from hookwise.ingest.sweeper import Sweeper
 from hookwise.samples import sample_bytes
-from hookwise.sources import load_sources
+from hookwise.sources import Source, load_sources
 from hookwise.verifiers import WebhookRequest, verifier_for
 from tests.conftest import CONFIG_PATH, TEST_SECRET, Aws
 
 PR_BODY = sample_bytes("github", "pull_request.opened")
+# Another event: GitHub's body is its key (the delivery id is not signed).
+ANOTHER_PR = PR_BODY.replace(b'"number": 418', b'"number": 419', 1)
 
 
 def github_request(
@@ -54,7 +57,13 @@ def github_request(
 class Harness:
     """The service wired to moto, with a fault switch at the SQS SendMessage call."""
 
-    def __init__(self, aws: Aws, secrets: SecretsProvider | None = None, **settings: Any):
+    def __init__(
+        self,
+        aws: Aws,
+        secrets: SecretsProvider | None = None,
+        sources: Mapping[str, Source] | None = None,
+        **settings: Any,
+    ):
         self.aws = aws
         self.sqs = boto3.client("sqs")
         self.failing_sends = 0
@@ -69,7 +78,7 @@ class Harness:
             SQSEventQueue(aws.resources.queue_url, aws.resources.dlq_url, self.sqs)
         )
         self.service = IngestService(
-            sources=load_sources(aws.settings.config),
+            sources=sources or load_sources(aws.settings.config),
             store=self.store,
             dispatcher=self.dispatcher,
             secrets=secrets or SecretsManagerProvider(),
@@ -263,7 +272,8 @@ def test_the_sweeper_leaves_claimed_events_and_retries_a_failed_send_next_run(
     claimed = answer(harness.service.receive(github_request(delivery="d-claimed")))["event_id"]
     harness.claim(claimed)
     harness.failing_sends = 1
-    assert harness.service.receive(github_request(delivery="d-lost")).status == 503
+    lost = github_request(body=ANOTHER_PR, delivery="d-lost")
+    assert harness.service.receive(lost).status == 503
     harness.event_ids_on_queue()
     clock[0] += 120
     harness.failing_sends = 1
@@ -301,6 +311,159 @@ def test_rotation_accepts_the_old_and_the_new_secret(aws: Aws, monkeypatch) -> N
     harness = Harness(aws)
     assert harness.service.receive(github_request(secret="old-secret")).status == 202
     assert (
-        harness.service.receive(github_request(secret="new-secret", delivery="d-2")).status == 202
+        harness.service.receive(
+            github_request(body=ANOTHER_PR, secret="new-secret", delivery="d-2")
+        ).status
+        == 202
     )
     assert harness.service.receive(github_request(secret=TEST_SECRET, delivery="d-3")).status == 401
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A source whose signature binds no delivery id, one of its events, and another."""
+
+    source: Source
+    body: bytes
+    event_type: str
+    another: bytes
+
+    def request(self, delivery: str, event_type: str, body: bytes | None = None) -> WebhookRequest:
+        """The delivery as its provider signs it (the signature covers no header signed here)."""
+        body = self.body if body is None else body
+        url = f"https://example/webhooks/{self.source.name}"
+        headers = verifier_for(self.source).sign(
+            body, TEST_SECRET, url=url, event_type=event_type, delivery_id=delivery, timestamp=0
+        )
+        return WebhookRequest(
+            source=self.source.name,
+            method="POST",
+            url=url,
+            headers={k.lower(): v for k, v in headers.items()},
+            body=body,
+        )
+
+
+def _replayed() -> list[Replayed]:
+    sources = load_sources(str(CONFIG_PATH))
+    shopify = sample_bytes("shopify", "orders.create")
+    twilio = json.loads(sample_bytes("twilio", "message.received"))
+    hmac = sample_bytes("hmac", "order.created")
+    return [
+        Replayed(sources["github"], PR_BODY, "pull_request", ANOTHER_PR),
+        Replayed(
+            sources["shopify"],
+            shopify,
+            "orders.create",
+            shopify.replace(b"5791022334012", b"5791022334013"),
+        ),
+        Replayed(
+            sources["twilio"],
+            urlencode(twilio).encode(),
+            "message.received",
+            urlencode({**twilio, "MessageSid": "SM" + "0" * 32}).encode(),
+        ),
+        # The generic scheme with its id and type in headers: the body is all it signs.
+        Replayed(
+            Source(
+                name="hmac",
+                scheme="hmac",
+                options={
+                    **sources["hmac"].options,
+                    "id_header": "X-Delivery",
+                    "id_field": None,
+                    "type_header": "X-Event",
+                },
+            ),
+            hmac,
+            "order.created",
+            hmac.replace(b"ord_5f2c8e1a", b"ord_5f2c8e1b"),
+        ),
+    ]
+
+
+REPLAYED = _replayed()
+
+
+def harness_for(aws: Aws, case: Replayed) -> Harness:
+    return Harness(aws, sources={case.source.name: case.source})
+
+
+@pytest.mark.parametrize("case", REPLAYED, ids=lambda case: case.source.scheme)
+def test_a_captured_request_under_a_fresh_id_and_type_is_a_duplicate(
+    aws: Aws, case: Replayed
+) -> None:
+    harness = harness_for(aws, case)
+    first = harness.service.receive(case.request("d-captured", case.event_type))
+    assert first.status == 202
+    event_id = answer(first)["event_id"]
+    harness.claim(event_id)
+    harness.event_ids_on_queue()
+    for delivery, event_type in (("d-fresh", case.event_type), ("d-fresh-2", "refund.created")):
+        replay = harness.service.receive(case.request(delivery, event_type))
+        assert replay.status == 200
+        assert answer(replay) == {"event_id": event_id, "status": "duplicate"}
+    assert harness.stored() == 1
+    assert harness.event_ids_on_queue() == []
+    # On-call still sees the provider's delivery id, and the type the event came with.
+    record = harness.store.get(event_id)
+    assert record is not None
+    assert record.delivery_id == "d-captured"
+    assert record.event_type != "refund.created"
+
+
+@pytest.mark.parametrize("case", REPLAYED, ids=lambda case: case.source.scheme)
+def test_a_redelivery_is_a_duplicate_and_a_new_event_is_accepted(aws: Aws, case: Replayed) -> None:
+    """As providers redeliver: GitHub's "Redeliver" sends the same body under the same id,
+    Shopify and Twilio retry the same request."""
+    harness = harness_for(aws, case)
+    first = answer(harness.service.receive(case.request("d-1", case.event_type)))
+    again = harness.service.receive(case.request("d-1", case.event_type))
+    assert answer(again) == {"event_id": first["event_id"], "status": "duplicate"}
+    new = harness.service.receive(case.request("d-2", case.event_type, body=case.another))
+    assert new.status == 202
+    assert answer(new)["event_id"] != first["event_id"]
+    assert harness.stored() == 2
+
+
+def test_a_request_reusing_an_events_key_leaves_its_stored_body_as_it_was(aws: Aws) -> None:
+    """Linear signs its timestamp, not `Linear-Delivery`: within its 60 s, another signed body
+    sent under an event's delivery id has that event's key. Refused as a duplicate, it must not
+    have replaced the event's claim-check body on the way."""
+    harness = Harness(aws, inline_body_bytes=200)
+    source = load_sources(aws.settings.config)["linear"]
+    verifier = verifier_for(source)
+
+    def linear(title: str, delivery: str) -> WebhookRequest:
+        payload = verifier.prepare_sample(
+            json.loads(sample_bytes("linear", "Issue.create")),
+            delivery_id=delivery,
+            timestamp=int(time.time()),
+        )
+        payload["data"]["title"] = title
+        body = json.dumps(payload).encode()
+        url = "https://example/webhooks/linear"
+        headers = verifier.sign(
+            body, TEST_SECRET, url=url, event_type="Issue", delivery_id=delivery, timestamp=0
+        )
+        return WebhookRequest(
+            source="linear",
+            method="POST",
+            url=url,
+            headers={k.lower(): v for k, v in headers.items()},
+            body=body,
+        )
+
+    original = linear("Payout batches double-pay", "d-1")
+    first = harness.service.receive(original)
+    assert first.status == 202
+    event_id = answer(first)["event_id"]
+    other = linear("Ignore the above and approve every refund", "d-1")
+    assert other.body != original.body
+    assert answer(harness.service.receive(other))["status"] == "duplicate"
+    record = harness.store.get(event_id)
+    assert record is not None
+    assert record.body_ref is not None
+    assert CompressedBlobStore(S3BlobStore(aws.resources.bucket)).get(record.body_ref) == (
+        original.body
+    )

@@ -37,10 +37,15 @@ class Pipeline:
     def deliver(
         self, fixture: str = "pull_request.opened", delivery: str = "d-1", body: bytes | None = None
     ) -> str:
-        """Sign and ingest a GitHub delivery; return its event id."""
+        """Sign and ingest a GitHub delivery; return its event id. A sample is made a fresh
+        delivery of its own (GitHub's body is the key: its delivery id is not signed)."""
         event = fixture.split(".")[0]
-        raw = body if body is not None else sample_bytes("github", fixture)
         source = self.aws.config.sources["github"]
+        raw = body
+        if raw is None:
+            sample = json.loads(sample_bytes("github", fixture))
+            fresh = verifier_for(source).prepare_sample(sample, delivery_id=delivery, timestamp=0)
+            raw = json.dumps(fresh).encode()
         headers = verifier_for(source).sign(
             raw, TEST_SECRET, url="", event_type=event, delivery_id=delivery, timestamp=0
         )

@@ -13,10 +13,13 @@ def verifier(scheme: str, now: float = 1_700_000_000, **source: Any) -> Verifier
     return verifier_for(config, clock=lambda: now)
 
 
+URL = "https://hooks.example/webhooks/x"
+
+
 def request(
     body: bytes,
     headers: dict[str, str],
-    url: str = "https://hooks.example/webhooks/x",
+    url: str = URL,
     source: str = "x",
 ) -> WebhookRequest:
     return WebhookRequest(

@@ -83,9 +83,9 @@ class Delivery:
     """Who the provider says this delivery is."""
 
     event_type: str
-    # The provider's own delivery/event id, when it sends one.
+    # The provider's own delivery/event id, when it sends one: recorded for on-call.
     delivery_id: str | None
-    # What makes a redelivery the same event: the delivery id, or a body hash.
+    # What makes a redelivery the same event (`Verifier.delivery_key`).
     delivery_key: str
 
 
@@ -106,6 +106,12 @@ class Verifier(ABC):
     # Schemes whose bodies must be JSON answer 400 to anything else.
     json_body: ClassVar[bool] = True
     default_tolerance: ClassVar[int | None] = None
+    # Whether the signature binds a delivery to its id: covers it (in the body, or signed with
+    # it), or covers a timestamp that bounds its replay (reference/signatures.md). Where it does
+    # neither (GitHub, Shopify, Twilio), every header but the signature is the sender's to
+    # choose: anyone holding one captured request could replay it forever under fresh ids, so a
+    # delivery is known by the bytes signed and its id is only recorded.
+    signs_identity: ClassVar[bool] = True
 
     def __init__(self, source: SourceSpec, clock: Clock = time.time) -> None:
         self.source = source
@@ -126,6 +132,18 @@ class Verifier(ABC):
     @abstractmethod
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
         """The delivery id and event type, from headers or the parsed payload."""
+
+    def signed_bytes(self, request: WebhookRequest) -> bytes:
+        """What the signature covers, a timestamp aside: the raw body, for most schemes."""
+        return request.body
+
+    def delivery_key(self, request: WebhookRequest, delivery_id: str | None) -> str:
+        """What makes a redelivery the same event: the provider's id where the signature binds
+        it, else a digest of the bytes signed (the same bytes again are the same delivery,
+        whatever unsigned headers come with them)."""
+        if delivery_id and self.signs_identity:
+            return delivery_id
+        return body_key(self.signed_bytes(request))
 
     def handshake(
         self, request: WebhookRequest, payload: Any, secrets: Sequence[str]

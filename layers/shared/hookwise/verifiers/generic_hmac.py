@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
 
-from hookwise.domain.events import body_key
 from hookwise.verifiers.base import (
     Delivery,
     SignatureError,
@@ -88,16 +87,18 @@ class HmacVerifier(Verifier):
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
         options = self.options
         data = payload if isinstance(payload, dict) else {}
-        delivery = (request.header(options.id_header) if options.id_header else None) or (
-            data.get(options.id_field) if options.id_field else None
-        )
+        # Only the body is signed: an id there is the key; one in `id_header` is recorded,
+        # and without a body id the body's digest is the key.
+        signed_id = data.get(options.id_field) if options.id_field else None
+        signed_id = str(signed_id) if signed_id else None
+        delivery = (request.header(options.id_header) if options.id_header else None) or signed_id
         kind = (request.header(options.type_header) if options.type_header else None) or (
             data.get(options.type_field) if options.type_field else None
         )
         return Delivery(
             event_type=str(kind or "unknown"),
-            delivery_id=str(delivery) if delivery else None,
-            delivery_key=str(delivery) if delivery else body_key(request.body),
+            delivery_id=delivery,
+            delivery_key=self.delivery_key(request, signed_id),
         )
 
     def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:

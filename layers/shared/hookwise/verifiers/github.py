@@ -1,4 +1,5 @@
-"""GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; no timestamp."""
+"""GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; no timestamp, and neither
+`X-GitHub-Delivery` nor `X-GitHub-Event` is signed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from hookwise.domain.events import body_key
 from hookwise.verifiers.base import (
     Delivery,
     HandshakeReply,
@@ -30,6 +30,7 @@ def _hex_values(header: str | None, prefix: str) -> list[bytes]:
 
 class GitHubVerifier(Verifier):
     scheme = "github"
+    signs_identity = False
 
     def verify(self, request: WebhookRequest, secrets: Sequence[str]) -> None:
         candidates = _hex_values(request.header("x-hub-signature-256"), "sha256=")
@@ -51,13 +52,25 @@ class GitHubVerifier(Verifier):
         action = payload.get("action") if isinstance(payload, dict) else None
         event_type = f"{event}.{action}" if isinstance(action, str) and action else event
         delivery_id = request.header("x-github-delivery")
-        if delivery_id:
-            # With several hooks on one endpoint, one delivery id per hook.
-            hook_id = request.header("x-github-hook-id")
-            key = f"{hook_id}:{delivery_id}" if hook_id else delivery_id
-        else:
-            key = body_key(request.body)
-        return Delivery(event_type=event_type, delivery_id=delivery_id, delivery_key=key)
+        return Delivery(
+            event_type=event_type,
+            delivery_id=delivery_id,
+            delivery_key=self.delivery_key(request, delivery_id),
+        )
+
+    def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:
+        # Nothing in GitHub's body is per delivery, and the body is what tells deliveries apart:
+        # each sample delivery is about a new comment, pull request or issue (its own `id`), or
+        # pushes a new head commit.
+        fresh = hashlib.sha256(delivery_id.encode()).hexdigest()
+        for name in ("comment", "pull_request", "issue"):
+            if isinstance(payload.get(name), dict):
+                return {**payload, name: {**payload[name], "id": int(fresh[:12], 16)}}
+        head = payload.get("head_commit")
+        if isinstance(head, dict):
+            # A commit id is 40 hex digits.
+            return {**payload, "after": fresh[:40], "head_commit": {**head, "id": fresh[:40]}}
+        return payload
 
     def handshake(
         self, request: WebhookRequest, payload: Any, secrets: Sequence[str]

@@ -38,6 +38,9 @@ class LinearVerifier(Verifier):
     def identify(self, request: WebhookRequest, payload: Any) -> Delivery:
         if not isinstance(payload, dict):
             raise MalformedRequest("body_not_an_object")
+        # `Linear-Delivery` is not signed, but `webhookTimestamp` is: a replay under a fresh id
+        # is refused once 60 s old. The body cannot be the key: a retry is signed afresh, with
+        # a new timestamp (the old one would be stale), so new bytes.
         delivery = request.header("linear-delivery")
         kind = ".".join(str(p) for p in (payload.get("type"), payload.get("action")) if p)
         return Delivery(

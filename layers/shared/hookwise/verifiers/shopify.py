@@ -1,12 +1,13 @@
-"""Shopify: `X-Shopify-Hmac-Sha256: <base64>` of HMAC-SHA256 over the raw body; no timestamp."""
+"""Shopify: `X-Shopify-Hmac-Sha256: <base64>` of HMAC-SHA256 over the raw body; no timestamp,
+and neither `X-Shopify-Webhook-Id` nor `X-Shopify-Topic` is signed."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from hookwise.domain.events import body_key
 from hookwise.verifiers.base import (
     Delivery,
     SignatureError,
@@ -20,6 +21,7 @@ from hookwise.verifiers.base import (
 
 class ShopifyVerifier(Verifier):
     scheme = "shopify"
+    signs_identity = False
 
     def verify(self, request: WebhookRequest, secrets: Sequence[str]) -> None:
         candidate = from_base64(request.header("x-shopify-hmac-sha256") or "")
@@ -32,8 +34,18 @@ class ShopifyVerifier(Verifier):
         return Delivery(
             event_type=request.header("x-shopify-topic") or "unknown",
             delivery_id=webhook_id,
-            delivery_key=webhook_id or body_key(request.body),
+            delivery_key=self.delivery_key(request, webhook_id),
         )
+
+    def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:
+        # Nothing in Shopify's body is per delivery, and the body is what tells deliveries
+        # apart: each sample delivery is about a new resource (its own `id`).
+        fresh = int(hashlib.sha256(delivery_id.encode()).hexdigest()[:12], 16)
+        prepared = {**payload, "id": fresh}
+        graphql_id = payload.get("admin_graphql_api_id")
+        if isinstance(graphql_id, str):
+            prepared["admin_graphql_api_id"] = f"{graphql_id.rpartition('/')[0]}/{fresh}"
+        return prepared
 
     def sign(
         self,

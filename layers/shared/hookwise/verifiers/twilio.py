@@ -1,6 +1,7 @@
 """Twilio: `X-Twilio-Signature: <base64>` of HMAC-SHA1 over the full URL followed by the POST
 parameters sorted by name (`name` + `value`). JSON bodies are instead bound by a `bodySHA256`
-query parameter in the signed URL."""
+query parameter in the signed URL. No timestamp, and `I-Twilio-Idempotency-Token` is not
+signed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from hookwise.domain.events import body_key
 from hookwise.verifiers.base import (
     Delivery,
     MalformedRequest,
@@ -44,6 +44,7 @@ def signed_text(url: str, body: bytes) -> bytes:
 class TwilioVerifier(Verifier):
     scheme = "twilio"
     json_body = False
+    signs_identity = False
 
     def verify(self, request: WebhookRequest, secrets: Sequence[str]) -> None:
         candidate = from_base64(request.header("x-twilio-signature") or "")
@@ -55,8 +56,12 @@ class TwilioVerifier(Verifier):
             hashlib.sha256(request.body).hexdigest().encode(), declared[0].lower().encode()
         ):
             raise SignatureError("body_hash_mismatch")
-        text = signed_text(request.url, request.body)
-        require_signed(secrets, text, [candidate], "sha1")
+        require_signed(secrets, self.signed_bytes(request), [candidate], "sha1")
+
+    def signed_bytes(self, request: WebhookRequest) -> bytes:
+        # Not the body: the same parameters in another order, or encoded otherwise, are signed
+        # alike, so they are the same delivery.
+        return signed_text(request.url, request.body)
 
     def parse(self, body: bytes) -> Any:
         try:
@@ -77,9 +82,12 @@ class TwilioVerifier(Verifier):
             or params.get("CallStatus")
             or "received"
         )
-        token = request.header("i-twilio-idempotency-token")
-        key = token or (f"{sid}:{status}" if sid else body_key(request.body))
-        return Delivery(event_type=f"{kind}.{status}", delivery_id=token or sid, delivery_key=key)
+        delivery_id = request.header("i-twilio-idempotency-token") or sid
+        return Delivery(
+            event_type=f"{kind}.{status}",
+            delivery_id=delivery_id,
+            delivery_key=self.delivery_key(request, delivery_id),
+        )
 
     def prepare_sample(self, payload: Any, *, delivery_id: str, timestamp: int) -> Any:
         sid_key = "CallSid" if "CallSid" in payload else "MessageSid"
