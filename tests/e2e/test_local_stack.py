@@ -34,7 +34,8 @@ def test_signed_pull_request_completes_with_a_review_of_it(stack: LocalStack) ->
 def test_five_concurrent_copies_of_a_delivery_make_one_event_and_one_call(
     stack: LocalStack,
 ) -> None:
-    body = PR.replace(b'"number": 1', b'"number": 2', 1)
+    # Another PR than the first test's: the body is GitHub's key (its delivery id is unsigned).
+    body = PR.replace(b'"number": 418', b'"number": 2', 1)
     headers = stack.signed("github", body, "pull_request", str(uuid.uuid4()))
     calls_before = stack.model_calls()
     with ThreadPoolExecutor(5) as pool:
@@ -70,7 +71,7 @@ def test_duplicate_storm_stores_and_calls_once_per_event(stack: LocalStack) -> N
     calls = stack.model_calls()
     deliveries = []
     for index in range(100):
-        body = PR.replace(b'"number": 1', f'"number": {1000 + index}'.encode(), 1)
+        body = PR.replace(b'"number": 418', f'"number": {1000 + index}'.encode(), 1)
         deliveries.append((body, stack.signed("github", body, "pull_request", str(uuid.uuid4()))))
     # Each delivery's five copies go out together; the local front runs one ingest
     # environment, so a storm queues up: give it time rather than fail on a client timeout.
