@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
+import boto3
 import httpx
 import pytest
 
@@ -20,6 +21,7 @@ from hookwise.config import load_config
 from hookwise.domain.events import EventStatus
 from hookwise.llm.base import ModelUsage
 from hookwise.llm.caching import cost_usd
+from hookwise.resources import BATCH_TABLE_SUFFIX, BATCH_TABLE_TTL_ATTRIBUTE
 from hookwise.samples import sample_bytes
 from tests.integration.worker.conftest import Configs, Pipeline
 
@@ -314,7 +316,13 @@ def test_events_a_settled_batch_holds_no_entry_for_are_parked_again(
     foreign = other_application_batch(batch_route, 5)
     # An intent that named a batch not its own (as adoption by size alone could).
     ledger = wiring.batch_parking().ledger
-    intent = Intent(route=ROUTE, intent_id="mistaken", event_ids=ids, created_at=time.time())
+    intent = Intent(
+        route=ROUTE,
+        intent_id="mistaken",
+        event_ids=ids,
+        created_at=time.time(),
+        expires_at=max(batch_route.record(e).expires_at or 0 for e in ids),
+    )
     ledger.put_intent(intent)
     ledger.set_batch(intent, foreign)
     assert collector().run().submitted == {}
@@ -373,3 +381,33 @@ def test_batch_answers_spend_the_routes_budget_at_batch_price(
     # The ledger keeps micro-dollars.
     assert usd == pytest.approx(sum(u.cost_usd for u in costs if u is not None), abs=1e-5)
     assert tokens == sum(u.input_tokens + u.output_tokens for u in costs if u is not None)
+
+
+def ledger_items() -> list[dict[str, Any]]:
+    table = boto3.resource("dynamodb").Table(wiring.get_settings().table + BATCH_TABLE_SUFFIX)
+    return list(table.scan(ConsistentRead=True)["Items"])
+
+
+def test_every_ledger_item_expires_with_its_events(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ttl = boto3.client("dynamodb").describe_time_to_live(
+        TableName=wiring.get_settings().table + BATCH_TABLE_SUFFIX
+    )["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", BATCH_TABLE_TTL_ATTRIBUTE)
+    ids = deliver_prs(batch_route, 5)
+    expiry = {e: batch_route.record(e).expires_at for e in ids}
+    # The event's own expiry: past its batch's longest path (parked, then a day's batch).
+    assert all(e is not None and e > time.time() + MAX_WAIT + 86_400 for e in expiry.values())
+    parked = ledger_items()
+    assert sorted(str(item["event_id"]) for item in parked) == sorted(ids)
+    for item in parked:
+        assert item[BATCH_TABLE_TTL_ATTRIBUTE] == expiry[str(item["event_id"])]
+    crash_between_submit_and_record(monkeypatch)
+    [intent] = [item for item in ledger_items() if str(item["pk"]).startswith("intent#")]
+    assert intent[BATCH_TABLE_TTL_ATTRIBUTE] == max(v or 0 for v in expiry.values())
+    # Kept through the updates that follow (the batch id, recorded).
+    collector().run()
+    [intent] = ledger_items()
+    assert intent["recorded"] is True
+    assert intent[BATCH_TABLE_TTL_ATTRIBUTE] == max(v or 0 for v in expiry.values())

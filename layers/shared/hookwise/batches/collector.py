@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from hookwise.batches.job import BatchJob
-from hookwise.batches.parking import REALTIME, received_epoch
+from hookwise.batches.parking import REALTIME, ledger_expiry, parked_entry, received_epoch
 from hookwise.batches.ports import (
     BatchesUnavailable,
     BatchRequest,
@@ -136,12 +136,7 @@ class BatchCollector(BatchJob):
                     to_status=EventStatus.BATCHING,
                     updates={"batch_id": intent.batch_id, "error": None},
                 )
-        self._ledger.unpark(
-            [
-                Parked(route.name, record.event_id, record.received_at, 0.0)
-                for record in records.values()
-            ]
-        )
+        self._ledger.unpark([parked_entry(record, route) for record in records.values()])
         self._ledger.mark_recorded(intent)
 
     def _collect(self, route: Route, report: CollectReport, undecided: set[str]) -> None:
@@ -194,6 +189,7 @@ class BatchCollector(BatchJob):
             intent_id=uuid.uuid4().hex,
             event_ids=[record.event_id for _, record in waiting],
             created_at=self._clock(),
+            expires_at=max(ledger_expiry(record) for _, record in waiting),
         )
         # The intent before the call: a crash after the API took the batch is found again.
         self._ledger.put_intent(intent)
