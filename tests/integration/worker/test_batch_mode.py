@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from hookwise import wiring
-from hookwise.batches.collector import BatchCollector
+from hookwise.batches.collector import SUBMIT_WINDOW_SECONDS, BatchCollector
 from hookwise.batches.poller import BatchPoller
 from hookwise.batches.ports import Intent
 from hookwise.config import load_config
@@ -278,6 +278,43 @@ def test_an_intent_waits_while_a_batch_that_may_be_its_own_is_running(
     assert report.submitted == {}
     assert poller().run().entries == {"completed": 5}
     assert all(batch_route.record(e).batch_id == adopted for e in ids)
+
+
+def test_an_undecided_intents_events_still_fall_back_before_their_deadline(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    control_batches(batch_route, delay_seconds=60)
+    crash_between_submit_and_record(monkeypatch)
+    report = collector(MAX_WAIT * 0.8).run()
+    assert report.undecided_intents == 1
+    assert (report.fallback, report.submitted) == (5, {})
+    for event_id in ids:
+        queued = batch_route.record(event_id)
+        assert (queued.status, queued.mode) == (EventStatus.QUEUED, "realtime")
+
+
+def test_a_batch_created_after_the_intents_run_could_submit_is_not_waited_for(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    api = wiring.batch_parts()["api"]
+
+    def crash(*_: Any) -> Any:
+        raise Crash
+
+    # The run wrote its intent and stopped before the API took its batch, longer ago than
+    # any run lasts.
+    with monkeypatch.context() as patch:
+        patch.setattr(type(api), "create", crash)
+        with pytest.raises(Crash):
+            collector(-(SUBMIT_WINDOW_SECONDS + 30)).run()
+    control_batches(batch_route, delay_seconds=60)
+    # As large and running, but created too late to be that run's.
+    other_application_batch(batch_route, 5)
+    report = collector().run()
+    assert (report.undecided_intents, report.dropped_intents) == (0, 1)
+    assert [sorted(e) for e in report.submitted.values()] == [sorted(ids)]
 
 
 @pytest.mark.parametrize("owner", ["another application", "this route, earlier"])
