@@ -151,7 +151,7 @@ def test_the_meter_prices_every_item_call_whichever_client_or_table_makes_it(
     assert not lock.acquire("acme/app#1", "evt_2", 30, finished=lambda _holder: False)
     lock.release("acme/app#1", "evt_1")
     ledger = DynamoDBBatchLedger(events + BATCH_TABLE_SUFFIX)
-    parked = Parked("route", "evt_1", "2026-01-01T00:00:00Z", 1.0)
+    parked = Parked("route", "evt_1", "2026-01-01T00:00:00Z", 1.0, 1_770_000_000)
     ledger.park(parked)
     assert ledger.parked("route", 10) == [parked]
     ledger.unpark([parked])

@@ -13,6 +13,7 @@ from hookwise.resources import (
     BATCH_POLLER_FUNCTION,
     BATCH_TABLE_PARTITION_KEY,
     BATCH_TABLE_SORT_KEY,
+    BATCH_TABLE_TTL_ATTRIBUTE,
 )
 from infra.alarms import OVERDUE_BATCHES
 from tests.infra.conftest import Synth
@@ -32,6 +33,22 @@ def test_the_batch_table_is_keyed_by_route_and_sort_key(synth: Synth) -> None:
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "SSESpecification": Match.any_value(),
+        },
+    )
+
+
+def test_the_batch_table_expires_items_by_their_ttl_attribute(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": BATCH_TABLE_PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": BATCH_TABLE_SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "TimeToLiveSpecification": {
+                "AttributeName": BATCH_TABLE_TTL_ATTRIBUTE,
+                "Enabled": True,
+            },
         },
     )
 

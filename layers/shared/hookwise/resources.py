@@ -28,6 +28,8 @@ STUCK_INDEX_SORT_KEY = "received_at"
 BATCH_TABLE_SUFFIX = "-batches"
 BATCH_TABLE_PARTITION_KEY = "pk"
 BATCH_TABLE_SORT_KEY = "sk"
+# Like every table's: an entry left behind goes with its events (hookwise/batches/parking.py).
+BATCH_TABLE_TTL_ATTRIBUTE = "expires_at"
 
 
 @dataclass(frozen=True)

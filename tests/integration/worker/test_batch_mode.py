@@ -8,16 +8,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anthropic
+import boto3
 import httpx
 import pytest
 
 from hookwise import wiring
-from hookwise.batches.collector import BatchCollector
+from hookwise.batches.collector import SUBMIT_WINDOW_SECONDS, BatchCollector
 from hookwise.batches.poller import BatchPoller
+from hookwise.batches.ports import Intent
 from hookwise.config import load_config
 from hookwise.domain.events import EventStatus
 from hookwise.llm.base import ModelUsage
 from hookwise.llm.caching import cost_usd
+from hookwise.resources import BATCH_TABLE_SUFFIX, BATCH_TABLE_TTL_ATTRIBUTE
 from hookwise.samples import sample_bytes
 from tests.integration.worker.conftest import Configs, Pipeline
 
@@ -45,10 +49,10 @@ def batch_route(pipeline: Pipeline, configs: Configs) -> Pipeline:
     return pipeline
 
 
-def deliver_prs(pipeline: Pipeline, count: int) -> list[str]:
+def deliver_prs(pipeline: Pipeline, count: int, first: int = 0) -> list[str]:
     sample = json.loads(sample_bytes("github", "pull_request.opened"))
     ids = []
-    for number in range(count):
+    for number in range(first, first + count):
         sample["number"] = 1000 + number
         sample["pull_request"]["title"] = f"Change number {number}"
         ids.append(pipeline.deliver(delivery=f"pr-{number}", body=json.dumps(sample).encode()))
@@ -71,6 +75,30 @@ def model_stats(pipeline: Pipeline) -> dict[str, Any]:
 
 def control_batches(pipeline: Pipeline, **spec: Any) -> None:
     httpx.post(f"{pipeline.model.url}/_control/batches", json=spec).raise_for_status()
+
+
+def other_application_batch(pipeline: Pipeline, size: int) -> str:
+    """A batch another application on the same API key submits: as many requests, its ids."""
+    client = anthropic.Anthropic(base_url=pipeline.model.url, api_key="offline", max_retries=0)
+    batch = client.messages.batches.create(
+        requests=[
+            {
+                "custom_id": f"other-app-{n}",
+                "params": {
+                    "model": "claude-sonnet-4-5",
+                    "max_tokens": 64,
+                    "messages": [{"role": "user", "content": f"Summarise ticket {n}."}],
+                },
+            }
+            for n in range(size)
+        ]
+    )
+    return batch.id
+
+
+def batch_ended(pipeline: Pipeline, batch_id: str) -> bool:
+    client = anthropic.Anthropic(base_url=pipeline.model.url, api_key="offline", max_retries=0)
+    return client.messages.batches.retrieve(batch_id).processing_status == "ended"
 
 
 def test_a_full_batch_is_submitted_once_and_every_event_completes_once_at_batch_price(
@@ -196,7 +224,77 @@ def test_a_collector_crash_between_submit_and_record_adopts_the_batch(
     assert model_stats(batch_route)["batches"] == 1
 
 
-def test_an_intent_never_submitted_is_dropped_and_its_events_go_in_the_next_batch(
+def crash_between_submit_and_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collector run that submits its batch and stops before recording the batch's id."""
+    ledger = wiring.batch_parking().ledger
+
+    def crash(*_: Any) -> Any:
+        raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ledger, "set_batch", crash)
+        with pytest.raises(Crash):
+            collector().run()
+
+
+def test_an_interrupted_run_adopts_its_own_batch_not_another_applications_as_large(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    crash_between_submit_and_record(monkeypatch)
+    # Newer than ours, as many requests: listed first.
+    foreign = other_application_batch(batch_route, 5)
+    report = collector().run()
+    [adopted] = report.adopted
+    assert adopted != foreign
+    assert poller().run().entries == {"completed": 5}
+    for event_id in ids:
+        done = batch_route.record(event_id)
+        assert (done.status, done.batch_id) == (EventStatus.COMPLETED, adopted)
+
+
+def test_an_intent_waits_while_a_batch_that_may_be_its_own_is_running(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    control_batches(batch_route, delay_seconds=2)
+    crash_between_submit_and_record(monkeypatch)
+    control_batches(batch_route, delay_seconds=0)
+    # Another application's, as large, newer and ended: not ours, and ours cannot be told yet.
+    foreign = other_application_batch(batch_route, 5)
+    assert batch_ended(batch_route, foreign)
+    report = collector().run()
+    assert (report.adopted, report.submitted, report.dropped_intents) == ([], {}, 0)
+    assert report.undecided_intents == 1
+    for event_id in ids:
+        waiting = batch_route.record(event_id)
+        assert (waiting.status, waiting.batch_id) == (EventStatus.BATCHING, None)
+    deadline = time.monotonic() + 10
+    while report.undecided_intents and time.monotonic() < deadline:
+        time.sleep(0.2)
+        report = collector().run()
+    [adopted] = report.adopted
+    assert adopted != foreign
+    assert report.submitted == {}
+    assert poller().run().entries == {"completed": 5}
+    assert all(batch_route.record(e).batch_id == adopted for e in ids)
+
+
+def test_an_undecided_intents_events_still_fall_back_before_their_deadline(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    control_batches(batch_route, delay_seconds=60)
+    crash_between_submit_and_record(monkeypatch)
+    report = collector(MAX_WAIT * 0.8).run()
+    assert report.undecided_intents == 1
+    assert (report.fallback, report.submitted) == (5, {})
+    for event_id in ids:
+        queued = batch_route.record(event_id)
+        assert (queued.status, queued.mode) == (EventStatus.QUEUED, "realtime")
+
+
+def test_a_batch_created_after_the_intents_run_could_submit_is_not_waited_for(
     batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = deliver_prs(batch_route, 5)
@@ -205,13 +303,76 @@ def test_an_intent_never_submitted_is_dropped_and_its_events_go_in_the_next_batc
     def crash(*_: Any) -> Any:
         raise Crash
 
-    monkeypatch.setattr(type(api), "create", crash)
-    with pytest.raises(Crash):
-        collector().run()
-    monkeypatch.undo()
+    # The run wrote its intent and stopped before the API took its batch, longer ago than
+    # any run lasts.
+    with monkeypatch.context() as patch:
+        patch.setattr(type(api), "create", crash)
+        with pytest.raises(Crash):
+            collector(-(SUBMIT_WINDOW_SECONDS + 30)).run()
+    control_batches(batch_route, delay_seconds=60)
+    # As large and running, but created too late to be that run's.
+    other_application_batch(batch_route, 5)
     report = collector().run()
+    assert (report.undecided_intents, report.dropped_intents) == (0, 1)
+    assert [sorted(e) for e in report.submitted.values()] == [sorted(ids)]
+
+
+@pytest.mark.parametrize("owner", ["another application", "this route, earlier"])
+def test_an_intent_never_submitted_is_dropped_and_its_events_go_in_the_next_batch(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch, owner: str
+) -> None:
+    # A settled batch as large as the intent's, created just before it.
+    if owner == "another application":
+        other_application_batch(batch_route, 5)
+    else:
+        deliver_prs(batch_route, 5, first=100)
+        collector().run()
+        assert poller().run().entries == {"completed": 5}
+    ids = deliver_prs(batch_route, 5)
+    api = wiring.batch_parts()["api"]
+
+    def crash(*_: Any) -> Any:
+        raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(api), "create", crash)
+        with pytest.raises(Crash):
+            collector().run()
+    report = collector().run()
+    assert report.adopted == []
     assert report.dropped_intents == 1
     assert [sorted(e) for e in report.submitted.values()] == [sorted(ids)]
+    assert poller().run().entries == {"completed": 5}
+    assert all(batch_route.record(e).status is EventStatus.COMPLETED for e in ids)
+
+
+def test_events_a_settled_batch_holds_no_entry_for_are_parked_again(
+    batch_route: Pipeline,
+) -> None:
+    ids = deliver_prs(batch_route, 5)
+    foreign = other_application_batch(batch_route, 5)
+    # An intent that named a batch not its own (as adoption by size alone could).
+    ledger = wiring.batch_parking().ledger
+    intent = Intent(
+        route=ROUTE,
+        intent_id="mistaken",
+        event_ids=ids,
+        created_at=time.time(),
+        expires_at=max(batch_route.record(e).expires_at or 0 for e in ids),
+    )
+    ledger.put_intent(intent)
+    ledger.set_batch(intent, foreign)
+    assert collector().run().submitted == {}
+    assert {batch_route.record(e).batch_id for e in ids} == {foreign}
+    # The other application's entries are not ours; our events are parked again, not lost.
+    assert poller().run().entries == {"skipped": 5, "reparked": 5}
+    for event_id in ids:
+        parked = batch_route.record(event_id)
+        assert (parked.status, parked.batch_id) == (EventStatus.BATCHING, None)
+    [submitted] = collector().run().submitted.values()
+    assert sorted(submitted) == sorted(ids)
+    assert poller().run().entries == {"completed": 5}
+    assert all(batch_route.record(e).status is EventStatus.COMPLETED for e in ids)
 
 
 def test_batches_unavailable_fall_back_to_real_time_through_the_worker(
@@ -257,3 +418,33 @@ def test_batch_answers_spend_the_routes_budget_at_batch_price(
     # The ledger keeps micro-dollars.
     assert usd == pytest.approx(sum(u.cost_usd for u in costs if u is not None), abs=1e-5)
     assert tokens == sum(u.input_tokens + u.output_tokens for u in costs if u is not None)
+
+
+def ledger_items() -> list[dict[str, Any]]:
+    table = boto3.resource("dynamodb").Table(wiring.get_settings().table + BATCH_TABLE_SUFFIX)
+    return list(table.scan(ConsistentRead=True)["Items"])
+
+
+def test_every_ledger_item_expires_with_its_events(
+    batch_route: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ttl = boto3.client("dynamodb").describe_time_to_live(
+        TableName=wiring.get_settings().table + BATCH_TABLE_SUFFIX
+    )["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", BATCH_TABLE_TTL_ATTRIBUTE)
+    ids = deliver_prs(batch_route, 5)
+    expiry = {e: batch_route.record(e).expires_at for e in ids}
+    # The event's own expiry: past its batch's longest path (parked, then a day's batch).
+    assert all(e is not None and e > time.time() + MAX_WAIT + 86_400 for e in expiry.values())
+    parked = ledger_items()
+    assert sorted(str(item["event_id"]) for item in parked) == sorted(ids)
+    for item in parked:
+        assert item[BATCH_TABLE_TTL_ATTRIBUTE] == expiry[str(item["event_id"])]
+    crash_between_submit_and_record(monkeypatch)
+    [intent] = [item for item in ledger_items() if str(item["pk"]).startswith("intent#")]
+    assert intent[BATCH_TABLE_TTL_ATTRIBUTE] == max(v or 0 for v in expiry.values())
+    # Kept through the updates that follow (the batch id, recorded).
+    collector().run()
+    [intent] = ledger_items()
+    assert intent["recorded"] is True
+    assert intent[BATCH_TABLE_TTL_ATTRIBUTE] == max(v or 0 for v in expiry.values())

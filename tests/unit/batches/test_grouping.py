@@ -26,7 +26,7 @@ def route(max_size: int = 10) -> Route:
 
 def parked(waited: float, event_id: str = "evt_1") -> Parked:
     """An entry received `waited` seconds before NOW."""
-    return Parked("digest", event_id, "2026-01-01T00:00:00.000Z", NOW - waited + WAIT)
+    return Parked("digest", event_id, "2026-01-01T00:00:00.000Z", NOW - waited + WAIT, 0)
 
 
 def test_nothing_parked_is_never_due() -> None:

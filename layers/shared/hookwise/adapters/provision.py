@@ -18,6 +18,7 @@ from hookwise.resources import (
     BATCH_TABLE_PARTITION_KEY,
     BATCH_TABLE_SORT_KEY,
     BATCH_TABLE_SUFFIX,
+    BATCH_TABLE_TTL_ATTRIBUTE,
     QUEUES,
     STUCK_INDEX,
     STUCK_INDEX_PARTITION_KEY,
@@ -85,6 +86,10 @@ def provision(
             {"AttributeName": BATCH_TABLE_PARTITION_KEY, "KeyType": "HASH"},
             {"AttributeName": BATCH_TABLE_SORT_KEY, "KeyType": "RANGE"},
         ],
+    )
+    dynamodb.update_time_to_live(
+        TableName=settings.table + BATCH_TABLE_SUFFIX,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": BATCH_TABLE_TTL_ATTRIBUTE},
     )
 
     sqs = client("sqs")

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from hookwise.batches.job import BatchJob
-from hookwise.batches.parking import REALTIME, received_epoch
+from hookwise.batches.parking import REALTIME, ledger_expiry, parked_entry, received_epoch
 from hookwise.batches.ports import (
     BatchesUnavailable,
     BatchRequest,
@@ -17,6 +17,7 @@ from hookwise.batches.ports import (
 from hookwise.config import Route
 from hookwise.domain.events import EventRecord, EventStatus
 from hookwise.observability import count, logger, measure
+from hookwise.resources import BATCH_COLLECTOR_FUNCTION
 
 # A route's maximum wait is split: a batch is submitted once its oldest event has waited this
 # share of it; the rest is for the batch to run.
@@ -25,8 +26,14 @@ GATHER_SHARE = 0.5
 # would miss its deadline in a batch: the route's fallback decides.
 LATE_SHARE = 0.25
 # An intent without a batch id is matched to batches the API created from this long before it
-# (clock skew between us and the API) ...
+# (clock skew between us and the API) to this long after it: the run that wrote it submits
+# right after, and stops at its function's timeout.
 CLOCK_SKEW_SECONDS = 60.0
+SUBMIT_WINDOW_SECONDS = BATCH_COLLECTOR_FUNCTION.timeout_seconds + CLOCK_SKEW_SECONDS
+
+
+class Undecided(Exception):
+    """A batch that may be the intent's has not ended: its entries cannot be read yet."""
 
 
 @dataclass
@@ -34,6 +41,8 @@ class CollectReport:
     submitted: dict[str, list[str]] = field(default_factory=dict)
     adopted: list[str] = field(default_factory=list)
     dropped_intents: int = 0
+    # Intents whose batch cannot be told yet: their events stay parked, out of new batches.
+    undecided_intents: int = 0
     fallback: int = 0
 
 
@@ -58,19 +67,30 @@ class BatchCollector(BatchJob):
         report = CollectReport()
         for route in self._config.routes:
             if route.mode == "batch":
-                self._reconcile(route, report)
-                self._collect(route, report)
+                undecided = self._reconcile(route, report)
+                self._collect(route, report, undecided)
         return report
 
-    def _reconcile(self, route: Route, report: CollectReport) -> None:
-        """Finish what an earlier run left: an intent submitted but not recorded."""
+    def _reconcile(self, route: Route, report: CollectReport) -> set[str]:
+        """Finish what an earlier run left: an intent submitted but not recorded. Returns the
+        events of the intents that cannot be finished yet."""
         intents = self._ledger.intents(route.name)
         claimed: set[str] = {i.batch_id for i in intents if i.batch_id}
+        undecided: set[str] = set()
         for intent in intents:
             if intent.recorded:
                 continue
             if intent.batch_id is None:
-                batch_id = self._submitted_for(intent, claimed)
+                try:
+                    batch_id = self._submitted_for(intent, claimed)
+                except (Undecided, BatchesUnavailable) as reason:
+                    # Submitting its events again could pay for them twice: they wait.
+                    undecided.update(intent.event_ids)
+                    report.undecided_intents += 1
+                    logger.info(
+                        "an interrupted run's batch is not known yet", extra={"reason": str(reason)}
+                    )
+                    continue
                 if batch_id is None:
                     # Never submitted: its events are still parked and go in the next batch.
                     self._ledger.delete_intent(intent)
@@ -81,13 +101,28 @@ class BatchCollector(BatchJob):
                 report.adopted.append(batch_id)
                 logger.warning("adopted a batch submitted by an interrupted run")
             self._record(route, intent)
+        return undecided
 
     def _submitted_for(self, intent: Intent, claimed: set[str]) -> str | None:
-        """The batch an interrupted run submitted for `intent`, if the API has it: created
-        after the intent, as many requests, and no other intent's."""
+        """The batch an interrupted run submitted for `intent`, if the API has it: no other
+        intent's, and its entries exactly the intent's events. A batch as large, created about
+        then, may be another route's, another application's on the same key, or an older one:
+        only its entries tell. Raises Undecided while such a batch is still running."""
+        events = set(intent.event_ids)
+        running = False
         for info in self._api.recent(intent.created_at - CLOCK_SKEW_SECONDS):
-            if info.batch_id not in claimed and info.requests == len(intent.event_ids):
+            if (
+                info.batch_id in claimed
+                or info.requests != len(events)
+                or info.created_at > intent.created_at + SUBMIT_WINDOW_SECONDS
+            ):
+                continue
+            if not info.ended:
+                running = True
+            elif {entry.custom_id for entry in self._api.results(info.batch_id)} == events:
                 return info.batch_id
+        if running:
+            raise Undecided("a batch as large is still running")
         return None
 
     def _record(self, route: Route, intent: Intent) -> None:
@@ -101,17 +136,13 @@ class BatchCollector(BatchJob):
                     to_status=EventStatus.BATCHING,
                     updates={"batch_id": intent.batch_id, "error": None},
                 )
-        self._ledger.unpark(
-            [
-                Parked(route.name, record.event_id, record.received_at, 0.0)
-                for record in records.values()
-            ]
-        )
+        self._ledger.unpark([parked_entry(record, route) for record in records.values()])
         self._ledger.mark_recorded(intent)
 
-    def _collect(self, route: Route, report: CollectReport) -> None:
+    def _collect(self, route: Route, report: CollectReport, undecided: set[str]) -> None:
         now = self._clock()
-        parked = self._ledger.parked(route.name, route.batch.max_size)
+        # Past the undecided intents' events, which stay parked but go in no new batch.
+        parked = self._ledger.parked(route.name, route.batch.max_size + len(undecided))
         records = self._store.get_many(entry.event_id for entry in parked)
         waiting: list[tuple[Parked, EventRecord]] = []
         stale: list[Parked] = []
@@ -140,6 +171,7 @@ class BatchCollector(BatchJob):
         if waiting:
             oldest = min(received_epoch(record) for _, record in waiting)
             measure("OldestParkedSeconds", "Seconds", now - oldest, route=route.name)
+        waiting = [pair for pair in waiting if pair[1].event_id not in undecided]
         if not due([entry for entry, _ in waiting], route, now):
             return
         self._submit(route, waiting, report)
@@ -157,6 +189,7 @@ class BatchCollector(BatchJob):
             intent_id=uuid.uuid4().hex,
             event_ids=[record.event_id for _, record in waiting],
             created_at=self._clock(),
+            expires_at=max(ledger_expiry(record) for _, record in waiting),
         )
         # The intent before the call: a crash after the API took the batch is found again.
         self._ledger.put_intent(intent)

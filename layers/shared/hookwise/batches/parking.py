@@ -6,10 +6,12 @@ would have built it.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
+from hookwise.adapters.store.dynamodb import DEFAULT_TTL_SECONDS
 from hookwise.batches.ports import BatchLedger, Parked
 from hookwise.config import Route
 from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
@@ -24,12 +26,26 @@ def received_epoch(record: EventRecord) -> float:
     return datetime.fromisoformat(record.received_at.replace("Z", "+00:00")).timestamp()
 
 
+def ledger_expiry(record: EventRecord) -> int:
+    """When the ledger may forget the event (the batch table's TTL): when the event itself
+    expires. Never sooner, since until then every path the event can take must find its
+    entries: parked up to its route's max_wait_seconds (a day at most), then a batch of up to
+    24 hours, and an outage of the API or of these schedules only adds to the wait (with
+    `fallback: wait`, without bound). Never later, since past it nothing is left to batch or
+    settle: the collector unparks an entry whose event is gone. An event written without an
+    expiry gets the store's default lifetime, from now."""
+    if record.expires_at is not None:
+        return record.expires_at
+    return int(time.time()) + DEFAULT_TTL_SECONDS
+
+
 def parked_entry(record: EventRecord, route: Route) -> Parked:
     return Parked(
         route=route.name,
         event_id=record.event_id,
         received_at=record.received_at,
         deadline=received_epoch(record) + route.batch.max_wait_seconds,
+        expires_at=ledger_expiry(record),
     )
 
 

@@ -61,10 +61,23 @@ class BatchPoller(BatchJob):
 
     def _settle(self, route: Route, intent: Intent, report: PollReport) -> None:
         """Every entry once: an event settled already (completed, or parked again) no longer
-        names this batch and is skipped, so a re-read after a crash repeats nothing."""
+        names this batch and is skipped, so a re-read after a crash repeats nothing. Only the
+        intent's events are read: an entry for anything else is not ours to settle, and an
+        event of the intent the batch holds no entry for is parked again."""
         batch_id = intent.batch_id or ""
         entries = list(self._api.results(batch_id))
-        records = self._store.get_many(entry.custom_id for entry in entries)
+        records = self._store.get_many(intent.event_ids)
+        answered = {entry.custom_id for entry in entries}
+        for event_id in intent.event_ids:
+            missing = records.get(event_id)
+            if (
+                event_id not in answered
+                and missing is not None
+                and missing.status is EventStatus.BATCHING
+                and missing.batch_id == batch_id
+            ):
+                self._parking.repark(missing, route, batch_id, "the batch holds no entry for it")
+                report.add("reparked")
         for entry in entries:
             record = records.get(entry.custom_id)
             if (

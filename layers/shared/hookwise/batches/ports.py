@@ -18,6 +18,8 @@ class Parked:
     received_at: str
     # Epoch seconds by which the event should have its answer.
     deadline: float
+    # Epoch seconds from which the table's TTL may delete the entry: its event's expiry.
+    expires_at: int
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Intent:
     intent_id: str
     event_ids: list[str]
     created_at: float
+    # Epoch seconds from which the table's TTL may delete the intent: its last event's expiry.
+    expires_at: int
     batch_id: str | None = None
     # The parked entries are gone and every event names the batch.
     recorded: bool = False

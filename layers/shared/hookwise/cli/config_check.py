@@ -86,13 +86,9 @@ def config() -> None:
     """Inspect the configuration."""
 
 
-@config.command("check")
-@click.option(
-    "--config", "path", default="hookwise.yaml", show_default=True, help="The configuration file."
-)
-def check(path: str) -> None:
-    """Validate the configuration; exit 1 with the offending keys if it is invalid."""
-    console = Console()
+def validated(path: str) -> HookwiseConfig:
+    """The configuration at `path`; if it is invalid, the error (the offending keys) that
+    exits the command with status 1."""
     try:
         loaded = load_config(path)
     except ConfigError as error:
@@ -100,6 +96,17 @@ def check(path: str) -> None:
     found = problems(loaded)
     if found:
         raise click.ClickException(f"{path}: " + "; ".join(found))
+    return loaded
+
+
+@config.command("check")
+@click.option(
+    "--config", "path", default="hookwise.yaml", show_default=True, help="The configuration file."
+)
+def check(path: str) -> None:
+    """Validate the configuration; exit 1 with the offending keys if it is invalid."""
+    console = Console()
+    loaded = validated(path)
     table = Table(title=f"{path}: {len(loaded.sources)} sources, {len(loaded.routes)} routes")
     for column in ("route", "source", "event types", "model", "output"):
         table.add_column(column)

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import signal
-import threading
 import time
 
 import click
 
 from hookwise.cli.common import DEFAULT_PORT
+
+# How a terminal, a process manager or `timeout` stops it.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """A signal asked the local stack to stop."""
+
+
+def stop_on_signals() -> None:
+    """Each stop signal ends what runs in the main thread (the stack starting, or waiting),
+    once: a second one must not cut the stopping short."""
+
+    def stop(signum: int, _frame: object) -> None:
+        for each in STOP_SIGNALS:
+            signal.signal(each, signal.SIG_IGN)
+        raise Stopped(signal.Signals(signum).name)
+
+    for each in STOP_SIGNALS:
+        signal.signal(each, stop)
 
 
 @click.command()
@@ -39,7 +58,12 @@ from hookwise.cli.common import DEFAULT_PORT
 )
 def dev(port: int, model_port: int, sweep_every: float, batch_every: float) -> None:
     """Run the whole pipeline locally, offline: API, queue, worker, model, sweeper, batches."""
+    from hookwise.cli.config_check import validated
     from hookwise.local.stack import LocalStack
+    from hookwise.settings import Settings
+
+    # Before anything starts: an invalid configuration is reported as `config check` does.
+    validated(Settings.from_environment().config)
 
     def log(line: str) -> None:
         click.echo(f"{time.strftime('%H:%M:%S')} {line}")
@@ -51,20 +75,19 @@ def dev(port: int, model_port: int, sweep_every: float, batch_every: float) -> N
         batch_every=batch_every,
         log=log,
     )
+    stop_on_signals()
     try:
-        stack.start()
-    except OSError as error:
-        raise click.ClickException(
-            f"cannot start the local stack: {error.strerror} (is port {port} or "
-            f"{model_port or 'the model port'} taken? try --port)"
-        ) from error
-    click.echo(stack.banner(), err=False)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        while not stopped.wait(1.0):
-            pass
-    except KeyboardInterrupt:
+        try:
+            stack.start()
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot start the local stack: {error.strerror} (is port {port} or "
+                f"{model_port or 'the model port'} taken? try --port)"
+            ) from error
+        click.echo(stack.banner(), err=False)
+        while True:
+            time.sleep(3600)
+    except Stopped:
         pass
     finally:
         click.echo("stopping the local stack")

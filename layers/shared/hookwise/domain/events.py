@@ -111,6 +111,9 @@ class EventRecord:
     mode: str | None = None
     # The Message Batch that holds (or answered) the event.
     batch_id: str | None = None
+    # A permanent failure decided but not yet recorded (the event is still `processing`):
+    # written before the DLQ send, removed by the transition to `failed` that follows it.
+    dead_letter_reason: str | None = None
 
     @classmethod
     def from_fields(cls, data: Mapping[str, Any]) -> EventRecord:

@@ -15,12 +15,14 @@ costs per request go: moto lists its own package directory to route each request
 and ~150 isdir calls), and werkzeug formats an access log line nobody reads (stderr goes
 nowhere). Together with the retention check, about a fifth of the emulator's time in a burst.
 
-Run as `python -m hookwise.local.aws_emulator --port N`.
+Run as `python -m hookwise.local.aws_emulator --port N`; with `--until-stdin-closes`, it exits
+once its standard input reaches end of file.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -64,9 +66,13 @@ class _Unlogged(WSGIRequestHandler):
 
 def launch(port: int, seconds: float = 20) -> subprocess.Popen[bytes]:
     """The emulator in its own process, listening: sharing the handlers' interpreter (and its
-    GIL) would halve their throughput and bill its work to theirs."""
+    GIL) would halve their throughput and bill its work to theirs. Its standard input is a
+    pipe whose write end only this process holds: however this process ends (a signal it
+    cannot handle, SIGKILL included, or a crash), the emulator sees end of file and exits, so
+    it never outlives the stack, port held."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-m", __name__, "--port", str(port)],
+        [sys.executable, "-m", __name__, "--port", str(port), "--until-stdin-closes"],
+        stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -86,13 +92,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="moto's server with atomic DynamoDB writes")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--until-stdin-closes", action="store_true", help="exit when stdin reaches end of file"
+    )
     arguments = parser.parse_args()
+    if arguments.until_stdin_closes:
+        threading.Thread(target=_exit_at_end_of_stdin, daemon=True, name="stdin").start()
     setattr(SQSBackend, "is_message_valid_based_on_retention_period", _retained)  # noqa: B010
     # The package's folders do not change while the server runs.
     modules = tuple(backends.list_of_moto_modules())
     setattr(backends, "list_of_moto_modules", lambda: modules)  # noqa: B010
     app = atomic_dynamodb(DomainDispatcherApplication(create_backend_app))
     run_simple(arguments.host, arguments.port, app, threaded=True, request_handler=_Unlogged)
+
+
+def _exit_at_end_of_stdin() -> None:
+    while sys.stdin.buffer.read(4096):
+        pass
+    # Nothing to flush: the emulator's state lives in memory.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """The offline model's Message Batches API, shaped as the SDK reads it: create, retrieve, list
 (newest first, paged by `after_id`), cancel, and results as JSONL at the batch's `results_url`.
 
-A batch is `in_progress` for `delay_seconds` after its creation, then ends: every entry is
-answered by the same code as `POST /v1/messages` (prompt cache included), unless a failure rule
-matches its `custom_id` or its text, which makes it `errored` or `expired`. `unavailable` makes
-the endpoints answer an error status (the API down, for fallback paths).
+A batch is `in_progress` for the `delay_seconds` set when it was created, then ends: every
+entry is answered by the same code as `POST /v1/messages` (prompt cache included), unless a
+failure rule matches its `custom_id` or its text, which makes it `errored` or `expired`.
+`unavailable` makes the endpoints answer an error status (the API down, for fallback paths).
+
+Any client on the server's key sees every batch, as on the API, where one key's list holds
+other applications' batches too: each batch keeps its own timing, so a test can have another
+application's batch end while one of ours is still running.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Batch:
     id: str
     created: float
     requests: list[dict[str, Any]]
+    # In progress until then (epoch seconds).
+    ends_at: float
     cancel_initiated: float | None = None
     ended: float | None = None
     # Being answered: other readers still see it in progress.
@@ -109,10 +115,14 @@ class OfflineBatches:
         ids = [entry.get("custom_id") for entry in requests]
         if not requests or len(set(ids)) != len(ids) or None in ids:
             raise ValueError("requests must be non-empty with unique custom_id values")
-        batch = Batch(
-            id=f"msgbatch_{uuid.uuid4().hex[:24]}", created=self._clock(), requests=requests
-        )
         with self._lock:
+            created = self._clock()
+            batch = Batch(
+                id=f"msgbatch_{uuid.uuid4().hex[:24]}",
+                created=created,
+                requests=requests,
+                ends_at=created + self.delay_seconds,
+            )
             self._batches[batch.id] = batch
         return batch
 
@@ -157,7 +167,7 @@ class OfflineBatches:
     def _progress(self, batch: Batch) -> None:
         """Answer every entry once the processing delay has passed."""
         with self._lock:
-            due = self._clock() >= batch.created + self.delay_seconds
+            due = self._clock() >= batch.ends_at
             if batch.ended is not None or batch.answering or not due:
                 return
             batch.answering = True

@@ -10,9 +10,10 @@ import json
 import logging
 import os
 import socket
+import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -63,14 +64,18 @@ class LocalStack:
     # The batch collector and poller run on this timer (their schedule is a minute on AWS).
     batch_every: float = 5.0
     log: Callable[[str], None] = print
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    # How to stop each part started so far, in the order started: a signal can cut the start
+    # short anywhere, and `stop` stops what it got to.
+    _started: list[Callable[[], None]] = field(default_factory=list, init=False)
 
     def start(self) -> LocalStack:
-        self._stopping = threading.Event()
         # The stack prints one line per step; moto's per-request access log would drown it.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         logger.setLevel(os.environ.get("HOOKWISE_LOG_LEVEL", "WARNING"))
         moto_port = free_port()
         self._moto = aws_emulator.launch(moto_port)
+        self._started.append(lambda: _end(self._moto))
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
         self.model_url = self._start_model()
@@ -102,6 +107,7 @@ class LocalStack:
         from hookwise.local.offline_model import OfflineModelServer
 
         self._model = OfflineModelServer(port=self.model_port).start()
+        self._started.append(self._model.stop)
         os.environ["ANTHROPIC_BASE_URL"] = self._model.url
         os.environ["ANTHROPIC_API_KEY"] = "offline"
         return self._model.url
@@ -120,6 +126,7 @@ class LocalStack:
             github_port=int(os.environ.get("HOOKWISE_DEV_GITHUB_PORT", "0")),
             slack_port=int(os.environ.get("HOOKWISE_DEV_SLACK_PORT", "0")),
         )
+        self._started.append(self.providers.stop)
         os.environ.update(self.providers.environment)
         return self.providers.secrets
 
@@ -167,7 +174,9 @@ class LocalStack:
             )
         for thread in self._threads:
             thread.start()
+        self._started.append(self.gateway.shutdown)
         self.mapping.start()
+        self._started.append(self.mapping.stop)
         self.settings = settings
 
     def _logged(self, worker: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Any:
@@ -232,11 +241,18 @@ class LocalStack:
         return "\n".join(lines)
 
     def stop(self) -> None:
+        """Stop what `start` started, however far it got, the last started first: the
+        emulator, the one process of its own, last (it also ends with this process, however
+        that ends: `aws_emulator.launch`)."""
         self._stopping.set()
-        self.mapping.stop()
-        self.gateway.shutdown()
-        if hasattr(self, "_model"):
-            self._model.stop()
-        self.providers.stop()
-        self._moto.terminate()
-        self._moto.wait(timeout=10)
+        while self._started:
+            self._started.pop()()
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

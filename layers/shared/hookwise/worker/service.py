@@ -171,6 +171,10 @@ class WorkerService:
         if record is None:
             # Finished already; a crash between completion and the actions leaves some undone.
             return self._retry_actions(delivery)
+        if record.dead_letter_reason is not None:
+            # A worker decided the failure and stopped before recording it: finished, never
+            # worked again.
+            return self._permanent(record, message, record.dead_letter_reason)
         # Held from the claim on: a slow step (the model, a busy table) never lets another
         # worker take the event over.
         with Heartbeat(
@@ -558,10 +562,27 @@ class WorkerService:
             logger.warning("lease could not be extended: the event is no longer processing")
 
     def _permanent(self, record: EventRecord, message: QueueMessage, reason: str) -> Outcome:
+        """The DLQ send, then the final transition: a `failed` event is always one the DLQ
+        shows. The decision is written on the event first, so a worker stopped after the send
+        leaves an event whose message comes back and finishes the failure without working it
+        again (a second copy in the DLQ at worst: a redrive moves the event once, since only
+        one message can claim it). A redrive of a copy whose event is not yet `failed` sends it
+        back here too: the failure is recorded, and the event can be redriven from then on."""
         reason = reason[:ERROR_CHARS]
-        self._finish(record, EventStatus.FAILED, {"error": reason})
+        if record.dead_letter_reason is None:
+            try:
+                self._store.transition(
+                    record.event_id,
+                    from_statuses=[EventStatus.PROCESSING],
+                    to_status=EventStatus.PROCESSING,
+                    updates={"dead_letter_reason": reason},
+                )
+            except TransitionConflict:
+                logger.warning("lost the event's lease before failing it")
+                raise RetryLater("lease lost", 0) from None
         # Parked with its reason for on-call; the original is acknowledged, so no retries.
         self._queue.send_to_dlq(message, reason)
+        self._finish(record, EventStatus.FAILED, {"error": reason, "dead_letter_reason": None})
         metrics.add_metric(name="Failed", unit="Count", value=1)
         logger.warning("event failed", extra={"reason": reason})
         return Outcome("failed")

@@ -1,5 +1,6 @@
 """The batch ledger on DynamoDB: parked events under `parked#<route>` sorted by received time,
-intents under `intent#<route>`."""
+intents under `intent#<route>`. Every item carries the table's TTL attribute (its events'
+expiry, `hookwise.batches.parking.ledger_expiry`), written when the item is."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from hookwise.batches.ports import BatchLedger, Intent, Parked
 from hookwise.resources import BATCH_TABLE_PARTITION_KEY as PK
 from hookwise.resources import BATCH_TABLE_SORT_KEY as SK
+from hookwise.resources import BATCH_TABLE_TTL_ATTRIBUTE as TTL
 
 PARKED = "parked#"
 INTENT = "intent#"
@@ -32,6 +34,7 @@ def _intent(item: dict[str, Any]) -> Intent:
         intent_id=str(item[SK]),
         event_ids=[str(e) for e in item["event_ids"]],
         created_at=float(item["created_at"]),
+        expires_at=int(item[TTL]),
         batch_id=item.get("batch_id"),
         recorded=bool(item.get("recorded", False)),
     )
@@ -48,6 +51,7 @@ class DynamoDBBatchLedger(BatchLedger):
                 "event_id": entry.event_id,
                 "received_at": entry.received_at,
                 "deadline": Decimal(str(entry.deadline)),
+                TTL: entry.expires_at,
             }
         )
 
@@ -66,7 +70,13 @@ class DynamoDBBatchLedger(BatchLedger):
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [
-            Parked(route, str(i["event_id"]), str(i["received_at"]), float(i["deadline"]))
+            Parked(
+                route,
+                str(i["event_id"]),
+                str(i["received_at"]),
+                float(i["deadline"]),
+                int(i[TTL]),
+            )
             for i in items
         ]
 
@@ -81,6 +91,7 @@ class DynamoDBBatchLedger(BatchLedger):
                 **_intent_key(intent),
                 "event_ids": intent.event_ids,
                 "created_at": Decimal(str(intent.created_at)),
+                TTL: intent.expires_at,
             },
             ConditionExpression=Attr(PK).not_exists(),
         )
