@@ -132,7 +132,7 @@ class WorkerService:
         model (subject memory, cached context) with one read per kind for the batch, not one
         per event. `arrivals`: the events as the store prefetched them. Best effort: an
         event not read ahead reads its own."""
-        subjects: list[str] = []
+        subjects: list[tuple[str, str]] = []
         contexts: list[tuple[Route, Any]] = []
         for record in arrivals:
             # A body in S3 is fetched by its own record (once), not for a hint.
@@ -144,7 +144,7 @@ class WorkerService:
                 if route is None or (self._parking and self._parking.takes(record, route)):
                     continue
                 if route.memory and (subject := subject_of(route, payload)):
-                    subjects.append(subject)
+                    subjects.append((route.name, subject))
             except Exception:
                 # The same steps fail the event's own record, which reports why.
                 logger.debug("event not read ahead", exc_info=True)
@@ -307,7 +307,7 @@ class WorkerService:
 
     def _history(self, route: Route, payload: Any) -> list[dict[str, Any]]:
         subject = subject_of(route, payload) if route.memory else None
-        return self._store.recall(subject) if subject else []
+        return self._store.recall(route.name, subject) if subject else []
 
     def prompt_for(
         self,
@@ -576,6 +576,7 @@ class WorkerService:
         subject = subject_of(route, payload) if route.memory else None
         if subject:
             self._store.remember(
+                route.name,
                 subject,
                 {"event_type": record.event_type, **result},
                 keep=route.memory,
