@@ -18,7 +18,6 @@ from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
 from hookwise.config import HookwiseConfig, Route
-from hookwise.deliveries.base import Publisher
 from hookwise.domain.events import (
     FINAL_STATUSES,
     EventRecord,
@@ -103,7 +102,6 @@ class WorkerService:
         queue: EventQueue,
         blobs: BlobStore | None,
         model: ModelClient,
-        publisher: Publisher | None,
         settings: Settings,
         admission: Admission,
         actions: ActionRunner | None = None,
@@ -121,7 +119,6 @@ class WorkerService:
         self._queue = queue
         self._blobs = blobs
         self._model = model
-        self._publisher = publisher
         self._actions = actions
         self._context = context
         self._settings = settings
@@ -582,14 +579,8 @@ class WorkerService:
                 keep=route.memory,
                 expires_at=record.expires_at or 0,
             )
+        # The EventBridge publish among them: a failed one is retried, never by re-asking.
         self._run_actions(record, route, payload, receive_count=0)
-        if self._publisher is not None and route.deliveries.eventbridge:
-            try:
-                self._publisher.publish(record, route)
-            except Exception:
-                # The result is stored and readable; a failed push must not re-ask the model.
-                logger.exception("delivery to EventBridge failed")
-                metrics.add_metric(name="DeliveryFailed", unit="Count", value=1)
 
     def _run_actions(
         self, record: EventRecord, route: Route, payload: Any, receive_count: int
