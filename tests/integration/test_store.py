@@ -297,20 +297,20 @@ def test_recent_events_newest_first(store: DynamoDBEventStore) -> None:
 def test_subject_memory_keeps_the_newest_entries_within_its_bound(
     aws: Aws, store: DynamoDBEventStore
 ) -> None:
-    assert store.recall("repo#1") == []
+    assert store.recall("route", "repo#1") == []
     for index in range(8):
         # Hex digests: text that compresses about as little as a model's prose.
         summary = "".join(hashlib.sha256(f"{index}/{i}".encode()).hexdigest() for i in range(8))
-        store.remember("repo#1", {"n": index, "summary": summary}, keep=5, expires_at=9)
-    history = store.recall("repo#1")
+        store.remember("route", "repo#1", {"n": index, "summary": summary}, keep=5, expires_at=9)
+    history = store.recall("route", "repo#1")
     assert 1 <= len(history) < 5  # the bytes bound bites before the count does
     assert history[-1]["n"] == 7
     assert [entry["n"] for entry in history] == list(range(8 - len(history), 8))
     (item,) = all_items(aws)
     assert len(item["history_z"]["B"]) <= SUBJECT_MEMORY_BYTES
     for index in range(3):
-        store.remember("repo#2", {"n": index}, keep=2, expires_at=9)
-    assert store.recall("repo#2") == [{"n": 1}, {"n": 2}]
+        store.remember("route", "repo#2", {"n": index}, keep=2, expires_at=9)
+    assert store.recall("route", "repo#2") == [{"n": 1}, {"n": 2}]
 
 
 def test_every_item_written_expires(aws: Aws, store: DynamoDBEventStore) -> None:
@@ -318,7 +318,7 @@ def test_every_item_written_expires(aws: Aws, store: DynamoDBEventStore) -> None
     store.put_new(record("evt_b"), dispatch_lease_until=0.0)
     store.claim("evt_a", now=1.0, lease_until=2.0)
     store.acquire_dispatch("evt_b", now=1.0, lease_until=2.0)
-    store.remember("repo#1", {"n": 1}, keep=2, expires_at=9)
+    store.remember("route", "repo#1", {"n": 1}, keep=2, expires_at=9)
     store.save_sweep_checkpoint("2026-11-23T04:05:00.000Z")
     items = all_items(aws)
     assert len(items) == 6
@@ -333,23 +333,25 @@ def test_remembering_after_recalling_reads_once_and_keeps_every_entry_of_this_pr
         "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append("get")
     )
     # Two events of one subject in one batch: both recall before their model calls.
-    assert store.recall("repo#1") == store.recall("repo#1") == []
-    store.remember("repo#1", {"n": 1}, keep=3, expires_at=9)
-    store.remember("repo#1", {"n": 2}, keep=3, expires_at=9)
+    assert store.recall("route", "repo#1") == store.recall("route", "repo#1") == []
+    store.remember("route", "repo#1", {"n": 1}, keep=3, expires_at=9)
+    store.remember("route", "repo#1", {"n": 2}, keep=3, expires_at=9)
     assert len(reads) == 2
     # Another environment sees both.
     elsewhere = DynamoDBEventStore(aws.settings.table)
-    assert elsewhere.recall("repo#1") == [{"n": 1}, {"n": 2}]
+    assert elsewhere.recall("route", "repo#1") == [{"n": 1}, {"n": 2}]
     # An environment that never recalled the subject reads it before writing.
     elsewhere_too = DynamoDBEventStore(aws.settings.table)
-    elsewhere_too.remember("repo#1", {"n": 3}, keep=3, expires_at=9)
-    assert store.recall("repo#1") == [{"n": 1}, {"n": 2}, {"n": 3}]
+    elsewhere_too.remember("route", "repo#1", {"n": 3}, keep=3, expires_at=9)
+    assert store.recall("route", "repo#1") == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
 def test_memory_read_ahead_for_a_batch_spares_each_recall_its_read_once(
     aws: Aws, store: DynamoDBEventStore
 ) -> None:
-    DynamoDBEventStore(aws.settings.table).remember("repo#1", {"n": 1}, keep=3, expires_at=9)
+    DynamoDBEventStore(aws.settings.table).remember(
+        "route", "repo#1", {"n": 1}, keep=3, expires_at=9
+    )
     batched: list[str] = []
     reads: list[str] = []
     store.client.meta.events.register(
@@ -358,23 +360,27 @@ def test_memory_read_ahead_for_a_batch_spares_each_recall_its_read_once(
     store.client.meta.events.register(
         "provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append("get")
     )
-    store.prefetch_memory(["repo#1", "repo#2"])
-    assert store.recall("repo#1") == [{"n": 1}]
-    assert store.recall("repo#2") == []
+    store.prefetch_memory([("route", "repo#1"), ("route", "repo#2")])
+    assert store.recall("route", "repo#1") == [{"n": 1}]
+    assert store.recall("route", "repo#2") == []
     assert (batched, reads) == (["b"], [])
     # Taken once: another event of the subject in the batch reads what is there now.
-    DynamoDBEventStore(aws.settings.table).remember("repo#1", {"n": 2}, keep=3, expires_at=9)
-    assert store.recall("repo#1") == [{"n": 1}, {"n": 2}]
+    DynamoDBEventStore(aws.settings.table).remember(
+        "route", "repo#1", {"n": 2}, keep=3, expires_at=9
+    )
+    assert store.recall("route", "repo#1") == [{"n": 1}, {"n": 2}]
     assert reads == ["get"]
 
 
 def test_a_new_batch_drops_the_memory_an_earlier_one_read_ahead_and_left(
     aws: Aws, store: DynamoDBEventStore
 ) -> None:
-    store.prefetch_memory(["repo#1"])
-    DynamoDBEventStore(aws.settings.table).remember("repo#1", {"n": 1}, keep=3, expires_at=9)
+    store.prefetch_memory([("route", "repo#1")])
+    DynamoDBEventStore(aws.settings.table).remember(
+        "route", "repo#1", {"n": 1}, keep=3, expires_at=9
+    )
     store.prefetch_memory([])
-    assert store.recall("repo#1") == [{"n": 1}]
+    assert store.recall("route", "repo#1") == [{"n": 1}]
 
 
 def test_recorded_actions_are_read_from_the_state_item_alone(

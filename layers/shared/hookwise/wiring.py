@@ -293,7 +293,6 @@ def worker_service() -> WorkerService:
         queue=queue(),
         blobs=blobs(),
         model=model_client(),
-        publisher=EventBridgePublisher(settings.event_bus) if settings.event_bus else None,
         settings=settings,
         admission=admission(),
         actions=ActionRunner(
@@ -302,6 +301,7 @@ def worker_service() -> WorkerService:
             slack=_one_at_a_time(slack_client),
             callbacks=_one_at_a_time(callback_sender),
             lock=DynamoDBSubjectLock(settings.table, wait_seconds=settings.subject_wait_seconds),
+            publisher=EventBridgePublisher(settings.event_bus) if settings.event_bus else None,
         ),
         context=_context_fetcher(github),
         parking=batch_parking() if batches else None,

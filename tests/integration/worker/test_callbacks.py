@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 import standardwebhooks
 
@@ -74,8 +76,6 @@ def test_failed_callback_is_retried_without_asking_the_model_again(
     event_id = pipeline.deliver()
     pipeline.poll()
     assert pipeline.record(event_id).status is EventStatus.COMPLETED
-    import time
-
     deadline = time.monotonic() + 8
     while len(receiver.requests) < 3 and time.monotonic() < deadline:
         pipeline.poll()
@@ -121,3 +121,72 @@ def test_check_target_requires_https_and_accepts_public_hosts() -> None:
 
     with pytest.raises(CallbackFailed):
         check_target("https://nowhere.example/x", False, resolve=unresolvable)
+
+
+def _outcome(pipeline: Pipeline, event_id: str) -> dict[str, Any]:
+    return dict((pipeline.record(event_id).actions or {})["http"])
+
+
+def _until_delivered(pipeline: Pipeline, receiver: Receiver, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not receiver.requests and time.monotonic() < deadline:
+        pipeline.poll()
+        time.sleep(0.2)
+
+
+def test_an_empty_secret_list_is_recorded_and_retried_until_the_secret_is_set(
+    pipeline: Pipeline, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOKWISE_SECRET_CALLBACK_GITHUB_PR_REVIEW", ",")
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    outcome = _outcome(pipeline, event_id)
+    assert outcome["status"] == "retrying"
+    assert "holds no signing secret" in outcome["error"]
+    monkeypatch.setenv("HOOKWISE_SECRET_CALLBACK_GITHUB_PR_REVIEW", SECRET)
+    _until_delivered(pipeline, receiver)
+    assert len(receiver.requests) == 1
+    assert _outcome(pipeline, event_id)["status"] == "done"
+    assert pipeline.dlq() == []
+
+
+def test_a_missing_secret_is_recorded_and_retried_until_it_is_created(
+    pipeline: Pipeline, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOOKWISE_SECRET_CALLBACK_GITHUB_PR_REVIEW")
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    outcome = _outcome(pipeline, event_id)
+    assert outcome["status"] == "retrying"
+    assert outcome["error_type"] == "SecretUnavailable"
+    assert "hookwise/callback-github-pr-review" in outcome["error"]
+    boto3.client("secretsmanager").create_secret(
+        Name="hookwise/callback-github-pr-review", SecretString=json.dumps([SECRET])
+    )
+    _until_delivered(pipeline, receiver)
+    assert len(receiver.requests) == 1
+    standardwebhooks.Webhook(SECRET).verify(receiver.requests[0][1], receiver.requests[0][0])
+    assert _outcome(pipeline, event_id)["status"] == "done"
+
+
+def test_an_unforeseen_error_fails_the_action_for_good_without_quoting_the_secret(
+    pipeline: Pipeline, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A secret that is not the JSON list it claims to be: the parser's own error is raised.
+    monkeypatch.delenv("HOOKWISE_SECRET_CALLBACK_GITHUB_PR_REVIEW")
+    boto3.client("secretsmanager").create_secret(
+        Name="hookwise/callback-github-pr-review", SecretString=f'["{SECRET}" "whsec_next"]'
+    )
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    record = pipeline.record(event_id)
+    assert record.status is EventStatus.COMPLETED
+    outcome = _outcome(pipeline, event_id)
+    assert outcome["status"] == "failed"
+    assert outcome["error_type"] == "JSONDecodeError"
+    assert SECRET not in json.dumps(record.public_view())
+    assert "whsec_" not in outcome["error"]
+    # Recorded for good: the event's message is acknowledged, nothing comes back or loops.
+    assert pipeline.aws.messages() == []
+    assert pipeline.dlq() == []
+    assert receiver.requests == []

@@ -3,16 +3,58 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
 import pytest
+import yaml
 
 from hookwise import wiring
 from hookwise.domain.events import EventStatus
+from hookwise.domain.payload import MISSING
 from hookwise.resources import TABLE_PARTITION_KEY
 from hookwise.samples import sample_bytes
+from hookwise.verifiers import WebhookRequest, verifier_for
+from tests.conftest import TEST_SECRET
 from tests.integration.worker.conftest import Configs, Pipeline
+
+
+def _pay(pipeline: Pipeline, stripe_id: str, customer: Any, kind: str = "payment_intent") -> str:
+    """Sign and ingest a Stripe event of `kind` (`payment_intent`, `charge`) for `customer`
+    (None: a guest's payment, JSON null; MISSING: no field at all); return its event id."""
+    payload = json.loads(sample_bytes("stripe", "payment_intent.succeeded"))
+    payload["id"] = stripe_id
+    payload["type"] = f"{kind}.succeeded"
+    if customer is MISSING:
+        del payload["data"]["object"]["customer"]
+    else:
+        payload["data"]["object"]["customer"] = customer
+    body = json.dumps(payload).encode()
+    headers = verifier_for(pipeline.aws.config.sources["stripe"]).sign(
+        body, TEST_SECRET, url="", event_type="", delivery_id="", timestamp=int(time.time())
+    )
+    reply = wiring.ingest_service().receive(
+        WebhookRequest(
+            source="stripe",
+            method="POST",
+            url="https://example/webhooks/stripe",
+            headers={k.lower(): v for k, v in headers.items()},
+            body=body,
+        )
+    )
+    assert reply.status == 202, reply.body
+    return str(json.loads(reply.body)["event_id"])
+
+
+def _prompts(pipeline: Pipeline) -> list[str]:
+    return [str(request["messages"][0]["content"]) for request in pipeline.model.model.requests]
+
+
+def _memory_items(pipeline: Pipeline) -> list[dict[str, Any]]:
+    table = boto3.resource("dynamodb").Table(pipeline.aws.settings.table)
+    items = table.scan()["Items"]
+    return [item for item in items if str(item[TABLE_PARTITION_KEY]).startswith("subject#")]
 
 
 def test_a_later_event_of_the_same_pull_request_sees_the_earlier_review(
@@ -39,6 +81,45 @@ def test_a_different_pull_request_does_not_see_it(pipeline: Pipeline) -> None:
     pipeline.deliver(delivery="m-3", body=json.dumps(other).encode())
     pipeline.poll()
     assert "<earlier_results>" not in pipeline.model.model.requests[-1]["messages"][0]["content"]
+
+
+def test_guests_without_a_customer_share_no_memory(pipeline: Pipeline) -> None:
+    # Three guests' payments (no customer: JSON null, or no field at all), then a customer's.
+    for index, customer in enumerate([None, None, MISSING]):
+        _pay(pipeline, f"evt_guest_{index}", customer)
+        pipeline.poll()
+    assert [p for p in _prompts(pipeline) if "<earlier_results>" in p] == []
+    # No subject, no memory: nothing was written for the guests.
+    assert _memory_items(pipeline) == []
+    _pay(pipeline, "evt_customer_1", "cus_1")
+    pipeline.poll()
+    _pay(pipeline, "evt_customer_2", "cus_1")
+    pipeline.poll()
+    assert "<earlier_results>" in _prompts(pipeline)[-1]
+    assert len(_memory_items(pipeline)) == 1
+
+
+def test_two_routes_with_one_subject_template_keep_apart_memories(
+    pipeline: Pipeline, configs: Configs
+) -> None:
+    def split(text: str) -> str:
+        document = yaml.safe_load(text)
+        routes = document["routes"]
+        payments = next(r for r in routes if r["name"] == "stripe-payments")
+        payments["match"] = {"source": "stripe", "event_types": ["payment_intent.*"]}
+        charges = {**payments, "name": "stripe-charges"}
+        charges["match"] = {"source": "stripe", "event_types": ["charge.*"]}
+        routes.insert(routes.index(payments) + 1, charges)
+        return str(yaml.safe_dump(document))
+
+    configs.edit(split)
+    _pay(pipeline, "evt_payment", "cus_1")
+    pipeline.poll()
+    charge = _pay(pipeline, "evt_charge", "cus_1", kind="charge")
+    pipeline.poll()
+    assert pipeline.record(charge).route == "stripe-charges"
+    assert "<earlier_results>" not in _prompts(pipeline)[-1]
+    assert len(_memory_items(pipeline)) == 2
 
 
 def test_a_batch_reads_its_memory_and_cached_context_once_not_per_event(

@@ -71,11 +71,36 @@ def test_shipped_routes_declare_their_context_and_actions() -> None:
             "not both",
         ),
         (lambda c: route(c, "github-pr-review").update(dry_run="sometimes"), "dry_run"),
+        (
+            lambda c: route(c, "github-pr-review")["actions"]["github.comment"].update(
+                mention_author="the reviewers"
+            ),
+            "mention_author",
+        ),
+        (
+            lambda c: route(c, "slack-mentions")["actions"]["slack.reply"].update(
+                mention_authors=True
+            ),
+            "mention_authors",
+        ),
     ],
 )
 def test_mistakes_name_the_key(mutate: Callable[[dict[str, Any]], None], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         load(mutate)
+
+
+def test_a_route_may_allow_mentioning_the_author() -> None:
+    config = yaml.safe_load(SHIPPED.read_text())
+    route(config, "github-pr-review")["actions"]["github.comment"]["mention_author"] = True
+    parsed = parse_config(yaml.safe_dump(config)).route_named("github-pr-review")
+    assert parsed is not None
+    assert parsed.actions.github_comment is not None
+    assert parsed.actions.github_comment.mention_author
+    slack = parse_config(SHIPPED.read_text()).route_named("slack-mentions")
+    assert slack is not None
+    assert slack.actions.slack_reply is not None
+    assert not slack.actions.slack_reply.mention_author
 
 
 def test_the_older_callback_url_is_the_http_action() -> None:

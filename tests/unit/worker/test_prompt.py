@@ -102,6 +102,8 @@ def test_earlier_results_are_included_and_forgotten_first_under_the_cap() -> Non
     [
         ("{repository.full_name}#{number}", "harbor-labs/ledger-api#418"),
         ("{repository.missing}", None),
+        # A null or empty part names no one (a guest): no subject, not "None".
+        ("{repository.full_name}#{repository.mirror_url}", None),
     ],
 )
 def test_subject_comes_from_the_route_template(template: str, expected: str | None) -> None:
@@ -109,6 +111,14 @@ def test_subject_comes_from_the_route_template(template: str, expected: str | No
     assert route is not None
     payload = fixture("pull_request.opened")
     assert subject_of(route.model_copy(update={"subject": template}), payload) == expected
+
+
+@pytest.mark.parametrize("customer", [None, ""])
+def test_a_null_or_empty_subject_part_names_no_subject(customer: str | None) -> None:
+    route = CONFIG.route_named("stripe-payments")
+    assert route is not None
+    assert subject_of(route, {"data": {"object": {"customer": customer}}}) is None
+    assert subject_of(route, {"data": {"object": {"customer": "cus_1"}}}) == "cus_1"
 
 
 def test_deeply_nested_lists_are_cut_at_the_depth_cap_not_a_recursion_error() -> None:

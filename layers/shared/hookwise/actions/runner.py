@@ -6,25 +6,36 @@ again by its hidden marker and updated in place, the Slack reply by its message 
 adding a label twice is a no-op; a crash between the provider call and the record still leaves
 one comment and one reply. The comment and the reply are written under a short lease on their
 subject, which a run that succeeds never deletes: the outcome it records releases it.
+
+Putting the result on the EventBridge bus is an action too, last, so a retry publishes what a
+failed try did not (at least once: a crash after the put publishes again, and a consumer tells
+copies apart by `detail.event_id`). Whatever an action raises ends in a recorded outcome.
 """
 
 from __future__ import annotations
 
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
+
 from hookwise.actions.text import neutralise_mentions, render_result
+from hookwise.adapters.secrets import SecretUnavailable
 from hookwise.adapters.store import EventStore
 from hookwise.config import Route
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
+from hookwise.domain.payload import MISSING, lookup
 from hookwise.observability import logger, metrics
 from hookwise.providers.errors import ProviderError, ProviderRateLimited, permanent, transient
 from hookwise.providers.markers import as_of_stamp, comment_marker, find_marked, stamp_of
 from hookwise.providers.targets import github_target, head_sha, slack_thread, subject_updated_at
 
 if TYPE_CHECKING:
+    from hookwise.deliveries.base import Publisher
     from hookwise.deliveries.callback import CallbackSender
     from hookwise.providers.github import GitHubClient
     from hookwise.providers.slack import SlackClient
@@ -33,9 +44,24 @@ GITHUB_COMMENT = "github.comment"
 GITHUB_LABELS = "github.labels"
 SLACK_REPLY = "slack.reply"
 HTTP = "http"
+EVENTBRIDGE = "eventbridge"
 # Outcomes a retry leaves alone: done, recorded as a dry run, or failed for good.
 SETTLED = frozenset({"done", "dry_run", "failed"})
 ERROR_CHARS = 500
+# AWS error codes that mean "not now" rather than "never" (besides any 5xx or 429 answer).
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "InternalFailure",
+        "InternalServerError",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "ServiceUnavailable",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+    }
+)
 
 # How long a run that records no outcome (it crashed, say) holds a PR's comment (or an event's
 # reply) before another may take over.
@@ -76,8 +102,10 @@ class ActionRunner:
         slack: Callable[[], SlackClient],
         callbacks: Callable[[], CallbackSender] | None,
         lock: SubjectLock | None = None,
+        publisher: Publisher | None = None,
     ) -> None:
         self._lock = lock
+        self._publisher = publisher
         self._store = store
         self._github = github
         self._slack = slack
@@ -91,7 +119,11 @@ class ActionRunner:
             (SLACK_REPLY, actions.slack_reply, self._slack_reply),
             (HTTP, route.http_action, self._http),
         ]
-        return [(name, perform) for name, spec, perform in named if spec is not None]
+        planned = [(name, perform) for name, spec, perform in named if spec is not None]
+        if self._publisher is not None and route.deliveries.eventbridge:
+            # Last: the bus hears of a result once the provider has it.
+            planned.append((EVENTBRIDGE, self._eventbridge))
+        return planned
 
     def unsettled(self, record: EventRecord, route: Route) -> list[str]:
         """The route's actions not yet done (nor recorded as a dry run, nor failed for good)."""
@@ -142,10 +174,15 @@ class ActionRunner:
             details = perform(record, route, payload, holder)
             outcome = {"status": "dry_run" if route.dry_run else "done", **details}
             metrics.add_metric(name="ActionDone", unit="Count", value=1)
-        except ProviderError as error:
+        except Exception as raised:
+            error = as_provider_error(raised)
             retry = error.transient and not last_try
             status = "rate_limited" if isinstance(error, ProviderRateLimited) else "retrying"
-            outcome = {"status": status if retry else "failed", "error": str(error)[:ERROR_CHARS]}
+            outcome = {
+                "status": status if retry else "failed",
+                "error": str(error)[:ERROR_CHARS],
+                "error_type": type(raised).__name__,
+            }
             if retry:
                 report.pending.append(name)
             if error.retry_after is not None:
@@ -192,7 +229,14 @@ class ActionRunner:
         marker = comment_marker(route.name, target.subject)
         sha = head_sha(payload)
         footer = f"hookwise · {route.name}" + (f" · reviewed {sha[:7]}" if sha else "")
-        body = f"{marker}\n{render_result(record.result or {}, spec.fields)}\n\n<sub>{footer}</sub>"
+        author = _author(payload, "pull_request.user.login", "issue.user.login")
+        text = render_result(
+            record.result or {},
+            spec.fields,
+            "github",
+            allow_mention=author if spec.mention_author else None,
+        )
+        body = f"{marker}\n{text}\n\n<sub>{footer}</sub>"
         if route.dry_run:
             return {"target": target.subject, "would": "comment", "body": body}
         as_of = subject_updated_at(payload)
@@ -246,7 +290,13 @@ class ActionRunner:
         spec = route.actions.slack_reply
         assert spec is not None
         thread = slack_thread(payload)
-        text = render_result(record.result or {}, spec.fields, bold="*")
+        author = _author(payload, "event.user")
+        text = render_result(
+            record.result or {},
+            spec.fields,
+            "slack",
+            allow_mention=author if spec.mention_author else None,
+        )
         target = f"{thread.channel}/{thread.thread_ts}"
         if route.dry_run:
             return {"target": target, "would": "reply", "text": text}
@@ -283,3 +333,64 @@ class ActionRunner:
         except CallbackFailed as failed:
             raise transient(str(failed)) from failed
         return {"target": action.url}
+
+    def _eventbridge(
+        self, record: EventRecord, route: Route, payload: Any, holder: str
+    ) -> dict[str, Any]:
+        publisher = self._publisher
+        assert publisher is not None
+        if route.dry_run:
+            return {"target": publisher.target, "would": "publish"}
+        # Here, not at the top: the module loads boto3's events client only for the bus.
+        from hookwise.deliveries.eventbridge import DeliveryFailed
+
+        try:
+            published = publisher.publish(record, route)
+        except DeliveryFailed as failed:
+            raise ProviderError(str(failed), transient=failed.transient) from failed
+        return {"target": publisher.target, "id": published}
+
+
+def _author(payload: Any, *paths: str) -> str | None:
+    """Who wrote the PR, issue or message, as its payload says (never the model's text)."""
+    for path in paths:
+        value = lookup(payload, path)
+        if value is not MISSING and isinstance(value, str) and value:
+            return value
+    return None
+
+
+def as_provider_error(error: Exception) -> ProviderError:
+    """Whatever an action raised, as a failure to record: transient (retried from the queue)
+    when the same call may well succeed later, permanent when it would fail the same way. The
+    message never carries an unforeseen exception's own text, which may quote a secret (a
+    malformed credential in a parse error): its type and where it was raised instead."""
+    kind = type(error).__name__
+    if isinstance(error, ProviderError):
+        return error
+    if isinstance(error, SecretUnavailable):
+        # The store did not answer, or the secret is not there yet: both are put right
+        # without a deploy, and the next try reads the store again.
+        return transient(f"{kind}: secret {error} could not be read")
+    if isinstance(error, ClientError):
+        # "An error occurred (Code) when calling the Op operation: ...": AWS names the
+        # operation and the resource, never a value we sent.
+        answer = error.response
+        code = str(answer.get("Error", {}).get("Code", ""))
+        status = int(answer.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        busy = code in TRANSIENT_AWS_CODES or status >= 500 or status == 429
+        return ProviderError(str(error), transient=busy)
+    if isinstance(error, AwsConnectionError | HTTPClientError | OSError):
+        # The network: a connection refused, reset or timed out.
+        return transient(f"{kind}: {_raised_at(error)}")
+    # A bug, or a payload or answer this code did not foresee: a retry runs the same code on
+    # the same input, and would fail the same way.
+    return permanent(f"{kind}: unexpected error {_raised_at(error)}")
+
+
+def _raised_at(error: Exception) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "(no traceback)"
+    last = frames[-1]
+    return f"at {last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name}"

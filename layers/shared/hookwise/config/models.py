@@ -129,6 +129,9 @@ class GithubCommentAction(Strict):
 
     # Result fields shown in the comment, in order; empty means every field.
     fields: list[str] = Field(default_factory=list)
+    # The model's text may mention the PR's (or issue's) author, whose login is taken from the
+    # payload; every other mention is made inert.
+    mention_author: bool = False
 
 
 class GithubLabelsAction(Strict):
@@ -143,6 +146,9 @@ class SlackReplyAction(Strict):
     """A reply in the thread of the triggering message."""
 
     fields: list[str] = Field(default_factory=list)
+    # The model's text may mention (`<@U...>`) who wrote the triggering message, as the
+    # payload names them; every other mention is made inert.
+    mention_author: bool = False
 
 
 class HttpAction(Strict):

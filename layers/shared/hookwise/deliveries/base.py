@@ -9,6 +9,12 @@ from hookwise.domain.events import EventRecord
 
 
 class Publisher(ABC):
+    @property
     @abstractmethod
-    def publish(self, record: EventRecord, route: Route) -> None:
-        """Push the completed event on; raises on failure (the caller logs and counts it)."""
+    def target(self) -> str:
+        """Where results go (the bus's name), as the event's recorded outcome shows it."""
+
+    @abstractmethod
+    def publish(self, record: EventRecord, route: Route) -> str:
+        """Push the completed event on and return the id it got there; raises on failure (the
+        `eventbridge` action records it, and a transient one is retried from the queue)."""

@@ -78,7 +78,12 @@ class CallbackSender:
         url = action.url
         address = check_target(url, self._allow_private, self._resolve)
         secret_name = action.secret_name or f"hookwise/callback-{route.name}"
-        secret = self._secrets.source_secrets(f"callback_{route.name}", secret_name)[0]
+        secrets = self._secrets.source_secrets(f"callback_{route.name}", secret_name)
+        if not secrets:
+            # The secret is there but holds no active secret: put right in the store, without
+            # a deploy, so the next try may sign.
+            raise CallbackFailed(f"secret {secret_name} holds no signing secret")
+        secret = secrets[0]
         body = json.dumps(record.public_view()).encode()
         headers = self._signer.sign(
             body,

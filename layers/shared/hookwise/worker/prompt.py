@@ -74,7 +74,9 @@ def project(payload: Any, fields: list[str], string_cap: int = STRING_CAP) -> An
 
 
 def subject_of(route: Route, payload: Any) -> str | None:
-    """The subject key from the route's template, or None if the payload lacks a part."""
+    """The subject key from the route's template, or None if the payload lacks a part. A
+    null or empty part names no one: rendered ("None"), every Stripe payment without a
+    customer would share one subject, and each guest's memory would reach the others'."""
     if not route.subject:
         return None
     missing = False
@@ -82,7 +84,7 @@ def subject_of(route: Route, payload: Any) -> str | None:
     def fill(match: re.Match[str]) -> str:
         nonlocal missing
         value = lookup(payload, match.group(1))
-        if value is MISSING or isinstance(value, dict | list):
+        if value is MISSING or value is None or value == "" or isinstance(value, dict | list):
             missing = True
             return ""
         return str(value)

@@ -18,7 +18,6 @@ from hookwise.adapters.blobs import BlobStore
 from hookwise.adapters.queue import EventQueue
 from hookwise.adapters.store import EventStore, TransitionConflict
 from hookwise.config import HookwiseConfig, Route
-from hookwise.deliveries.base import Publisher
 from hookwise.domain.events import (
     FINAL_STATUSES,
     EventRecord,
@@ -103,7 +102,6 @@ class WorkerService:
         queue: EventQueue,
         blobs: BlobStore | None,
         model: ModelClient,
-        publisher: Publisher | None,
         settings: Settings,
         admission: Admission,
         actions: ActionRunner | None = None,
@@ -121,7 +119,6 @@ class WorkerService:
         self._queue = queue
         self._blobs = blobs
         self._model = model
-        self._publisher = publisher
         self._actions = actions
         self._context = context
         self._settings = settings
@@ -132,7 +129,7 @@ class WorkerService:
         model (subject memory, cached context) with one read per kind for the batch, not one
         per event. `arrivals`: the events as the store prefetched them. Best effort: an
         event not read ahead reads its own."""
-        subjects: list[str] = []
+        subjects: list[tuple[str, str]] = []
         contexts: list[tuple[Route, Any]] = []
         for record in arrivals:
             # A body in S3 is fetched by its own record (once), not for a hint.
@@ -144,7 +141,7 @@ class WorkerService:
                 if route is None or (self._parking and self._parking.takes(record, route)):
                     continue
                 if route.memory and (subject := subject_of(route, payload)):
-                    subjects.append(subject)
+                    subjects.append((route.name, subject))
             except Exception:
                 # The same steps fail the event's own record, which reports why.
                 logger.debug("event not read ahead", exc_info=True)
@@ -311,7 +308,7 @@ class WorkerService:
 
     def _history(self, route: Route, payload: Any) -> list[dict[str, Any]]:
         subject = subject_of(route, payload) if route.memory else None
-        return self._store.recall(subject) if subject else []
+        return self._store.recall(route.name, subject) if subject else []
 
     def prompt_for(
         self,
@@ -597,19 +594,14 @@ class WorkerService:
         subject = subject_of(route, payload) if route.memory else None
         if subject:
             self._store.remember(
+                route.name,
                 subject,
                 {"event_type": record.event_type, **result},
                 keep=route.memory,
                 expires_at=record.expires_at or 0,
             )
+        # The EventBridge publish among them: a failed one is retried, never by re-asking.
         self._run_actions(record, route, payload, receive_count=0)
-        if self._publisher is not None and route.deliveries.eventbridge:
-            try:
-                self._publisher.publish(record, route)
-            except Exception:
-                # The result is stored and readable; a failed push must not re-ask the model.
-                logger.exception("delivery to EventBridge failed")
-                metrics.add_metric(name="DeliveryFailed", unit="Count", value=1)
 
     def _run_actions(
         self, record: EventRecord, route: Route, payload: Any, receive_count: int

@@ -97,13 +97,16 @@ class EventStore(ABC):
     def save_sweep_checkpoint(self, received_at: str) -> None: ...
 
     @abstractmethod
-    def prefetch_memory(self, subjects: Iterable[str]) -> None:
-        """These subjects are about to be recalled: read their memory at once."""
+    def prefetch_memory(self, subjects: Iterable[tuple[str, str]]) -> None:
+        """These (route, subject) memories are about to be recalled: read them at once."""
 
     @abstractmethod
-    def recall(self, subject: str) -> list[dict[str, Any]]:
-        """Earlier results remembered for a subject (a PR, a customer), oldest first."""
+    def recall(self, route: str, subject: str) -> list[dict[str, Any]]:
+        """Earlier results of a route remembered for a subject (a PR, a customer), oldest
+        first. Each route has its own: two routes naming the same subject share nothing."""
 
     @abstractmethod
-    def remember(self, subject: str, entry: dict[str, Any], keep: int, expires_at: int) -> None:
-        """Add a result to a subject's memory, keeping the last `keep` entries."""
+    def remember(
+        self, route: str, subject: str, entry: dict[str, Any], keep: int, expires_at: int
+    ) -> None:
+        """Add a result to a route's memory of a subject, keeping the last `keep` entries."""

@@ -524,18 +524,21 @@ class DynamoDBEventStore(EventStore):
     # -- subject memory --------------------------------------------------------------------
 
     @staticmethod
-    def _subject_key(subject: str) -> str:
-        return SUBJECT_PREFIX + hashlib.sha256(subject.encode()).hexdigest()[:40]
+    def _subject_key(route: str, subject: str) -> str:
+        # The route in the key: two routes with one subject template keep apart memories. (Keys
+        # made before it named the subject alone: such items are never read again, and expire.)
+        scoped = json.dumps([route, subject], separators=(",", ":"))
+        return SUBJECT_PREFIX + hashlib.sha256(scoped.encode()).hexdigest()[:40]
 
-    def prefetch_memory(self, subjects: Iterable[str]) -> None:
-        """Read these subjects' memory in one go, for the recalls of the batch that follows
-        (each recall takes its subject's once). Replaces the previous batch's, read or not."""
-        keys = [self._subject_key(subject) for subject in subjects]
+    def prefetch_memory(self, subjects: Iterable[tuple[str, str]]) -> None:
+        """Read these (route, subject) memories in one go, for the recalls of the batch that
+        follows (each recall takes its own once). Replaces the previous batch's, read or not."""
+        keys = [self._subject_key(route, subject) for route, subject in subjects]
         # Eventually consistent, as `recall` reads.
         self._memory_ahead.replace(keys, self._batch_get(keys, consistent=False) if keys else {})
 
-    def recall(self, subject: str) -> list[dict[str, Any]]:
-        key = self._subject_key(subject)
+    def recall(self, route: str, subject: str) -> list[dict[str, Any]]:
+        key = self._subject_key(route, subject)
         item = self._memory_ahead.take(key, lambda: self._memory_item(key))
         packed = item.get("history_z") if item else None
         history: list[dict[str, Any]] = (
@@ -549,16 +552,18 @@ class DynamoDBEventStore(EventStore):
         found = self.client.get_item(TableName=self.table_name, Key=_key(key)).get("Item")
         return _plain(found) if found else None
 
-    def remember(self, subject: str, entry: dict[str, Any], keep: int, expires_at: int) -> None:
+    def remember(
+        self, route: str, subject: str, entry: dict[str, Any], keep: int, expires_at: int
+    ) -> None:
         # The history this process last read or wrote for the subject (the worker recalls it
         # before the model call) spares a second read. Last writer wins on a race between two
         # environments: memory is a hint to the model, not a record, so a lost entry costs
         # nothing but context.
-        key = self._subject_key(subject)
+        key = self._subject_key(route, subject)
         with self._memory_lock:
             known = self._memory.get(key)
         if known is None:
-            self.recall(subject)
+            self.recall(route, subject)
         with self._memory_lock:
             history = [*self._memory.get(key, []), entry][-keep:]
             packed, history = self._pack_history(history)
