@@ -12,8 +12,8 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -28,6 +28,9 @@ from hookwise.observability import logger
 from hookwise.resources import QUEUES
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_class
+
+if TYPE_CHECKING:
+    from hookwise.console.server import ConsoleServer
 
 LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -63,6 +66,9 @@ class LocalStack:
     # The batch collector and poller run on this timer (their schedule is a minute on AWS).
     batch_every: float = 5.0
     log: Callable[[str], None] = print
+    # The console's port (None: no console); taken, another is picked, as Jupyter does.
+    console_port: int | None = None
+    console: ConsoleServer | None = field(default=None, init=False, repr=False)
 
     def start(self) -> LocalStack:
         self._stopping = threading.Event()
@@ -94,7 +100,16 @@ class LocalStack:
         )
         wiring.reset()
         self._start_functions()
+        self._start_console()
         return self
+
+    def _start_console(self) -> None:
+        from hookwise.console.server import ConsoleServer, port_free
+
+        if self.console_port is None:
+            return
+        port = self.console_port if port_free(self.console_port) else free_port()
+        self.console = ConsoleServer(wiring.console_data(), port).start()
 
     def _start_model(self) -> str:
         if os.environ.get("ANTHROPIC_API_KEY"):
@@ -229,10 +244,14 @@ class LocalStack:
             *(f"    {name}: {','.join(values)}" for name, values in self.secrets.items()),
             "try: .venv/bin/hookwise send github pull_request.opened",
         ]
+        if self.console is not None:
+            lines.insert(1, f"  console: {self.console.url}")
         return "\n".join(lines)
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.console is not None:
+            self.console.stop()
         self.mapping.stop()
         self.gateway.shutdown()
         if hasattr(self, "_model"):
