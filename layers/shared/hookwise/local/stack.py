@@ -108,8 +108,8 @@ class LocalStack:
 
         if self.console_port is None:
             return
-        port = self.console_port if port_free(self.console_port) else free_port()
-        self.console = ConsoleServer(wiring.console_data(), port).start()
+        port = self.console_port if self.console_port and port_free(self.console_port) else 0
+        self.console = ConsoleServer(wiring.console_data(), port or free_port()).start()
 
     def _start_model(self) -> str:
         if os.environ.get("ANTHROPIC_API_KEY"):
