@@ -13,7 +13,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import burst, coldstart, cost, e2e, ingest, model_cost, pr_context, prompts, worker
+from bench import (
+    burst,
+    coldstart,
+    console,
+    cost,
+    e2e,
+    ingest,
+    model_cost,
+    pr_context,
+    prompts,
+    worker,
+)
 from bench.bodies import pull_request
 from hookwise.observability import logger
 from hookwise.resources import QUEUES
@@ -32,6 +43,7 @@ def run() -> dict[str, Any]:
         "worker": worker.efficiency(),
         "bursts": burst.measure(),
         "end_to_end": e2e.measure(),
+        "console": console.measure(),
     }
     footprints = cost.footprints()
     pr = pull_request().name
@@ -169,6 +181,18 @@ def table(results: dict[str, Any]) -> Table:
         f"{ee['trivial_handler']['ack_ms_p99']:.1f}",
         f"{ee['ack_ratio_p99']:.1f}",
     )
+    pages = results["console"]["pages"]
+    for name, label in (
+        ("events", "console Events page ms, median"),
+        ("events_failed", "console Events page ms, median, status failed"),
+        ("events_route", "console Events page ms, median, one route"),
+    ):
+        rows.add_row(
+            f"{label} ({results['console']['events_in_table']:,} events in the table)",
+            f"{pages[name]['ms_median']:.0f}",
+            f"{results['console']['target_ms']:.0f} (target)",
+            f"{pages[name]['ms_median'] / results['console']['target_ms']:.2f}",
+        )
     for shape, footprints in results["capacity_per_event"].items():
         for name, footprint in footprints.items():
             writes = footprint["write_units"] + footprint["index_write_units"]

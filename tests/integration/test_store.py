@@ -492,3 +492,23 @@ def test_find_reads_a_bounded_number_of_events_and_says_where_to_go_on(
 def test_find_refuses_a_position_it_did_not_give(store: DynamoDBEventStore) -> None:
     with pytest.raises(ValueError, match="listing position"):
         store.find(EVERYTHING, 5, after="bm90IGEga2V5")
+
+
+def test_the_status_index_costs_a_write_per_status_entered_and_left(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What README "Where an event's bytes go" counts for the console's index: a plain event
+    (claimed, completed, its action recorded) writes 3 index units to it, and 1 to by-pending."""
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.session.Session())
+    meter = capacity.CapacityMeter()
+    meter.attach(boto3.DEFAULT_SESSION.events)
+    store = DynamoDBEventStore(aws.settings.table)
+    store.put_new(record(), dispatch_lease_until=0.0)
+    finish(store, "evt_1", EventStatus.COMPLETED, "review")
+    store.transition(
+        "evt_1",
+        from_statuses=[EventStatus.COMPLETED],
+        to_status=EventStatus.COMPLETED,
+        updates={"actions": {"github.comment": {"status": "done"}}},
+    )
+    assert [c.index_write_units for c in meter.calls if c.write_units] == [1, 1, 2, 0]
