@@ -182,16 +182,19 @@ def table(results: dict[str, Any]) -> Table:
         f"{ee['ack_ratio_p99']:.1f}",
     )
     pages = results["console"]["pages"]
-    for name, label in (
-        ("events", "console Events page ms, median"),
-        ("events_failed", "console Events page ms, median, status failed"),
-        ("events_route", "console Events page ms, median, one route"),
-    ):
+    rows.add_row(
+        f"console Events page ms, median ({results['console']['events_in_table']:,} events, "
+        f"target {results['console']['target_ms']:.0f})",
+        f"{pages['events']['ms_median']:.0f}",
+        f"{pages['events']['floor_ms_median']:.0f} (its Query + BatchGetItem)",
+        f"{pages['events']['over_floor']:.2f}",
+    )
+    for name, label in (("events_failed", "status failed"), ("events_route", "one route")):
         rows.add_row(
-            f"{label} ({results['console']['events_in_table']:,} events in the table)",
+            f"  filtered: {label}",
             f"{pages[name]['ms_median']:.0f}",
-            f"{results['console']['target_ms']:.0f} (target)",
-            f"{pages[name]['ms_median'] / results['console']['target_ms']:.2f}",
+            f"{pages[name]['floor_ms_median']:.0f}",
+            f"{pages[name]['over_floor']:.2f}",
         )
     for shape, footprints in results["capacity_per_event"].items():
         for name, footprint in footprints.items():

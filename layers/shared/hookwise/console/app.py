@@ -1,5 +1,7 @@
 """The console's pages: Starlette routes rendering Jinja2 templates (autoescaped: a payload is
-attacker-controlled, and shows as text, never as HTML)."""
+attacker-controlled, and shows as text, never as HTML). The store and the queues answer
+through blocking boto3 calls: pages are plain functions, which Starlette runs on its thread
+pool, and actions hand their calls to it, so a long redrive never stalls the live pages."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -84,7 +87,7 @@ def create_app(data: ConsoleData, keys: Secrets, port: int) -> Starlette:
         shared = {"csrf": keys.csrf, "live_seconds": LIVE_SECONDS, "config": data.config}
         return pages.TemplateResponse(request, name, {**shared, **context}, status_code=status_code)
 
-    async def home(_request: Request) -> Response:
+    def home(_request: Request) -> Response:
         return RedirectResponse("/events", 303)
 
     def event_rows(request: Request) -> dict[str, Any]:
@@ -105,10 +108,10 @@ def create_app(data: ConsoleData, keys: Secrets, port: int) -> Starlette:
             "statuses": [status.value for status in EventStatus],
         }
 
-    async def events(request: Request) -> Response:
+    def events(request: Request) -> Response:
         return render(request, "events.html", **event_rows(request))
 
-    async def rows(request: Request) -> Response:
+    def rows(request: Request) -> Response:
         return render(request, "_rows.html", **event_rows(request))
 
     def event_context(event_id: str) -> dict[str, Any]:
@@ -122,12 +125,12 @@ def create_app(data: ConsoleData, keys: Secrets, port: int) -> Starlette:
             "final": view.record.status in FINAL_STATUSES,
         }
 
-    async def event(request: Request) -> Response:
+    def event(request: Request) -> Response:
         context = event_context(request.path_params["event_id"])
         outcome = request.query_params.get("outcome")
         return render(request, "event.html", outcome=outcome, **context)
 
-    async def story(request: Request) -> Response:
+    def story(request: Request) -> Response:
         return render(request, "_story.html", **event_context(request.path_params["event_id"]))
 
     def outcome_text(answer: BulkAnswer) -> str:
@@ -139,7 +142,7 @@ def create_app(data: ConsoleData, keys: Secrets, port: int) -> Starlette:
     async def replay(request: Request) -> Response:
         event_id = request.path_params["event_id"]
         form = await action_form(request, keys)
-        answer = data.replay(event_id, force=form.get("force") == "1")
+        answer = await run_in_threadpool(data.replay, event_id, form.get("force") == "1")
         return RedirectResponse(
             f"/events/{event_id}?{urlencode({'outcome': 'replay: ' + outcome_text(answer)})}", 303
         )
@@ -147,13 +150,13 @@ def create_app(data: ConsoleData, keys: Secrets, port: int) -> Starlette:
     async def redrive_one(request: Request) -> Response:
         event_id = request.path_params["event_id"]
         await action_form(request, keys)
-        answer = data.redrive([event_id], dry_run=False)
+        answer = await run_in_threadpool(data.redrive, [event_id], False)
         return RedirectResponse(
             f"/events/{event_id}?{urlencode({'outcome': 'redrive: ' + outcome_text(answer)})}",
             303,
         )
 
-    async def dlq(request: Request) -> Response:
+    def dlq(request: Request) -> Response:
         return render(request, "dlq.html", **dlq_context())
 
     def dlq_context() -> dict[str, Any]:
@@ -168,7 +171,7 @@ def create_app(data: ConsoleData, keys: Secrets, port: int) -> Starlette:
         answer = data.redrive(chosen, dry_run=dry_run)
         return render(request, "dlq.html", **{**dlq_context(), "answer": answer, "chosen": chosen})
 
-    async def routes(request: Request) -> Response:
+    def routes(request: Request) -> Response:
         return render(request, "routes.html", view=data.routes())
 
     async def refused(request: Request, error: Exception) -> Response:
