@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: install dev test lint typecheck unit synth deploy bench layers clean
+.PHONY: install dev test lint typecheck unit synth deploy bench layers clean chromium
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,20 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+# The console's browser tests drive Debian's Chromium (Playwright comes with `.[dev]`, and never
+# downloads a browser here). As root (CI) it is installed; elsewhere, say how.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && apt-get install -y chromium; \
+	else \
+		echo "The console's browser tests need Chromium at $(CHROMIUM). Install it as root" >&2; \
+		echo "(Debian/Ubuntu: sudo apt-get install -y chromium), then run make test again." >&2; \
+		exit 1; \
+	fi
+
+test: install lint typecheck chromium
 	$(BIN)/pytest -n 2 --dist loadfile
 
 synth: install node_modules/.bin/cdk

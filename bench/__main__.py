@@ -13,7 +13,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import burst, coldstart, cost, e2e, ingest, model_cost, pr_context, prompts, worker
+from bench import (
+    burst,
+    coldstart,
+    console,
+    cost,
+    e2e,
+    ingest,
+    model_cost,
+    pr_context,
+    prompts,
+    worker,
+)
 from bench.bodies import pull_request
 from hookwise.observability import logger
 from hookwise.resources import QUEUES
@@ -32,6 +43,7 @@ def run() -> dict[str, Any]:
         "worker": worker.efficiency(),
         "bursts": burst.measure(),
         "end_to_end": e2e.measure(),
+        "console": console.measure(),
     }
     footprints = cost.footprints()
     pr = pull_request().name
@@ -169,6 +181,21 @@ def table(results: dict[str, Any]) -> Table:
         f"{ee['trivial_handler']['ack_ms_p99']:.1f}",
         f"{ee['ack_ratio_p99']:.1f}",
     )
+    pages = results["console"]["pages"]
+    rows.add_row(
+        f"console Events page ms, median ({results['console']['events_in_table']:,} events, "
+        f"target {results['console']['target_ms']:.0f})",
+        f"{pages['events']['ms_median']:.0f}",
+        f"{pages['events']['floor_ms_median']:.0f} (its Query + BatchGetItem)",
+        f"{pages['events']['over_floor']:.2f}",
+    )
+    for name, label in (("events_failed", "status failed"), ("events_route", "one route")):
+        rows.add_row(
+            f"  filtered: {label}",
+            f"{pages[name]['ms_median']:.0f}",
+            f"{pages[name]['floor_ms_median']:.0f}",
+            f"{pages[name]['over_floor']:.2f}",
+        )
     for shape, footprints in results["capacity_per_event"].items():
         for name, footprint in footprints.items():
             writes = footprint["write_units"] + footprint["index_write_units"]

@@ -10,6 +10,10 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from hookwise.resources import (
+    STATUS_INDEX,
+    STATUS_INDEX_INCLUDES,
+    STATUS_INDEX_PARTITION_KEY,
+    STATUS_INDEX_SORT_KEY,
     STUCK_INDEX,
     STUCK_INDEX_PARTITION_KEY,
     STUCK_INDEX_SORT_KEY,
@@ -54,4 +58,17 @@ class EventsTable(Construct):
             partition_key=string_key(STUCK_INDEX_PARTITION_KEY),
             sort_key=string_key(STUCK_INDEX_SORT_KEY),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        # Over state items, by status and arrival (the console's filters, and on-call's "what
+        # failed this week" without a scan). Its keys are attributes every transition writes
+        # anyway: an index write for each status an event enters, and one for each it leaves
+        # (delete and put), about 3 write units per event (processing, completed), 2 more per
+        # deferral; an update that leaves the status (and the included attributes) alone,
+        # such as recording an action, writes nothing to it.
+        self.table.add_global_secondary_index(
+            index_name=STATUS_INDEX,
+            partition_key=string_key(STATUS_INDEX_PARTITION_KEY),
+            sort_key=string_key(STATUS_INDEX_SORT_KEY),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(STATUS_INDEX_INCLUDES),
         )

@@ -47,9 +47,9 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 @jsii.implements(cdk.ILocalBundling)
 class SharedLayerBundler:
-    # Development-only subpackages of `hookwise` (the CLI, the local stack with its offline
-    # model, the sample payloads): no function imports them, so Lambda never needs them.
-    DEVELOPMENT_ONLY = frozenset({"cli", "local", "samples"})
+    # Development-only subpackages of `hookwise` (the CLI, the console, the local stack with its
+    # offline model, the sample payloads): no function imports them, so Lambda never needs them.
+    DEVELOPMENT_ONLY = frozenset({"cli", "console", "local", "samples"})
 
     def _ignore(self, directory: str, names: list[str]) -> set[str]:
         ignored = set(IGNORED(directory, names))

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,11 @@ def test_handler_imports_nothing_the_layer_leaves_out(folder: str) -> None:
     assert f"functions.{folder}.handler" in loaded
     left_out = tuple(f"hookwise.{name}" for name in SharedLayerBundler.DEVELOPMENT_ONLY)
     assert [m for m in loaded if m.startswith(left_out)] == []
+
+
+def test_the_shared_layer_leaves_the_development_packages_out(tmp_path: Path) -> None:
+    assert SharedLayerBundler().try_bundle(str(tmp_path))
+    bundled = tmp_path / "python" / "hookwise"
+    assert (bundled / "worker" / "service.py").exists()
+    for name in ("cli", "console", "local", "samples"):
+        assert not (bundled / name).exists(), f"the layer ships hookwise/{name}"

@@ -12,11 +12,14 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match
 
+from hookwise.cli.console import STACK_SETTINGS
 from hookwise.config import load_config
 from hookwise.resources import (
     DLQ_REDRIVE_FUNCTION,
     INGEST_FUNCTION,
     QUEUES,
+    STATUS_INDEX,
+    STATUS_INDEX_INCLUDES,
     STUCK_INDEX,
     SWEEPER_FUNCTION,
     WORKER_FUNCTION,
@@ -54,7 +57,7 @@ def policy_actions(synth: Synth, role_prefix: str) -> set[str]:
     return actions
 
 
-def test_events_table_is_on_demand_with_ttl_pitr_and_the_pending_index(synth: Synth) -> None:
+def test_events_table_is_on_demand_with_ttl_pitr_and_its_indexes(synth: Synth) -> None:
     synth.template.has_resource_properties(
         "AWS::DynamoDB::Table",
         {
@@ -63,7 +66,22 @@ def test_events_table_is_on_demand_with_ttl_pitr_and_the_pending_index(synth: Sy
             "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "SSESpecification": {"SSEEnabled": True},
-            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": STUCK_INDEX})],
+            "GlobalSecondaryIndexes": [
+                Match.object_like({"IndexName": STUCK_INDEX}),
+                Match.object_like(
+                    {
+                        "IndexName": STATUS_INDEX,
+                        "KeySchema": [
+                            {"AttributeName": "status", "KeyType": "HASH"},
+                            {"AttributeName": "received_at", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {
+                            "ProjectionType": "INCLUDE",
+                            "NonKeyAttributes": list(STATUS_INDEX_INCLUDES),
+                        },
+                    }
+                ),
+            ],
         },
     )
 
@@ -349,6 +367,8 @@ def test_outputs_name_the_api_functions_and_queues(synth: Synth) -> None:
         "DlqUrl",
         "TableName",
     } <= set(synth.raw["Outputs"])
+    # What `hookwise console --stack` reads its table and queues from.
+    assert set(STACK_SETTINGS) <= set(synth.raw["Outputs"])
 
 
 def test_every_nag_acknowledgment_carries_a_reason(synth: Synth) -> None:
@@ -387,7 +407,7 @@ def test_layers_hold_the_package_config_and_arm64_dependencies(synth: Synth) -> 
     shared = next(p for p in staged if (p / "hookwise.yaml").exists())
     deps = next(p for p in staged if p != shared)
     assert (shared / "python" / "hookwise" / "ingest" / "service.py").exists()
-    # Development-only subpackages (cli, local, samples) stay out of the layer.
+    # Development-only subpackages (cli, console, local, samples) stay out of the layer.
     assert {p.name for p in (shared / "python" / "hookwise").iterdir()} == {
         "__init__.py",
         "py.typed",
@@ -402,6 +422,7 @@ def test_layers_hold_the_package_config_and_arm64_dependencies(synth: Synth) -> 
         "ingest",
         "llm",
         "observability.py",
+        "providers",
         "redrive",
         "resources.py",
         "settings.py",

@@ -13,6 +13,7 @@ import pytest
 from bench import capacity
 from hookwise.adapters.blobs.s3 import S3BlobStore
 from hookwise.adapters.store import TransitionConflict
+from hookwise.adapters.store.base import EventQuery
 from hookwise.adapters.store.body_codec import COMPRESSION_LEVEL, unpack
 from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
 from hookwise.adapters.store.dynamodb import (
@@ -22,7 +23,7 @@ from hookwise.adapters.store.dynamodb import (
     state_key,
 )
 from hookwise.domain.events import EventRecord, EventStatus, Usage
-from hookwise.resources import TABLE_PARTITION_KEY
+from hookwise.resources import STATUS_INDEX, TABLE_PARTITION_KEY
 from tests.conftest import ROOT, Aws
 
 # The project's own samples: CI runs on a bare clone.
@@ -416,3 +417,122 @@ def test_a_body_stored_in_s3_before_compression_still_reads(aws: Aws) -> None:
     assert CompressedBlobStore(S3BlobStore(aws.resources.bucket)).get("bodies/github/evt_old") == (
         PR_BODY
     )
+
+
+# -- listings (`find`) ----------------------------------------------------------------------
+
+EVERYTHING = EventQuery(since=EARLIEST, until="9999")
+
+
+def arrivals(store: DynamoDBEventStore, count: int, source: str = "github") -> list[str]:
+    """`count` events a minute apart (oldest first), each claimed; their ids."""
+    ids = []
+    for n in range(count):
+        event_id = f"evt_{source}_{n:03d}"
+        store.put_new(
+            record(event_id, f"2026-11-23T04:{n:02d}:00.000Z", source=source),
+            dispatch_lease_until=0.0,
+        )
+        ids.append(event_id)
+    return ids
+
+
+def finish(store: DynamoDBEventStore, event_id: str, status: EventStatus, route: str) -> None:
+    store.claim(event_id, now=1.0, lease_until=2.0)
+    store.transition(
+        event_id,
+        from_statuses=[EventStatus.PROCESSING],
+        to_status=status,
+        updates={"route": route},
+    )
+
+
+def every_page(store: DynamoDBEventStore, query: EventQuery, limit: int) -> list[list[str]]:
+    pages, after = [], None
+    while True:
+        page = store.find(query, limit, after)
+        pages.append([found.event_id for found in page.records])
+        if page.after is None:
+            return pages
+        after = page.after
+
+
+def test_find_pages_through_every_event_newest_first(store: DynamoDBEventStore) -> None:
+    ids = arrivals(store, 7)
+    pages = every_page(store, EVERYTHING, 3)
+    assert [i for page in pages for i in page] == ids[::-1]
+    assert [len(page) for page in pages[:2]] == [3, 3]
+
+
+def test_find_keeps_to_the_time_range(store: DynamoDBEventStore) -> None:
+    ids = arrivals(store, 6)
+    window = EventQuery(since="2026-11-23T04:02:00.000Z", until="2026-11-23T04:04:00.000Z")
+    assert [r.event_id for r in store.find(window, 10).records] == ids[4:1:-1]
+
+
+def test_find_by_status_and_route_reads_the_status_index(
+    aws: Aws, store: DynamoDBEventStore
+) -> None:
+    ids = arrivals(store, 6)
+    finish(store, ids[0], EventStatus.FAILED, "review")
+    finish(store, ids[1], EventStatus.COMPLETED, "review")
+    finish(store, ids[3], EventStatus.FAILED, "triage")
+    finish(store, ids[4], EventStatus.FAILED, "review")
+    failed = EventQuery(since=EARLIEST, until="9999", status=EventStatus.FAILED)
+    assert [r.event_id for r in store.find(failed, 10).records] == [ids[4], ids[3], ids[0]]
+    review = EventQuery(since=EARLIEST, until="9999", status=EventStatus.FAILED, route="review")
+    assert every_page(store, review, 1) == [[ids[4]], [ids[0]], []]
+    received = EventQuery(since=EARLIEST, until="9999", status=EventStatus.RECEIVED)
+    assert [r.event_id for r in store.find(received, 10).records] == [ids[5], ids[2]]
+    # The index holds state items only: one per event a worker claimed.
+    index = boto3.client("dynamodb").scan(TableName=aws.settings.table, IndexName=STATUS_INDEX)
+    assert sorted(item["event_id"]["S"] for item in index["Items"]) == sorted(
+        state_key(i) for i in (ids[0], ids[1], ids[3], ids[4])
+    )
+
+
+def test_find_by_route_or_source_without_a_status(store: DynamoDBEventStore) -> None:
+    github = arrivals(store, 3)
+    stripe = arrivals(store, 2, source="stripe")
+    finish(store, github[1], EventStatus.COMPLETED, "review")
+    by_route = EventQuery(since=EARLIEST, until="9999", route="review")
+    assert [r.event_id for r in store.find(by_route, 10).records] == [github[1]]
+    by_source = EventQuery(since=EARLIEST, until="9999", source="stripe")
+    assert [r.event_id for r in store.find(by_source, 10).records] == stripe[::-1]
+
+
+def test_find_reads_a_bounded_number_of_events_and_says_where_to_go_on(
+    store: DynamoDBEventStore,
+) -> None:
+    ids = arrivals(store, 8)
+    finish(store, ids[0], EventStatus.COMPLETED, "review")
+    query = EventQuery(since=EARLIEST, until="9999", route="review")
+    first = store.find(query, 5, max_read=4)
+    assert first.records == []
+    assert first.after is not None
+    assert [r.event_id for r in store.find(query, 5, first.after).records] == [ids[0]]
+
+
+def test_find_refuses_a_position_it_did_not_give(store: DynamoDBEventStore) -> None:
+    with pytest.raises(ValueError, match="listing position"):
+        store.find(EVERYTHING, 5, after="bm90IGEga2V5")
+
+
+def test_the_status_index_costs_a_write_per_status_entered_and_left(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What README "Where an event's bytes go" counts for the console's index: a plain event
+    (claimed, completed, its action recorded) writes 3 index units to it, and 1 to by-pending."""
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.session.Session())
+    meter = capacity.CapacityMeter()
+    meter.attach(boto3.DEFAULT_SESSION.events)
+    store = DynamoDBEventStore(aws.settings.table)
+    store.put_new(record(), dispatch_lease_until=0.0)
+    finish(store, "evt_1", EventStatus.COMPLETED, "review")
+    store.transition(
+        "evt_1",
+        from_statuses=[EventStatus.COMPLETED],
+        to_status=EventStatus.COMPLETED,
+        updates={"actions": {"github.comment": {"status": "done"}}},
+    )
+    assert [c.index_write_units for c in meter.calls if c.write_units] == [1, 1, 2, 0]

@@ -22,6 +22,13 @@ HEALTH_ROUTE = "GET /health"
 STUCK_INDEX = "by-pending"
 STUCK_INDEX_PARTITION_KEY = "pending"
 STUCK_INDEX_SORT_KEY = "received_at"
+# Index over state items by status and arrival time, for the console's "failed this week":
+# both keys are written by the transitions already (the claim copies the arrival time), and
+# it carries what the console filters on besides (written with a status change, never later).
+STATUS_INDEX = "by-status"
+STATUS_INDEX_PARTITION_KEY = "status"
+STATUS_INDEX_SORT_KEY = "received_at"
+STATUS_INDEX_INCLUDES = ("route", "source", "event_type")
 
 # The batch ledger (hookwise/batches): parked events per route (oldest first, by received
 # time) and batch intents per route, in a table of their own.

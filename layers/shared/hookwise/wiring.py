@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     from hookwise.batches.parking import BatchParking
     from hookwise.batches.poller import BatchPoller
     from hookwise.config import HookwiseConfig
+    from hookwise.console.data import ConsoleData
     from hookwise.context.fetch import ContextFetcher
     from hookwise.deliveries.callback import CallbackSender
+    from hookwise.governor.dynamodb import DynamoDBGovernor
     from hookwise.ingest.dispatch import Dispatcher
     from hookwise.ingest.service import IngestService
     from hookwise.ingest.sweeper import Sweeper
@@ -245,20 +247,37 @@ def callback_sender() -> CallbackSender:
 @cache
 def admission() -> Admission:
     """The shared model-rate governor and the budget ledger, in the events table."""
-    from hookwise.governor.dynamodb import DynamoDBBudgetLedger, DynamoDBGovernor
+    from hookwise.governor.dynamodb import DynamoDBBudgetLedger
     from hookwise.worker.admission import Admission
 
-    table = get_settings().table
+    return Admission(config(), _governor(), DynamoDBBudgetLedger(get_settings().table))
+
+
+def _governor() -> DynamoDBGovernor:
+    from hookwise.governor.dynamodb import DynamoDBGovernor
+
     governing = config().governor
-    return Admission(
-        config(),
-        DynamoDBGovernor(
-            table,
-            horizon=governing.booking_horizon_seconds,
-            burst=governing.burst_seconds,
-            shards=governing.shards,
-        ),
-        DynamoDBBudgetLedger(table),
+    return DynamoDBGovernor(
+        get_settings().table,
+        horizon=governing.booking_horizon_seconds,
+        burst=governing.burst_seconds,
+        shards=governing.shards,
+    )
+
+
+@cache
+def console_data() -> ConsoleData:
+    """What `hookwise console` reads: the store, the DLQ, the governor's and budgets' state."""
+    from hookwise.console.data import ConsoleData
+    from hookwise.governor.dynamodb import DynamoDBBudgetLedger
+
+    return ConsoleData(
+        config=config(),
+        store=store(),
+        redrive=redrive_service(),
+        governor=_governor(),
+        budgets=DynamoDBBudgetLedger(get_settings().table),
+        blobs=blobs(),
     )
 
 
@@ -389,6 +408,7 @@ def reset() -> None:
         anthropic_sdk,
         model_client,
         admission,
+        console_data,
         github_client,
         slack_client,
         callback_sender,

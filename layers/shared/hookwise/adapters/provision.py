@@ -20,6 +20,10 @@ from hookwise.resources import (
     BATCH_TABLE_SUFFIX,
     BATCH_TABLE_TTL_ATTRIBUTE,
     QUEUES,
+    STATUS_INDEX,
+    STATUS_INDEX_INCLUDES,
+    STATUS_INDEX_PARTITION_KEY,
+    STATUS_INDEX_SORT_KEY,
     STUCK_INDEX,
     STUCK_INDEX_PARTITION_KEY,
     STUCK_INDEX_SORT_KEY,
@@ -57,6 +61,8 @@ def provision(
             {"AttributeName": TABLE_PARTITION_KEY, "AttributeType": "S"},
             {"AttributeName": STUCK_INDEX_PARTITION_KEY, "AttributeType": "S"},
             {"AttributeName": STUCK_INDEX_SORT_KEY, "AttributeType": "S"},
+            # The status index's sort key is the arrival time too (STATUS_INDEX_SORT_KEY).
+            {"AttributeName": STATUS_INDEX_PARTITION_KEY, "AttributeType": "S"},
         ],
         KeySchema=[{"AttributeName": TABLE_PARTITION_KEY, "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[
@@ -67,7 +73,18 @@ def provision(
                     {"AttributeName": STUCK_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
+            },
+            {
+                "IndexName": STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": STATUS_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": STATUS_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(STATUS_INDEX_INCLUDES),
+                },
+            },
         ],
     )
     dynamodb.update_time_to_live(

@@ -9,6 +9,8 @@ import click
 import httpx
 
 DEFAULT_PORT = 8787
+# The console's (`hookwise console`, and the one `hookwise dev` starts).
+CONSOLE_PORT = 8788
 
 
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from hookwise.cli.common import DEFAULT_PORT
+from hookwise.cli.common import CONSOLE_PORT, DEFAULT_PORT
 
 # How a terminal, a process manager or `timeout` stops it.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -56,7 +56,23 @@ def stop_on_signals() -> None:
     envvar="HOOKWISE_BATCH_EVERY",
     help="seconds between runs of the batch collector and poller (routes with mode: batch)",
 )
-def dev(port: int, model_port: int, sweep_every: float, batch_every: float) -> None:
+@click.option(
+    "--console-port",
+    type=int,
+    default=CONSOLE_PORT,
+    show_default=True,
+    envvar="HOOKWISE_CONSOLE_PORT",
+    help="port of the console on 127.0.0.1 (another if taken; its URL is in the banner)",
+)
+@click.option("--no-console", is_flag=True, help="do not start the console")
+def dev(
+    port: int,
+    model_port: int,
+    sweep_every: float,
+    batch_every: float,
+    console_port: int,
+    no_console: bool,
+) -> None:
     """Run the whole pipeline locally, offline: API, queue, worker, model, sweeper, batches."""
     from hookwise.cli.config_check import validated
     from hookwise.local.stack import LocalStack
@@ -74,6 +90,7 @@ def dev(port: int, model_port: int, sweep_every: float, batch_every: float) -> N
         sweep_every=sweep_every,
         batch_every=batch_every,
         log=log,
+        console_port=None if no_console else console_port,
     )
     stop_on_signals()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from hookwise.cli.config_check import config
+from hookwise.cli.console import console
 from hookwise.cli.dev import dev
 from hookwise.cli.dlq import dlq, replay
 from hookwise.cli.events import events
@@ -17,5 +18,5 @@ def cli() -> None:
     """Turn webhooks into Claude-powered work."""
 
 
-for command in (dev, send, events, dlq, replay, config):
+for command in (dev, console, send, events, dlq, replay, config):
     cli.add_command(command)

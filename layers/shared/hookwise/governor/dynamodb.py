@@ -152,6 +152,17 @@ class DynamoDBGovernor(Governor):
         for key in keys:
             self._update(self._last_ticket[key], lambda _schedule: None)
 
+    def stored(self, key: str) -> list[Schedule]:
+        """A limit key's state as stored, one per shard (what the console shows)."""
+        return [
+            _schedule(
+                self._table.get_item(Key={TABLE_PARTITION_KEY: f"{GOVERNOR_PREFIX}{key}#{n}"}).get(
+                    "Item"
+                )
+            )
+            for n in range(self._shards)
+        ]
+
     def _hold(self, key: str, learned: Learned) -> None:
         """Keep what was learned for the next write (or put back what a failed write took)."""
         with self._lock:

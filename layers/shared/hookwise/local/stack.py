@@ -14,7 +14,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -29,6 +29,9 @@ from hookwise.observability import logger
 from hookwise.resources import QUEUES
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_class
+
+if TYPE_CHECKING:
+    from hookwise.console.server import ConsoleServer
 
 LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -64,6 +67,9 @@ class LocalStack:
     # The batch collector and poller run on this timer (their schedule is a minute on AWS).
     batch_every: float = 5.0
     log: Callable[[str], None] = print
+    # The console's port (None: no console); taken, another is picked, as Jupyter does.
+    console_port: int | None = None
+    console: ConsoleServer | None = field(default=None, init=False, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     # How to stop each part started so far, in the order started: a signal can cut the start
     # short anywhere, and `stop` stops what it got to.
@@ -99,7 +105,17 @@ class LocalStack:
         )
         wiring.reset()
         self._start_functions()
+        self._start_console()
         return self
+
+    def _start_console(self) -> None:
+        from hookwise.console.server import ConsoleServer, port_free
+
+        if self.console_port is None:
+            return
+        port = self.console_port if self.console_port and port_free(self.console_port) else 0
+        self.console = ConsoleServer(wiring.console_data(), port or free_port()).start()
+        self._started.append(self.console.stop)
 
     def _start_model(self) -> str:
         if os.environ.get("ANTHROPIC_API_KEY"):
@@ -238,6 +254,8 @@ class LocalStack:
             *(f"    {name}: {','.join(values)}" for name, values in self.secrets.items()),
             "try: .venv/bin/hookwise send github pull_request.opened",
         ]
+        if self.console is not None:
+            lines.insert(1, f"  console: {self.console.url}")
         return "\n".join(lines)
 
     def stop(self) -> None:

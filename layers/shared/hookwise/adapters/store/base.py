@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from hookwise.domain.events import EventRecord, EventStatus
@@ -11,6 +12,38 @@ from hookwise.domain.events import EventRecord, EventStatus
 
 class TransitionConflict(Exception):
     """The event was not in a state that allows the requested change."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventQuery:
+    """Which events a listing shows: those that arrived in [since, until] (ISO 8601, as
+    `received_at`) and match every filter given."""
+
+    since: str
+    until: str
+    status: EventStatus | None = None
+    route: str | None = None
+    source: str | None = None
+    event_type: str | None = None
+
+    def matches(self, record: EventRecord) -> bool:
+        return (
+            self.since <= record.received_at <= self.until
+            and (self.status is None or record.status is self.status)
+            and (self.route is None or record.route == self.route)
+            and (self.source is None or record.source == self.source)
+            and (self.event_type is None or record.event_type == self.event_type)
+        )
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """Events newest first, and where the next page starts (None: the range is done). A page
+    may hold fewer than asked and still have a next one: a listing reads a bounded number of
+    events per call, however few of them match."""
+
+    records: list[EventRecord]
+    after: str | None
 
 
 class EventStore(ABC):
@@ -77,6 +110,13 @@ class EventStore(ABC):
 
     @abstractmethod
     def list_recent(self, limit: int) -> list[EventRecord]: ...
+
+    @abstractmethod
+    def find(
+        self, query: EventQuery, limit: int, after: str | None = None, max_read: int = 1000
+    ) -> EventPage:
+        """Events matching `query`, newest first, at most `limit`, reading at most about
+        `max_read` events to find them; `after` is a page's `after`, to go on from there."""
 
     @abstractmethod
     def list_pending(self, received_before: str, limit: int) -> list[EventRecord]:

@@ -12,11 +12,14 @@ on the larger of the item before and after it):
   reading the event item again. No state item means `received`.
 
 The sweeper finds events that never reached a worker through the `by-pending` index over event
-items (keys only), reading from a checkpoint, so each event's state is looked at once.
+items (keys only), reading from a checkpoint, so each event's state is looked at once. Listings
+(`find`) read that index newest first, or, for a status, the `by-status` index over state items.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import threading
@@ -32,11 +35,13 @@ from botocore.exceptions import ClientError
 from hookwise.adapters.batch_get import batch_get
 from hookwise.adapters.conditions import refused_by_condition
 from hookwise.adapters.read_ahead import ReadAhead
-from hookwise.adapters.store.base import EventStore, TransitionConflict
+from hookwise.adapters.store.base import EventPage, EventQuery, EventStore, TransitionConflict
 from hookwise.adapters.store.body_codec import COMPRESSION_LEVEL, pack, unpack
 from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
 from hookwise.resources import (
+    STATUS_INDEX,
+    STATUS_INDEX_PARTITION_KEY,
     STUCK_INDEX,
     STUCK_INDEX_PARTITION_KEY,
     STUCK_INDEX_SORT_KEY,
@@ -79,8 +84,13 @@ EVENT_INTERNAL = frozenset({STUCK_INDEX_PARTITION_KEY, "body_z"})
 STATE_INTERNAL = frozenset({TABLE_PARTITION_KEY, "lease_until", "dispatch_lease_until"})
 # Copied onto the state item at the claim, so a transition answers with a whole record.
 STATE_COPIES = ("source", "event_type", "received_at", TABLE_TTL_ATTRIBUTE)
+_INDEX_KEY_NAMES = frozenset(
+    {TABLE_PARTITION_KEY, STUCK_INDEX_PARTITION_KEY, STATUS_INDEX_PARTITION_KEY, "received_at"}
+)
 # A state item lacking the copies (created by the sweeper's lease) expires after this.
 DEFAULT_TTL_SECONDS = 30 * 86_400
+# Index entries a listing reads per request when filters may leave most of them out.
+FIND_PAGE = 100
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -118,6 +128,46 @@ def _item(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _from_dynamo(_deserializer.deserialize(value)) for name, value in item.items()}
+
+
+def _may_match(query: EventQuery, state: Mapping[str, Any] | None) -> bool:
+    """What a state item alone says of a listing's filters (no state item: `received`)."""
+    known = dict(state or {})
+    known.setdefault("status", EventStatus.RECEIVED.value)
+    wanted = {
+        "status": query.status.value if query.status is not None else None,
+        "route": query.route,
+        "source": query.source,
+        "event_type": query.event_type,
+    }
+    # Source and type are copied onto it at the claim: before, they are unknown here.
+    unknown = {name for name in STATE_COPIES if name not in known}
+    return all(
+        value is None or name in unknown or known.get(name) == value
+        for name, value in wanted.items()
+    )
+
+
+def _after(key: Mapping[str, Any]) -> str:
+    """A page's resume point (the index key of its last entry), opaque to callers."""
+    wanted = {name: str(key[name]) for name in key if name in _INDEX_KEY_NAMES}
+    return base64.urlsafe_b64encode(json.dumps(wanted).encode()).decode()
+
+
+def _start_key(after: str, partition_name: str) -> dict[str, Any]:
+    """The ExclusiveStartKey an `after` stands for; ValueError for anything else."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(after.encode()))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("not a listing position") from None
+    expected = {TABLE_PARTITION_KEY, partition_name, STUCK_INDEX_SORT_KEY}
+    if (
+        not isinstance(key, dict)
+        or set(key) != expected
+        or not all(isinstance(value, str) for value in key.values())
+    ):
+        raise ValueError("not a listing position for this filter")
+    return _item(key)
 
 
 def state_key(event_id: str) -> str:
@@ -455,6 +505,79 @@ class DynamoDBEventStore(EventStore):
         ]
         records.sort(key=lambda record: record.received_at, reverse=True)
         return records[:limit]
+
+    def find(
+        self, query: EventQuery, limit: int, after: str | None = None, max_read: int = 1000
+    ) -> EventPage:
+        """Newest first from an index: `by-status` for a status a worker wrote (its filter
+        expression drops other routes, sources and types before they are read), `by-pending`
+        (every event) otherwise, then the page's items read together."""
+        if query.status is not None and query.status is not EventStatus.RECEIVED:
+            index, partition = STATUS_INDEX, (STATUS_INDEX_PARTITION_KEY, query.status.value)
+        else:
+            index, partition = STUCK_INDEX, (STUCK_INDEX_PARTITION_KEY, PENDING)
+        names = {"#p": partition[0], "#at": STUCK_INDEX_SORT_KEY}
+        values: dict[str, Any] = {":p": partition[1], ":since": query.since, ":until": query.until}
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#p = :p AND #at BETWEEN :since AND :until",
+            "ScanIndexForward": False,
+        }
+        filters = {
+            name: value
+            for name in ("route", "source", "event_type")
+            if (value := getattr(query, name)) is not None
+        }
+        if index == STATUS_INDEX and filters:
+            names.update({f"#f{i}": name for i, name in enumerate(filters)})
+            values.update({f":f{i}": value for i, value in enumerate(filters.values())})
+            clauses = (f"#f{i} = :f{i}" for i in range(len(filters)))
+            request["FilterExpression"] = " AND ".join(clauses)
+        request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = _item(values)
+        narrow = index == STUCK_INDEX and (filters or query.status is not None)
+        start = _start_key(after, partition[0]) if after else None
+        found: list[EventRecord] = []
+        read = 0
+        while True:
+            # Unfiltered, the next `limit` entries are the page; filtered, read ahead a little.
+            wanted = limit - len(found)
+            step = max(wanted, FIND_PAGE) if narrow else wanted
+            paged: dict[str, Any] = {**request, "Limit": max(1, min(step, max_read - read))}
+            if start:
+                paged["ExclusiveStartKey"] = start
+            page = self.client.query(**paged)
+            read += page.get("ScannedCount", 0)
+            entries = [_plain(raw) for raw in page.get("Items", [])]
+            ids = [entry[TABLE_PARTITION_KEY].removesuffix(STATE_SUFFIX) for entry in entries]
+            records = self._listed(ids, query if narrow else None)
+            for entry, event_id in zip(entries, ids, strict=True):
+                record = records.get(event_id)
+                if record is not None and query.matches(record):
+                    found.append(record)
+                    if len(found) == limit:
+                        return EventPage(found, _after(entry))
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                return EventPage(found, None)
+            if read >= max_read:
+                return EventPage(found, _after(_plain(start)))
+
+    def _listed(self, ids: list[str], narrow: EventQuery | None) -> dict[str, EventRecord]:
+        """A listing's records, eventually consistent (half the units). To narrow by filters,
+        the small state items are read first, and the event items (bodies) only of those
+        that may match."""
+        states: dict[str, dict[str, Any] | None]
+        if narrow is None:
+            items = self._batch_get([key for i in ids for key in (i, state_key(i))], False)
+            states = {i: items.get(state_key(i)) for i in ids}
+        else:
+            found = self._batch_get([state_key(i) for i in ids], consistent=False)
+            states = {i: found.get(state_key(i)) for i in ids}
+            ids = [i for i in ids if _may_match(narrow, states[i])]
+            items = self._batch_get(ids, consistent=False) if ids else {}
+        return {i: self._merge(items[i], states[i]) for i in ids if i in items}
 
     def list_pending(self, received_before: str, limit: int) -> list[EventRecord]:
         return self.pending_between(self.sweep_checkpoint() or EARLIEST, received_before, limit)[0]
