@@ -83,14 +83,31 @@ def push(size: int = PUSH_BYTES) -> Body:
     return Body("github push (250 KB)", "github", "push", json.dumps(payload, indent=2).encode())
 
 
+def pushes(count: int) -> list[Body]:
+    """`count` pushes of the large body, each of its own head commit: GitHub's body is the
+    event's key (its delivery id is not signed), so the same bytes again would be one event."""
+    large = push()
+    head = json.loads(large.raw)["after"]
+    return [
+        Body(
+            large.name,
+            large.source,
+            large.event_type,
+            large.raw.replace(
+                f'"after": "{head}"'.encode(), f'"after": "{_numbered(head, index)}"'.encode(), 1
+            ),
+        )
+        for index in range(count)
+    ]
+
+
 def bursts(count: int) -> list[list[Body]]:
     """`count` distinct events of each body: Stripe payments of as many customers, pull
-    requests of as many numbers, pushes told apart by their delivery ids (GitHub's event id)."""
-    large = push()
+    requests of as many numbers, pushes of as many head commits."""
     return [
         [stripe(index) for index in range(count)],
         [pull_request(10_000 + index) for index in range(count)],
-        [large] * count,
+        pushes(count),
     ]
 
 

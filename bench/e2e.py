@@ -11,13 +11,13 @@ from typing import Any
 
 import httpx
 
+from bench.bodies import pull_request
 from bench.stats import median, percentile, ratio
 from bench.support import ROOT, SECRET, signed_github
 from hookwise.config import load_config
 from hookwise.local.gateway import LoopbackServer
 from hookwise.local.process import dev_process
 from hookwise.local.stack import free_port
-from hookwise.samples import sample_bytes
 
 
 class Trivial(BaseHTTPRequestHandler):
@@ -77,8 +77,9 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
 
 def measure(requests: int = 150, rate: float = 10.0) -> dict[str, Any]:
     config = load_config(str(ROOT / "hookwise.yaml"))
-    body = sample_bytes("github", "pull_request.opened")
-    deliveries = [(body, signed_github(config, body, "pull_request")) for _ in range(requests)]
+    # Each its own PR: GitHub's body is the event's key (its delivery id is not signed).
+    bodies = [pull_request(10_000 + index).raw for index in range(requests)]
+    deliveries = [(body, signed_github(config, body, "pull_request")) for body in bodies]
     env = {f"HOOKWISE_SECRET_{name.upper()}": SECRET for name in config.sources}
     env["ANTHROPIC_API_KEY"] = ""
     with dev_process(ROOT, env) as dev:

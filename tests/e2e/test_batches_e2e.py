@@ -14,7 +14,7 @@ import yaml
 
 from bench.configs import UNLIMITED, config_with
 from hookwise.config import load_config
-from hookwise.domain.events import make_event_id
+from hookwise.domain.events import body_key, make_event_id
 from hookwise.llm.base import ModelUsage
 from hookwise.llm.caching import cost_usd
 from hookwise.samples import sample_bytes
@@ -49,15 +49,15 @@ def test_fifty_events_become_one_batch_and_complete_once_at_batch_price(
     batch_stack: LocalStack,
 ) -> None:
     deliveries = [f"batch-e2e-{n}" for n in range(EVENTS)]
-    erroring = make_event_id("github", deliveries[7])
+    sample = json.loads(sample_bytes("github", "pull_request.opened"))
+    bodies = [json.dumps({**sample, "number": 2000 + n}).encode() for n in range(EVENTS)]
+    # GitHub's event id comes from its body (the delivery id is not signed).
+    erroring = make_event_id("github", body_key(bodies[7]))
     batch_stack.model.post(
         "/_control/batches", json={"failures": [{"contains": erroring, "times": 1}]}
     ).raise_for_status()
-    sample = json.loads(sample_bytes("github", "pull_request.opened"))
     ids = []
-    for number, delivery in enumerate(deliveries):
-        sample["number"] = 2000 + number
-        body = json.dumps(sample).encode()
+    for body, delivery in zip(bodies, deliveries, strict=True):
         answer = batch_stack.post(
             "github", body, batch_stack.signed("github", body, "pull_request", delivery)
         )
