@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import httpx
+import pytest
 from botocore.awsrequest import AWSResponse
 
 from hookwise import wiring
@@ -68,13 +69,13 @@ class BusOutage:
     """PutEvents answered "throttled" while `down`, never reaching the bus, by every client
     built from here on (the worker's is built at its first poll)."""
 
-    def __init__(self) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.down = True
         self.refused = 0
-        boto3.setup_default_session()
-        boto3.DEFAULT_SESSION.events.register(  # type: ignore[attr-defined]
-            "before-call.events.PutEvents", self._answer
-        )
+        # A session of its own, put back after the test.
+        session = boto3.session.Session()
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+        session.events.register("before-call.events.PutEvents", self._answer)
         wiring.reset()
 
     def _answer(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
@@ -96,11 +97,11 @@ def _until(check: Callable[[], bool], pipeline: Pipeline, seconds: float = 10.0)
 
 
 def test_a_failed_publish_is_recorded_and_retried_until_it_is_on_the_bus(
-    pipeline: Pipeline, configs: Configs
+    pipeline: Pipeline, configs: Configs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     configs.edit_route("github-pr-review", _publish)
     tap = _tap(pipeline)
-    outage = BusOutage()
+    outage = BusOutage(monkeypatch)
     event_id = pipeline.deliver()
     pipeline.poll()
     record = pipeline.record(event_id)
