@@ -68,8 +68,11 @@ def assert_plain_github(markdown: str, allowed: str | None = None) -> None:
 def assert_plain_slack(text: str, allowed: str | None = None) -> None:
     sequences = SLACK_SEQUENCE.findall(text)
     assert all(sequence == f"<@{allowed}>" for sequence in sequences), text
-    assert not SLACK_PLAIN_MENTION.findall(SLACK_SEQUENCE.sub("", text)), text
-    assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", text, re.DOTALL), text
+    # Around the sequences left (only the allowed mention, each read as a word of its own:
+    # "@<@UOK>img" mentions no "@img"), no plain mention, and `&`, `<`, `>` escaped.
+    outside = SLACK_SEQUENCE.sub(" ", text)
+    assert not SLACK_PLAIN_MENTION.findall(outside), text
+    assert re.fullmatch(r"(?:[^&<>]|&amp;|&lt;|&gt;)*", outside, re.DOTALL), text
 
 
 @pytest.mark.parametrize(
