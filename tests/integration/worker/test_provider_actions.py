@@ -23,6 +23,7 @@ from hookwise.context.fetch import ContextFetcher
 from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
 from hookwise.local.provider_fakes import (
     BOT_LOGIN,
+    DEV_GITHUB_APP_CLIENT_ID,
     DEV_GITHUB_APP_ID,
     PAT_LOGIN,
     GitHubFake,
@@ -625,6 +626,22 @@ def test_an_event_naming_an_installation_is_answered_by_the_app(providers: Provi
     assert str(comment["performed_via_github_app"]["id"]) == DEV_GITHUB_APP_ID
     assert providers.github_calls("/access_tokens", "POST") == 1
     assert providers.github_calls("/user") == 0
+
+
+def test_an_app_named_by_its_client_id_finds_its_comment_again(providers: Providers) -> None:
+    name = providers.pipeline.aws.settings.github_app_credentials
+    app = json.loads(providers.pipeline.providers.secrets[name])
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=name, SecretString=json.dumps({**app, "app_id": DEV_GITHUB_APP_CLIENT_ID})
+    )
+    parameters.clear_caches()
+    wiring.reset()
+    providers.pr()
+    providers.drain()
+    pushed = providers.pr("pull_request.synchronize", delivery="pr-2")
+    providers.drain()
+    assert providers.comment_outcome(pushed)["did"] == "updated"
+    assert len(providers.comments()) == 1
 
 
 def test_without_the_app_an_installation_is_answered_with_the_token(

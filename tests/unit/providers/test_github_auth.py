@@ -272,6 +272,9 @@ def test_the_apps_comments_are_those_performed_via_the_app(clock: Clock) -> None
     assert not author.wrote({"user": {"login": "x[bot]"}, "performed_via_github_app": {"id": 43}})
     assert not author.wrote({"user": {"login": "mallory"}, "performed_via_github_app": None})
     assert not author.wrote({"user": {"login": "mallory"}})
+    by_client_id = CommentAuthor(app_id="Iv23li42")
+    assert by_client_id.wrote({"performed_via_github_app": {"id": 42, "client_id": "Iv23li42"}})
+    assert not by_client_id.wrote({"performed_via_github_app": {"id": 42, "client_id": "Iv23"}})
 
 
 def test_the_tokens_comments_are_its_users_asked_once_per_token(clock: Clock) -> None:

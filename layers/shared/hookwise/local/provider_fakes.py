@@ -43,6 +43,7 @@ TOKEN_LIFETIME_SECONDS = 3600
 # The development App, and the user its bot comments as (`<slug>[bot]`, as on GitHub).
 DEV_GITHUB_APP_ID = "424242"
 DEV_GITHUB_APP_SLUG = "hookwise-dev"
+DEV_GITHUB_APP_CLIENT_ID = "Iv23lihookwisedev"
 BOT_LOGIN = f"{DEV_GITHUB_APP_SLUG}[bot]"
 # The user a fine-grained token acts as (a machine user, say).
 PAT_LOGIN = "hookwise-dev-user"
@@ -265,6 +266,7 @@ def _app(app_id: str) -> dict[str, Any]:
     """The development App, as a comment's `performed_via_github_app` shows it."""
     return {
         "id": int(app_id),
+        "client_id": DEV_GITHUB_APP_CLIENT_ID,
         "slug": DEV_GITHUB_APP_SLUG,
         "node_id": f"A_dev{app_id}",
         "name": "hookwise (development)",
@@ -383,8 +385,9 @@ class GitHubFake(FakeServer):
                 raise jwt.InvalidTokenError("not a bearer JWT")
             if self._app_public_key:
                 claims = jwt.decode(token, self._app_public_key, algorithms=["RS256"])
-                if str(claims.get("iss")) != self._app_id:
-                    raise jwt.InvalidIssuerError("not the App's id")
+                # GitHub takes the App's id or its client id as the issuer.
+                if str(claims.get("iss")) not in (self._app_id, DEV_GITHUB_APP_CLIENT_ID):
+                    raise jwt.InvalidIssuerError("not the App")
             else:
                 jwt.decode(token, options={"verify_signature": False})
         except jwt.InvalidTokenError:

@@ -162,7 +162,12 @@ class CommentAuthor:
     def wrote(self, comment: Mapping[str, Any]) -> bool:
         if self.app_id is not None:
             app = comment.get("performed_via_github_app")
-            return isinstance(app, Mapping) and str(app.get("id")) == self.app_id
+            # The App's secret may name it by its id or its client id (GitHub takes either as the
+            # JWT's issuer).
+            return isinstance(app, Mapping) and self.app_id in (
+                str(app.get("id")),
+                app.get("client_id"),
+            )
         user = comment.get("user")
         return (
             self.login is not None and isinstance(user, Mapping) and user.get("login") == self.login
