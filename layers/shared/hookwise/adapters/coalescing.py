@@ -31,11 +31,11 @@ LINGER_SECONDS = 7 * 86_400
 class Window:
     """What the item says of one route's subject (all None: nothing seen yet)."""
 
-    # The newest event registered, and its arrival (epoch seconds).
+    # The newest event registered, and when (epoch seconds).
     newest_key: str | None = None
     newest_id: str | None = None
     newest_at: float | None = None
-    # The arrival of the first event waiting since the last run; None once a run is claimed.
+    # When the first event waiting since the last run registered; None once a run is claimed.
     first_at: float | None = None
     # The last event that claimed its run.
     ran_key: str | None = None
@@ -48,7 +48,8 @@ class Window:
 
 @dataclass(frozen=True)
 class Entry:
-    """One event as coalescing sees it: its order key, id and arrival (epoch seconds)."""
+    """One event as coalescing sees it: its order key, id, and when the worker registers it
+    (epoch seconds)."""
 
     key: str
     event_id: str

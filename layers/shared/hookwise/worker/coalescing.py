@@ -2,14 +2,16 @@
 
 A coalescing route's event, once claimed, registers as its subject's newest waiting event and
 is deferred (the worker's usual deferral: a delayed message, status `deferred`) until the
-subject has been quiet for `quiet_seconds`. Back, it runs only if it is still the newest, and
-the others end `superseded`, naming the newer event. However many pushes keep coming, the
+subject has been quiet for `quiet_seconds`. Back, it runs only if it is still the newest. The
+others, behind a newer event, come back once that one's run is due and end `superseded`,
+naming the event that ran in their place. However many pushes keep coming, the
 newest of them runs `max_wait_seconds` after the first waiting one. An event of a `cancel_on`
 type (a PR closed) ends the subject's waiting events.
 
 "Newest" is the provider's order (the route's `coalesce.order_by`, e.g. the PR's `updated_at`;
-then the arrival at ingest), never the order the queue delivers in, and the quiet period is
-measured from arrivals at ingest: a late or out-of-order delivery changes nothing. The state is
+then the arrival at ingest), never the order the queue delivers in: an older event the queue
+brings late changes nothing. The quiet period runs from the newest event's registration, so a
+worker behind a backlog still sees the burst's later events before one of them runs. The state is
 one item per route and subject (hookwise/adapters/coalescing.py), changed only by conditional
 updates: one to register, one to claim the run.
 """
@@ -47,15 +49,17 @@ class Run:
 
 @dataclass(frozen=True)
 class Wait:
-    """Come back at `until`; `register`: the event is not the newest on the item yet."""
+    """Come back at `until`. `register`: the event is not on the item yet and becomes the
+    newest; `behind`: a newer event waits, and this one comes back to learn which one ran."""
 
     until: float
-    register: bool
+    register: bool = False
+    behind: bool = False
 
 
 @dataclass(frozen=True)
 class Superseded:
-    """End the event `superseded`: `by` ran (or will run, or cancelled it) in its place."""
+    """End the event `superseded`: `by` ran in its place (or cancelled it)."""
 
     by: str | None
     reason: str
@@ -67,30 +71,40 @@ class Superseded:
 Verdict = Run | Wait | Superseded
 REGISTER_AND_RUN = "register"
 CLAIM = "claim"
+# An event behind a newer one comes back this long after the newer one's run is due (its
+# message, due at the same moment, may be a little later), to name the event that ran.
+RECHECK_SECONDS = 2.0
 
 
-def decide(window: Window, entry: Entry, now: float, settings: CoalesceSettings) -> Verdict:
-    """What `entry` does, given its subject's window as it is now."""
+def decide(
+    window: Window, entry: Entry, now: float, settings: CoalesceSettings, *, rechecked: bool
+) -> Verdict:
+    """What `entry` does, given its subject's window as it is now. `rechecked`: the event came
+    back once already behind a newer one (that one was overtaken in turn)."""
     if window.ran_key == entry.key:
         # It claimed its run before (and came back: a crash, a deferral for capacity).
         return Run(claim=None)
     if window.cancel_key is not None and window.cancel_key >= entry.key:
         return Superseded(window.cancel_id, f"cancelled by {window.cancel_type}")
     if window.ran_key is not None and window.ran_key > entry.key:
-        return Superseded(window.ran_id, "a newer event of the subject ran")
-    if window.newest_key is not None and window.newest_key > entry.key:
-        return Superseded(window.newest_id, "a newer event of the subject came within the wait")
+        return Superseded(window.ran_id, "a newer event of the subject ran in its place")
     newest = window.newest_key == entry.key
-    # The waiting started with the first event since the last run: this one, if it opens it.
-    first = window.first_at if window.first_at is not None and window.newest_key else entry.at
-    due = min(entry.at + settings.quiet_seconds, first + settings.max_wait_seconds)
+    # Quiet since the newest registered (now, for an event registering); the waiting started
+    # with the first event registered since the last run (this one, if it opens the window).
+    registered = now if window.newest_at is None else window.newest_at
+    last = registered if newest else now
+    first = window.first_at if window.first_at is not None and window.newest_key else last
+    deadline = first + settings.max_wait_seconds
+    if window.newest_key is not None and window.newest_key > entry.key:
+        # Not the one to run. Back when the newer one's run is due to learn who ran; if that
+        # one was overtaken too, at the window's deadline, when someone has surely run.
+        newest_due = min(registered + settings.quiet_seconds, deadline)
+        until = (deadline if rechecked else newest_due) + RECHECK_SECONDS
+        return Wait(max(until, now + 1), behind=True)
+    due = min(last + settings.quiet_seconds, deadline)
     if due <= now:
         return Run(claim=CLAIM if newest else REGISTER_AND_RUN)
     return Wait(due, register=not newest)
-
-
-def epoch(moment: str) -> float:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
 
 
 def order_key(settings: CoalesceSettings, record: EventRecord, payload: Any) -> str:
@@ -109,8 +123,16 @@ def order_key(settings: CoalesceSettings, record: EventRecord, payload: Any) -> 
     return f"{provider}|{record.received_at}|{record.event_id}"
 
 
-def entry_of(settings: CoalesceSettings, record: EventRecord, payload: Any) -> Entry:
-    return Entry(order_key(settings, record, payload), record.event_id, epoch(record.received_at))
+def quiet_reason(subject: str) -> str:
+    return f"coalescing: waiting for {subject} to be quiet"
+
+
+def behind_reason(subject: str) -> str:
+    return f"coalescing: a newer event of {subject} is waiting"
+
+
+def entry_of(settings: CoalesceSettings, record: EventRecord, payload: Any, now: float) -> Entry:
+    return Entry(order_key(settings, record, payload), record.event_id, now)
 
 
 class Coalescer:
@@ -139,10 +161,11 @@ class Coalescer:
         if subject is None:
             return None
         settings = route.coalesce
-        entry = entry_of(settings, record, payload)
+        entry = entry_of(settings, record, payload, self._clock())
+        rechecked = record.defer_reason == behind_reason(subject)
         window = self._windows.read(route.name, subject)
         for _ in range(MAX_ROUNDS):
-            verdict = decide(window, entry, self._clock(), settings)
+            verdict = decide(window, entry, self._clock(), settings, rechecked=rechecked)
             try:
                 if isinstance(verdict, Superseded):
                     count("Superseded", route=route.name)
@@ -150,11 +173,8 @@ class Coalescer:
                 if isinstance(verdict, Wait):
                     if verdict.register:
                         self._windows.register(route.name, subject, entry, run=False)
-                    return Deferral(
-                        verdict.until,
-                        f"coalescing: waiting for {subject} to be quiet",
-                        DEFERRAL_KIND,
-                    )
+                    reason = behind_reason(subject) if verdict.behind else quiet_reason(subject)
+                    return Deferral(verdict.until, reason, DEFERRAL_KIND)
                 if verdict.claim == REGISTER_AND_RUN:
                     self._windows.register(route.name, subject, entry, run=True)
                 elif verdict.claim == CLAIM:
@@ -177,7 +197,7 @@ class Coalescer:
             subject = subject_of(route, payload)
             if subject is None:
                 continue
-            entry = entry_of(settings, record, payload)
+            entry = entry_of(settings, record, payload, self._clock())
             before = self._windows.cancel(route.name, subject, entry, record.event_type)
             count("CoalescingCancelled", route=route.name)
             if (
