@@ -70,7 +70,7 @@ def test_duplicate_storm_stores_and_calls_once_per_event(stack: LocalStack) -> N
     calls = stack.model_calls()
     deliveries = []
     for index in range(100):
-        body = PR.replace(b'"number": 1', f'"number": {1000 + index}'.encode(), 1)
+        body = PR.replace(b'"number": 418', f'"number": {1000 + index}'.encode(), 1)
         deliveries.append((body, stack.signed("github", body, "pull_request", str(uuid.uuid4()))))
     # Each delivery's five copies go out together; the local front runs one ingest
     # environment, so a storm queues up: give it time rather than fail on a client timeout.
