@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from hookwise.redrive.service import RedriveService
     from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
+    from hookwise.worker.coalescing import Coalescer
     from hookwise.worker.service import WorkerService
 
 SECRET_CACHE_SECONDS = 300
@@ -329,6 +330,17 @@ def _context_fetcher(github: Callable[[], GitHubClient]) -> Callable[[], Context
 
 
 @cache
+def coalescer() -> Coalescer | None:
+    """The coalescing windows, in the events table; None when no route coalesces."""
+    from hookwise.adapters.coalescing import DynamoDBCoalescing
+    from hookwise.worker.coalescing import Coalescer
+
+    if not any(route.coalesce for route in config().routes):
+        return None
+    return Coalescer(config(), DynamoDBCoalescing(get_settings().table), store())
+
+
+@cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.actions.runner import ActionRunner
@@ -358,6 +370,7 @@ def worker_service() -> WorkerService:
         ),
         context=_context_fetcher(github),
         parking=batch_parking() if batches else None,
+        coalescing=coalescer(),
     )
 
 
@@ -446,6 +459,7 @@ def reset() -> None:
         github_client,
         slack_client,
         callback_sender,
+        coalescer,
         worker_service,
         batch_runner,
         batch_parking,
