@@ -148,13 +148,20 @@ def test_a_pause_holds_everyone_until_it_ends() -> None:
     assert ask(schedule, NOW + 31).booked
 
 
-def test_rate_limit_headers_pause_only_when_the_api_has_less_than_a_call_left() -> None:
+def test_rate_limit_headers_hold_a_bucket_back_only_when_the_api_has_less_than_a_call_left() -> (
+    None
+):
     schedule = Schedule()
-    observe(schedule, {"requests": (300, 10, NOW + 2)}, NOW, Cost())
+    observe(schedule, {"requests": (300, 10, NOW + 2)}, NOW, Cost(), 1.0)
+    assert schedule.tat == {}
+    observe(schedule, {"input_tokens": (60_000, 200, NOW + 60)}, NOW, Cost(1, 1_200, 10), 1.0)
+    # 1,000 tokens short at 1,000 tokens a second: the next call a second from now, booked
+    # (not everyone paused and sent back to the queue).
     assert schedule.paused_until == 0.0
-    observe(schedule, {"input_tokens": (60_000, 200, NOW + 60)}, NOW, Cost(1, 1_200, 10))
-    # 1,000 tokens short at 1,000 tokens a second.
-    assert schedule.paused_until == pytest.approx(NOW + 1.0)
+    verdict = ask(schedule, NOW, limits=TOKENS, cost=Cost(1, 1_200, 10))
+    assert verdict.booked
+    assert verdict.start == pytest.approx(NOW + 1.0)
+    assert verdict.reason == "input_tokens"
 
 
 def test_clock_skew_between_instances_costs_at_most_the_skew() -> None:
