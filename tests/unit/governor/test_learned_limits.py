@@ -131,18 +131,18 @@ def test_a_configured_ceiling_below_the_announced_limits_is_honoured() -> None:
     ceiling = RateLimits(requests_per_minute=60)
     observe(schedule, ANNOUNCED, NOW, REVIEW, 0.0)
     starts = [ask(schedule, NOW, ceiling, configured=True, burst=0.0).start for _ in range(3)]
-    assert starts == pytest.approx([NOW, NOW + 1.0, NOW + 2.0])
+    assert starts == pytest.approx([NOW, NOW + 1.0, NOW + 2.0], abs=1e-6)
 
 
 def test_announced_limits_below_the_configured_ones_slow_the_governor_down() -> None:
     schedule = Schedule()
     configured = RateLimits(requests_per_minute=600)
     fast = [ask(schedule, NOW, configured, configured=True, burst=0.0).start for _ in range(3)]
-    assert fast == pytest.approx([NOW, NOW + 0.1, NOW + 0.2])
+    assert fast == pytest.approx([NOW, NOW + 0.1, NOW + 0.2], abs=1e-6)
     observe(schedule, {"requests": (60, 50, NOW + 1)}, NOW, REVIEW, 0.0)
     later = NOW + 10.0
     slow = [ask(schedule, later, configured, configured=True, burst=0.0) for _ in range(3)]
-    assert [v.start for v in slow] == pytest.approx([later, later + 1.0, later + 2.0])
+    assert [v.start for v in slow] == pytest.approx([later, later + 1.0, later + 2.0], abs=1e-6)
     assert slow[0].limits["requests"] == (60, "announced")
 
 
