@@ -163,9 +163,18 @@ def test_an_unexpected_429_halves_the_burst_once_per_pause() -> None:
     # Half a second of burst: three at once, then one every 0.2 s.
     assert starts.count(later) == 3
     # Each further pause halves it again, down to none at all: calls one interval apart.
-    for step in range(1, 6):
+    for step in range(1, 5):
         refused(schedule, later + step * 10, later + step * 10 + 1, "model answered 429", 1.0)
     assert schedule.burst == 0.0
+    # Past none, the pace slows a little at each further pause, to a fifth under the limit.
+    refused(schedule, later + 100, later + 101, "model answered 429", 1.0)
+    assert schedule.burst == pytest.approx(-0.01)
+    for step in range(10):
+        refused(schedule, later + 200 + step * 10, later + 201 + step * 10, "429", 1.0)
+    assert schedule.burst == pytest.approx(-0.05)
+    slowest = later + 1_000
+    starts = [ask(schedule, slowest, five, configured=True).start - slowest for _ in range(3)]
+    assert starts == pytest.approx([0.05, 0.3, 0.55], abs=1e-6)
 
 
 def test_a_429_during_a_pause_from_the_headers_still_teaches() -> None:

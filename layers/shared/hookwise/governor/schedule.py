@@ -38,6 +38,10 @@ MIN_OUTPUT_RATIO = 0.05
 PROBE_SECONDS = 1.0
 # A burst allowance learned smaller than this is none at all: calls one interval apart.
 MIN_BURST_SECONDS = 0.05
+# Past none, each further 429 pause spaces calls this share of a request's interval more,
+# down to this share (a pace a fifth under the limit at most).
+SLOWER_STEP = 0.05
+SLOWEST = 0.25
 
 # Per bucket: calls (or tokens) per minute.
 Rates = dict[str, float]
@@ -299,9 +303,18 @@ def pause(schedule: Schedule, until: float, reason: str) -> None:
 def refused(schedule: Schedule, now: float, until: float, reason: str, burst: float) -> None:
     """A 429 for a call the governor had given capacity: the API enforces its per-minute
     limits over a shorter interval than the burst allowance assumed (60 RPM as one request a
-    second). The allowance halves, once per 429 pause (the calls of one burst refused together
-    teach one lesson), down to none: calls one interval apart. Everyone pauses as asked."""
+    second), or calls reach it later than booked and bunch up. The allowance halves, once per
+    429 pause (the calls of one burst refused together teach one lesson), down to none; past
+    that it goes below none, a twentieth of a request's interval at a time down to a quarter
+    of one: calls that much further apart, the pace a little under the limit, so calls that
+    reach the API late find room. Everyone pauses as asked."""
     if schedule.paused_until <= now or schedule.paused_reason != reason:
-        halved = allowance(schedule, burst) / 2
-        schedule.burst = halved if halved >= MIN_BURST_SECONDS else 0.0
+        current = allowance(schedule, burst)
+        request = intervals(schedule.rates).get("requests", 0.0)
+        if current >= MIN_BURST_SECONDS:
+            halved = current / 2
+            schedule.burst = halved if halved >= MIN_BURST_SECONDS else 0.0
+        else:
+            step, floor = SLOWER_STEP * request, -SLOWEST * request
+            schedule.burst = max(floor, min(current, 0.0) - step)
     pause(schedule, until, reason)
