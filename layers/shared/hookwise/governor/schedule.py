@@ -214,9 +214,11 @@ def admit(
     retune(schedule, rates, now, cost, schedule.output_ratio)
     spacing = intervals(rates, shards)
     burst = allowance(schedule, burst)
+    # What a line may use of the burst (a learned allowance below none slows the pace only).
+    early = max(0.0, burst)
     # Lines that have emptied carry no bytes on the item, and only busy ones carry weight.
     schedule.lines = {
-        other: place for other, place in schedule.lines.items() if place > now - burst
+        other: place for other, place in schedule.lines.items() if place > now - early
     }
     dearest, seconds = _dearest(cost, spacing, schedule.output_ratio)
     place, line_end = line_at, None
@@ -226,7 +228,7 @@ def admit(
         )
         share = weight / (weight + waiting)
         # A line that was empty may use the burst allowance too.
-        place = max(schedule.lines.get(lane, now - burst), now - burst)
+        place = max(schedule.lines.get(lane, now - early), now - early)
         line_end = place + seconds / share
     # Earliest start at which every bucket's backlog is within its burst allowance.
     reason, start = dearest, max(now, place)
@@ -295,7 +297,7 @@ def credit(
 
 
 def pause(schedule: Schedule, until: float, reason: str) -> None:
-    """The API said no until `until` (a 429's retry-after, or no capacity left in a bucket)."""
+    """The API said no until `until` (a 429's or a 529's retry-after)."""
     if until > schedule.paused_until:
         schedule.paused_until, schedule.paused_reason = until, reason
 
