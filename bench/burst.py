@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from bench.bodies import pull_request
-from bench.configs import config_with
+from bench.configs import CONFIG_PATH, config_with
 from bench.stats import percentile
 from bench.support import ROOT, SECRET
 from hookwise.config import load_config
@@ -67,13 +67,22 @@ def run(
     kind: str = "requests",
     stripe: int = 0,
     timeout: float | None = None,
+    configured: bool = True,
+    enforce_seconds: float | None = None,
 ) -> dict[str, Any]:
     """`events` GitHub PRs (then `stripe` Stripe payments) posted as fast as the stack takes
-    them, the offline model and the governor both limited to `per_minute` events' worth."""
+    them, the offline model limited to `per_minute` events' worth (over `enforce_seconds`, if
+    set, rather than its usual burst), and the governor too if `configured`; else the governor
+    runs on the shipped configuration and learns the limits from the model's headers."""
     limits = _limits(per_minute, kind)
     folder = Path(tempfile.mkdtemp(prefix="hookwise-burst-"))
-    config_path = config_with(folder, {"requests_per_minute": 1_000_000, **limits})
+    if configured:
+        config_path = config_with(folder, {"requests_per_minute": 1_000_000, **limits})
+    else:
+        config_path = folder / "hookwise.yaml"
+        config_path.write_text(CONFIG_PATH.read_text())
     config = load_config(str(config_path))
+    enforced = {"enforce_seconds": enforce_seconds} if enforce_seconds else {}
     env = {
         **PRODUCTION_QUEUE,
         "HOOKWISE_CONFIG": str(config_path),
@@ -84,7 +93,9 @@ def run(
     ideal = (events + stripe) * 60 / per_minute
     deadline_seconds = timeout or max(60.0, 4 * ideal)
     with dev_process(ROOT, env) as dev, httpx.Client(base_url=dev.url, timeout=60) as api:
-        httpx.post(f"{dev.model_url}/_control/faults", json={"limits": limits}).raise_for_status()
+        httpx.post(
+            f"{dev.model_url}/_control/faults", json={"limits": {**limits, **enforced}}
+        ).raise_for_status()
 
         def post(delivery: tuple[str, bytes, dict[str, str]]) -> tuple[str, str, float]:
             source, body, hint = delivery
@@ -119,7 +130,13 @@ def run(
         ideal = calls["input_tokens"] * 60 / limits["input_tokens_per_minute"]
     result: dict[str, Any] = {
         "events": len(ids),
-        "limit": {"kind": kind, "events_per_minute": per_minute, **limits},
+        "limit": {
+            "kind": kind,
+            "events_per_minute": per_minute,
+            "governor": "configured" if configured else "shipped configuration",
+            **limits,
+            **enforced,
+        },
         "completed": len(completed),
         "dlq": int(dlq["total"]),
         "statuses": _count(status for status, _ in finished.values()),
@@ -185,10 +202,18 @@ def _wait_for_all(
     return found
 
 
+def announced_per_second(events: int = 100) -> dict[str, Any]:
+    """The shipped configuration (Tier 1 defaults) against a model that announces 300
+    requests a minute in its headers and enforces them as 5 a second."""
+    return run(events, 300, configured=False, enforce_seconds=1.0)
+
+
 def measure() -> dict[str, Any]:
-    """The issue's figures: 100 events at 5/s, 500 at 10/s, an input-token limit, fairness."""
+    """The issue's figures: 100 events at 5/s, 500 at 10/s, an input-token limit, fairness,
+    and limits learned from the model's headers, enforced per second."""
     return {
         "burst_100_at_5_per_s": run(100, 300),
+        "burst_100_announced_per_second": announced_per_second(),
         "burst_500_at_10_per_s": run(500, 600),
         "burst_100_input_tokens": run(100, 300, kind="input_tokens"),
         "fairness_400_github_20_stripe": run(400, 300, stripe=20),

@@ -21,6 +21,17 @@ def test_a_burst_at_the_models_limit_completes_with_nothing_in_the_dlq(kind: str
     assert result["drain_over_ideal"] <= 2.0, result
 
 
+def test_the_shipped_configuration_runs_at_the_limits_the_model_announces() -> None:
+    # No limits configured (Tier 1 defaults: about ten reviews a minute); the model announces
+    # 300 requests a minute and enforces them as 5 a second. The governor adopts the announced
+    # limits and learns the shorter interval from its first 429s.
+    result = burst.announced_per_second(100)
+    assert result["completed"] == 100, result
+    assert result["dlq"] == 0, result
+    assert result["calls_per_event"] <= 1.15, result
+    assert result["drain_over_ideal"] <= 1.5, result
+
+
 def test_a_flood_on_one_route_does_not_starve_another() -> None:
     # At 150/min the flood outlasts its own posting (the local gateway shares one process
     # with the worker), so the Stripe events arrive with most of it still to run.

@@ -39,7 +39,7 @@ def test_two_instances_share_one_schedule(aws: Aws) -> None:
     first, second = governor(aws), governor(aws)
     starts = [(first if index % 2 else second).acquire(TICKET, NOW).start for index in range(4)]
     # One request a second, wherever it was asked: no instance hands out capacity twice.
-    assert starts == pytest.approx([NOW, NOW + 1, NOW + 2, NOW + 3])
+    assert starts == pytest.approx([NOW, NOW + 1, NOW + 2, NOW + 3], abs=1e-6)
     assert int(stored(aws)["version"]) == 4
 
 
@@ -60,7 +60,7 @@ def test_a_conflicting_write_is_retried_on_the_fresh_state(aws: Aws, monkeypatch
     monkeypatch.setattr(table, "get_item", get_then_race)
     verdict = mine.acquire(TICKET, NOW)
     # The retry saw the other instance's booking: this call comes after it.
-    assert verdict.start == pytest.approx(NOW + 2)
+    assert verdict.start == pytest.approx(NOW + 2, abs=1e-6)
     assert int(stored(aws)["version"]) == 3
 
 
@@ -122,6 +122,64 @@ def test_an_instances_concurrent_records_commit_as_a_group(aws: Aws) -> None:
     with ThreadPoolExecutor(10) as pool:
         starts = sorted(pool.map(lambda _: instance.acquire(TICKET, NOW).start, range(30)))
     # Every call got its own second: nothing was handed out twice...
-    assert starts == pytest.approx([NOW + index for index in range(30)])
+    assert starts == pytest.approx([NOW + index for index in range(30)], abs=1e-6)
     # ...and the records that waited for the key's turn were written together.
     assert int(stored(aws)["version"]) < 30
+
+
+DEFAULTS = Ticket(
+    key="anthropic:claude-defaults",
+    limits=RateLimits(
+        requests_per_minute=50, input_tokens_per_minute=30_000, output_tokens_per_minute=8_000
+    ),
+    lane=lane_for("route", 2),
+    weight=2,
+    cost=Cost(1, 800, 1_024),
+    configured=False,
+)
+
+
+def test_limits_one_instance_is_told_reach_every_instance_at_once(aws: Aws) -> None:
+    told, other = governor(aws), governor(aws)
+    assert told.acquire(DEFAULTS, NOW).booked
+    # At Tier 1 the next call waits 7.7 s of output: not before the API has announced.
+    assert not other.acquire(DEFAULTS, NOW).booked
+    announced = {"requests": (300, 299, NOW + 1), "output_tokens": (400_000, 399_000, NOW + 1)}
+    told.settle(DEFAULTS, Cost(1, 800, 200), announced)
+    # Written with the answer, not held for the next write: the other instance runs at the
+    # API's limits from its next decision.
+    verdicts = [other.acquire(DEFAULTS, NOW + 0.5) for _ in range(5)]
+    assert all(v.booked for v in verdicts)
+    # No burst here: one every 0.2 s, after what the first call holds at the new rates.
+    starts = [v.start for v in verdicts]
+    assert starts[-1] - starts[0] == pytest.approx(0.8)
+    assert starts[0] < NOW + 1.0
+    assert verdicts[0].limits == {
+        "requests": (300, "announced"),
+        "output_tokens": (400_000, "announced"),
+    }
+    item = (
+        boto3.resource("dynamodb")
+        .Table(aws.settings.table)
+        .get_item(Key={"event_id": f"governor#{DEFAULTS.key}#0"})["Item"]
+    )
+    assert item["announced"] == {"requests": 300, "output_tokens": 400_000}
+    assert item["rates"] == {"requests": 300, "output_tokens": 400_000}
+
+
+def test_a_429_to_a_call_given_capacity_shrinks_the_burst_for_every_instance(aws: Aws) -> None:
+    first = DynamoDBGovernor(aws.settings.table, horizon=5.0, burst=1.0, clock=lambda: NOW)
+    second = DynamoDBGovernor(aws.settings.table, horizon=5.0, burst=1.0, clock=lambda: NOW + 60)
+    five = Ticket(
+        key="anthropic:claude-five",
+        limits=RateLimits(requests_per_minute=300),
+        lane=lane_for("route", 2),
+        weight=2,
+        cost=Cost(1, 0, 0),
+    )
+    assert [first.acquire(five, NOW).start for _ in range(6)] == [NOW] * 6
+    first.refused(five, NOW + 1.0, "model answered 429, retry-after")
+    # Half a second of burst, learned in the shared state: three at once, the fourth when the
+    # backlog is back within half a second.
+    starts = [second.acquire(five, NOW + 60).start for _ in range(4)]
+    assert starts == pytest.approx([NOW + 60] * 3 + [NOW + 60.1], abs=1e-6)

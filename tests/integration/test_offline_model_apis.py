@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -184,3 +185,97 @@ def test_each_batch_keeps_the_delay_set_when_it_was_created(
     fast = client.messages.batches.create(requests=entries(1))  # type: ignore[arg-type]
     assert client.messages.batches.retrieve(fast.id).processing_status == "ended"
     assert client.messages.batches.retrieve(slow.id).processing_status == "in_progress"
+
+
+def test_a_per_minute_limit_enforced_per_second_is_announced_and_answered_with_429(
+    server: OfflineModelServer, client: anthropic.Anthropic
+) -> None:
+    # 300 a minute as 5 a second: five at once, the sixth refused until one refills.
+    control(server, "faults", {"limits": {"requests_per_minute": 300, "enforce_seconds": 1}})
+    for n in range(5):
+        raw = client.messages.with_raw_response.create(**params(f"event {n}"))
+        assert raw.headers["anthropic-ratelimit-requests-limit"] == "300"
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        client.messages.create(**params("one too many"))
+    assert raised.value.response.headers["retry-after"] == "1"
+    assert raised.value.response.headers["anthropic-ratelimit-requests-limit"] == "300"
+    time.sleep(0.25)  # one request refills in 0.2 s
+    client.messages.create(**params("after the refill"))
+    # The usual shape holds a quiet spell's 5 seconds: 25 at once.
+    control(server, "faults", {"limits": {"requests_per_minute": 300}})
+    for n in range(20):
+        client.messages.create(**params(f"burst {n}"))
+
+
+STRICT_TOOL = {
+    "name": "answer",
+    "description": "Answer.",
+    "strict": True,
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string"},
+            "labels": {"type": "array", "items": {"type": "string"}, "description": "At most 2."},
+            "note": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        },
+        "required": ["summary", "labels"],
+        "additionalProperties": False,
+    },
+}
+
+
+def strict_params(tool: dict[str, Any]) -> dict[str, Any]:
+    return params("event one") | {"tools": [tool]}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda s: s["properties"]["labels"].update(maxItems=2), "'maxItems'"),
+        (lambda s: s["properties"]["summary"].update(maxLength=100), "'maxLength'"),
+        (lambda s: s.pop("additionalProperties"), "'additionalProperties': false"),
+        (lambda s: s["properties"]["labels"].update(minItems=3), "'minItems'"),
+    ],
+)
+def test_a_strict_tool_must_have_a_schema_strict_mode_accepts(
+    client: anthropic.Anthropic, change: Any, named: str
+) -> None:
+    tool = json.loads(json.dumps(STRICT_TOOL))
+    change(tool["input_schema"])
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        client.messages.create(**strict_params(tool))
+    assert named in raised.value.message
+    # Without strict the same schema is taken as it is.
+    tool.pop("strict")
+    client.messages.create(**strict_params(tool))
+
+
+def test_a_strict_answer_fits_the_schema_even_a_misfit_does(
+    server: OfflineModelServer, client: anthropic.Anthropic
+) -> None:
+    answer = client.messages.create(**strict_params(STRICT_TOOL)).content[0]
+    assert answer.type == "tool_use"
+    assert set(answer.input) == {"summary", "labels", "note"}  # type: ignore[arg-type]
+    assert isinstance(answer.input["note"], int)  # type: ignore[index]
+    # What strict decoding cannot prevent: more items than the description allows, each of
+    # the schema's type.
+    control(server, "faults", {"rules": [{"invalid_output": True}]})
+    misfit = client.messages.create(**strict_params(STRICT_TOOL)).content[0]
+    labels = misfit.input["labels"]  # type: ignore[union-attr,index]
+    assert len(labels) > 2
+    assert all(isinstance(label, str) for label in labels)
+
+
+@pytest.mark.parametrize("stop_reason", ["refusal", "max_tokens"])
+def test_the_model_can_refuse_or_be_cut_off(
+    server: OfflineModelServer, client: anthropic.Anthropic, stop_reason: str
+) -> None:
+    control(server, "faults", {"rules": [{"stop_reason": stop_reason}]})
+    message = client.messages.create(**strict_params(STRICT_TOOL))
+    assert message.stop_reason == stop_reason
+    if stop_reason == "refusal":
+        assert [block.type for block in message.content] == ["text"]
+    else:
+        # Cut off while writing the tool input: what it has so far, all max_tokens spent.
+        assert message.usage.output_tokens == 256
+        assert set(message.content[0].input) == {"summary"}  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ import pytest
 from bench.configs import config_with
 from hookwise import wiring
 from hookwise.domain.events import EventStatus
+from tests.conftest import CONFIG_PATH
 from tests.integration.worker.conftest import Configs, Pipeline
 
 
@@ -100,3 +101,41 @@ def test_a_slow_call_keeps_its_message_and_lease(
     assert taken_over == 0
     assert pipeline.record(event_id).status is EventStatus.COMPLETED
     assert pipeline.model.calls == 1
+
+
+def test_with_the_shipped_defaults_the_governor_runs_at_the_limits_the_api_announces(
+    pipeline: Pipeline, configs: Configs
+) -> None:
+    # The shipped configuration sets no limits for the model: Tier 1 defaults, 8,000 output
+    # tokens a minute, at which ten reviews reserving 1,024 each take over a minute.
+    configs.use(CONFIG_PATH)
+    pipeline.faults(limits={"requests_per_minute": 300, "enforce_seconds": 1})
+    ids = [pipeline.deliver(delivery=f"a-{index}") for index in range(10)]
+    started = time.monotonic()
+    assert settle_all(pipeline, ids, seconds=30) == {EventStatus.COMPLETED}
+    assert time.monotonic() - started < 15
+    record = pipeline.record(ids[-1])
+    assert record.limits == {"requests_per_minute": {"limit": 300, "source": "announced"}}
+    assert pipeline.dlq() == []
+
+
+def test_a_configured_ceiling_below_the_announced_limits_shows_on_the_event(
+    pipeline: Pipeline, configs: Configs
+) -> None:
+    configs.replace(
+        "    min_cacheable_tokens: 1024\n",
+        "    min_cacheable_tokens: 1024\n    limits: {anthropic: {requests_per_minute: 120}}\n",
+    )
+    pipeline.faults(limits={"requests_per_minute": 300, "output_tokens_per_minute": 100_000})
+    first = pipeline.deliver(delivery="c-1")
+    pipeline.poll()
+    assert pipeline.record(first).limits == {
+        "requests_per_minute": {"limit": 120, "source": "configured"}
+    }
+    second = pipeline.deliver(delivery="c-2")
+    pipeline.poll()
+    # The first answer announced the API's limits: the second event ran under both.
+    assert pipeline.record(second).limits == {
+        "requests_per_minute": {"limit": 120, "source": "configured"},
+        "output_tokens_per_minute": {"limit": 100_000, "source": "announced"},
+    }

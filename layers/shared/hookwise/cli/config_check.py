@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hookwise.config import ConfigError, HookwiseConfig, load_config
+from hookwise.governor.schedule import BUCKETS, InForce, in_force
 from hookwise.llm.caching import (
     DEFAULT_MIN_CACHEABLE_TOKENS,
     BreakEven,
@@ -67,6 +68,49 @@ def cacheability(config: HookwiseConfig) -> list[Cacheability]:
                 cacheable=cacheable(spec, tokens),
                 ttl=route.cache.ttl,
                 break_even=break_even(spec, route.cache.ttl) if spec else None,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """The rate limits the governor starts a model at, and where they come from."""
+
+    model: str
+    key: str
+    provider: str
+    limits: InForce
+
+    @property
+    def configured(self) -> bool:
+        return all(source == "configured" for _rate, source in self.limits.values())
+
+    def note(self) -> str:
+        if self.configured:
+            return "a ceiling: lower limits the API announces apply below it"
+        if self.provider == "bedrock":
+            return "Bedrock announces no limits: these hold"
+        return "until the API's first answer announces the organisation's limits"
+
+    def rate(self, bucket: str) -> str:
+        found = self.limits.get(bucket)
+        return f"{found[0]:,}" if found else "-"
+
+
+def model_limits(config: HookwiseConfig) -> list[ModelLimits]:
+    """Per model the routes use: the limits in force before the API has said anything."""
+    models = dict.fromkeys(route.model or config.defaults.model for route in config.routes)
+    found: list[ModelLimits] = []
+    for model in models:
+        key, limits = config.limits_for(model)
+        configured = config.configured_limits(model) is not None
+        found.append(
+            ModelLimits(
+                model,
+                key,
+                config.defaults.provider,
+                in_force(limits, None, configured=configured),
             )
         )
     return found
@@ -136,4 +180,21 @@ def check(path: str) -> None:
         "A prefix below the model's minimum is never cached: it is sent unmarked, at the full "
         "input price. Longer route instructions reach the minimum."
     )
+    limits = Table(title="model rate limits (per minute) the governor starts at")
+    for column in ("model", "limit key", *(b.replace("_", " ") for b in BUCKETS), "source"):
+        limits.add_column(column)
+    starts = model_limits(loaded)
+    for start in starts:
+        limits.add_row(
+            start.model,
+            start.key,
+            *(start.rate(bucket) for bucket in BUCKETS),
+            "configured" if start.configured else "default",
+        )
+    console.print(limits)
+    for note in dict.fromkeys(
+        f"{'configured' if start.configured else 'default'}: {start.note()}." for start in starts
+    ):
+        console.print(note)
+    console.print("An event shows the limits it ran under, announced ones too (GET /events/{id}).")
     console.print("[green]configuration is valid[/green]")

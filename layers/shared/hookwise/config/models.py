@@ -310,6 +310,10 @@ class ModelSpec(Strict):
     limits: dict[Provider, RateLimits] = Field(default_factory=dict)
     # Models sharing one limit (a model class) name the same group; default: the model's name.
     limit_group: str | None = None
+    # Strict tool use (`strict: true` on the forced tool: the answer is decoded to fit the
+    # tool's schema). Generally available for the Claude 4.5 and 4.6 models; false for a
+    # model without it.
+    strict_tools: bool = True
 
     @property
     def one_hour_write(self) -> float:
@@ -423,5 +427,10 @@ class HookwiseConfig(Strict):
         provider = self.defaults.provider
         spec = self.models.get(model)
         group = (spec.limit_group if spec else None) or model
-        limits = spec.limits.get(provider) if spec else None
-        return f"{provider}:{group}", limits or self.governor.default_limits
+        return f"{provider}:{group}", self.configured_limits(model) or self.governor.default_limits
+
+    def configured_limits(self, model: str) -> RateLimits | None:
+        """The model's limits for the provider in use, if the configuration sets them: a
+        ceiling. Without them `governor.default_limits` hold until the API announces its own."""
+        spec = self.models.get(model)
+        return spec.limits.get(self.defaults.provider) if spec else None

@@ -110,6 +110,9 @@ class EventRecord:
     booked_at: float | None = None
     # The event's place in its route's line at the governor (epoch seconds).
     line_at: float | None = None
+    # The model's rate limits the governor last decided under, with where each came from:
+    # {"requests_per_minute": {"limit": 300, "source": "announced"}, ...}.
+    limits: dict[str, Any] | None = None
     # Side effects after completion, by action name: {"status", "at", and what it did}.
     actions: dict[str, Any] | None = None
     # "batch" once a batch route parks the event; "realtime" when it fell back to real time.
@@ -166,6 +169,7 @@ PUBLIC_OPTIONAL_FIELDS = (
     "actions",
     "defer_reason",
     "deferred_until",
+    "limits",
     "mode",
     "batch_id",
     "superseded_by",

@@ -26,6 +26,9 @@ class Ticket:
     cost: Cost
     # The event's place in its route's line, from an earlier deferral.
     line_at: float | None = None
+    # `limits` are the configuration's, a ceiling (else the defaults, which the API's
+    # announced limits replace).
+    configured: bool = True
 
 
 class Governor(ABC):
@@ -47,6 +50,11 @@ class Governor(ABC):
     @abstractmethod
     def pause(self, ticket: Ticket, until: float, reason: str) -> None:
         """Nobody calls this model before `until` (a 429's retry-after)."""
+
+    @abstractmethod
+    def refused(self, ticket: Ticket, until: float, reason: str) -> None:
+        """The API answered 429 to a call given capacity: pause as `pause`, and learn that the
+        API enforces its limits over a shorter interval than the burst allowance assumed."""
 
     @abstractmethod
     def flush(self) -> None:

@@ -40,6 +40,7 @@ from hookwise.governor.schedule import (
     credit,
     observe,
     pause,
+    refused,
 )
 from hookwise.llm.base import RateLimitStatus
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
@@ -66,18 +67,35 @@ class Learned:
     unused: Cost = NOTHING
     reserved: Cost = NOTHING
     statuses: RateLimitStatus = field(default_factory=dict)
+    # A call was answered: without rate-limit headers, the API announces no limits (Bedrock).
+    answered: bool = False
+    # What the call the headers came with cost (what another like it needs).
+    needed: Cost = NOTHING
 
     def plus(self, other: Learned) -> Learned:
+        latest = other if other.statuses else self
         return Learned(
             self.unused.plus(other.unused),
             self.reserved.plus(other.reserved),
-            other.statuses or self.statuses,
+            latest.statuses,
+            self.answered or other.answered,
+            latest.needed,
         )
 
-    def apply(self, schedule: Schedule, limits: RateLimits, now: float, shards: int) -> None:
+    def apply(
+        self, schedule: Schedule, limits: RateLimits, now: float, shards: int, burst: float
+    ) -> None:
         credit(schedule, limits, self.unused, self.reserved, shards)
         if self.statuses:
-            observe(schedule, self.statuses, now, self.reserved)
+            observe(schedule, self.statuses, now, self.needed, burst)
+        elif self.answered and schedule.announced is None:
+            schedule.announced = {}
+
+    def announced(self) -> dict[str, int] | None:
+        """The limits the API announced with this, if it said anything of them."""
+        if self.statuses:
+            return {bucket: limit for bucket, (limit, _, _) in self.statuses.items() if limit > 0}
+        return {} if self.answered else None
 
 
 class DynamoDBGovernor(Governor):
@@ -104,6 +122,8 @@ class DynamoDBGovernor(Governor):
         self._last_ticket: dict[str, Ticket] = {}
         self._turns: dict[str, threading.Lock] = {}
         self._waiting: dict[str, list[_Request]] = {}
+        # Per limit key: the API's limits as this instance last read them from the state.
+        self._announced: dict[str, dict[str, int] | None] = {}
 
     def _item_key(self, ticket: Ticket) -> str:
         # Calls spread evenly over the shards, each holding an equal part of the limits.
@@ -127,6 +147,7 @@ class DynamoDBGovernor(Governor):
                 horizon=self._horizon,
                 burst=self._burst,
                 shards=self._shards,
+                configured=ticket.configured,
             ),
         )
         if schedule.paused_until > now:
@@ -140,11 +161,24 @@ class DynamoDBGovernor(Governor):
         statuses: RateLimitStatus | None = None,
     ) -> None:
         unused = ticket.cost.minus(used) if used is not None else ticket.cost
-        self._hold(ticket.key, Learned(unused, ticket.cost, statuses or {}))
+        learned = Learned(unused, ticket.cost, statuses or {}, used is not None, ticket.cost)
+        self._hold(ticket.key, learned)
+        heard = learned.announced()
+        if heard and heard != self._announced.get(ticket.key):
+            # Limits announced for the first time, or changed, are written at once: every
+            # instance runs at them from its next decision, not from this one's next write.
+            self._update(ticket, lambda _schedule: None)
 
     def pause(self, ticket: Ticket, until: float, reason: str) -> None:
         self._paused[ticket.key] = (until, reason)
         self._update(ticket, lambda schedule: pause(schedule, until, reason))
+
+    def refused(self, ticket: Ticket, until: float, reason: str) -> None:
+        self._paused[ticket.key] = (until, reason)
+        self._update(
+            ticket,
+            lambda schedule: refused(schedule, self._clock(), until, reason, self._burst),
+        )
 
     def flush(self) -> None:
         with self._lock:
@@ -199,7 +233,7 @@ class DynamoDBGovernor(Governor):
                 ).get("Item")
                 version = int(found["version"]) if found else 0
                 schedule = _schedule(found)
-                learned.apply(schedule, ticket.limits, self._clock(), self._shards)
+                learned.apply(schedule, ticket.limits, self._clock(), self._shards, self._burst)
                 answers = [request.decide(schedule) for request in group]
                 condition: dict[str, Any] = (
                     {
@@ -219,6 +253,7 @@ class DynamoDBGovernor(Governor):
                         raise
                     time.sleep(random.uniform(0.001, 0.01))  # noqa: S311 - jitter, not crypto
                     continue
+                self._announced[ticket.key] = schedule.announced
                 for request, answer in zip(group, answers, strict=True):
                     request.finish(answer, schedule)
                 return
@@ -259,6 +294,13 @@ def _schedule(item: dict[str, Any] | None) -> Schedule:
         paused_until=float(item.get("paused_until", 0)),
         paused_reason=str(item.get("paused_reason", "")),
         output_ratio=float(item.get("output_ratio", 1)),
+        announced=(
+            {name: int(value) for name, value in item["announced"].items()}
+            if "announced" in item
+            else None
+        ),
+        rates={name: float(value) for name, value in item.get("rates", {}).items()},
+        burst=float(item["burst"]) if "burst" in item else None,
     )
 
 
@@ -270,6 +312,9 @@ def _item(key: str, schedule: Schedule, version: int) -> dict[str, Any]:
         "paused_until": _number(schedule.paused_until),
         "paused_reason": schedule.paused_reason,
         "output_ratio": _number(schedule.output_ratio),
+        "rates": {name: _number(value) for name, value in schedule.rates.items()},
+        **({"announced": schedule.announced} if schedule.announced is not None else {}),
+        **({"burst": _number(schedule.burst)} if schedule.burst is not None else {}),
         "version": version,
     }
 

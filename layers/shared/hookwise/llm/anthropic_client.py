@@ -101,6 +101,7 @@ def request_params(request: ModelRequest) -> dict[str, Any]:
                 "description": request.tool.description,
                 "input_schema": request.tool.input_schema,
             }
+            | ({"strict": True} if request.strict else {})
         ],
         "tool_choice": {"type": "tool", "name": request.tool.name},
     }
@@ -135,6 +136,7 @@ def answer_from(message: Any, observed: RateLimitStatus | None = None) -> ModelA
         tool_use_id=tool_use.get("id") if tool_use else None,
         content=content,
         rate_limits=observed or {},
+        stop_reason=message.stop_reason,
         usage=ModelUsage(
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,

@@ -26,6 +26,9 @@ class ModelRequest:
     # Mark the prefix (tools, system) for prompt caching with this lifetime ("5m" or "1h"); None
     # leaves it unmarked (it would be below the model's minimum: marking buys nothing).
     cache_ttl: str | None = None
+    # Strict tool use: the answer is decoded to fit the tool's schema (which must be one strict
+    # mode accepts: see hookwise.worker.schemas).
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class ModelAnswer:
     content: list[dict[str, Any]] = field(default_factory=list)
     tool_use_id: str | None = None
     rate_limits: RateLimitStatus = field(default_factory=dict)
+    # Why the model stopped: "tool_use" as asked, or "refusal", "max_tokens" (cut off)...
+    stop_reason: str | None = None
 
 
 CAPACITY_STATUSES = frozenset({429, 529})

@@ -9,8 +9,9 @@ It also answers Amazon Bedrock's InvokeModel path, so `AnthropicBedrock` can be 
 offline. Run it alone with `python -m hookwise.local.offline_model --port 8788`; drive
 faults over HTTP:
 `POST /_control/faults {"rules": [...], "limits": {"requests_per_minute": N,
-"input_tokens_per_minute": N, "output_tokens_per_minute": N, "burst_seconds": S}}` (or the
-older `"rate_limit_per_minute": N` for requests alone), `DELETE /_control/faults`,
+"input_tokens_per_minute": N, "output_tokens_per_minute": N, "burst_seconds": S,
+"enforce_seconds": E}}` (or the older `"rate_limit_per_minute": N` for requests alone),
+`DELETE /_control/faults`,
 `GET /_control/stats`. The cache and the batches have their own control endpoints:
 `POST /_control/cache {"min_tokens": {"claude-haiku-4-5": N}, "default_min_tokens": N,
 "clear": true}` and `POST /_control/batches {"delay_seconds": S, "failures": [{"contains":
@@ -19,7 +20,18 @@ custom_id or text, "result": "errored" | "expired", "times": N}], "unavailable":
 Its limits behave like the API's: separate request, input-token and output-token buckets that
 refill continuously; output is reserved at `max_tokens` and adjusted to the real count after
 the answer; over a limit it answers 429 with `retry-after`, and every answer carries the
-`anthropic-ratelimit-<bucket>-{limit,remaining,reset}` headers.
+`anthropic-ratelimit-<bucket>-{limit,remaining,reset}` headers. `enforce_seconds` enforces each
+per-minute limit over that interval, as the API may (300 requests a minute as 5 a second: a
+bucket holding 5, refilled at 5 a second), where `burst_seconds` lets a quiet spell's capacity
+be used at once.
+
+Strict tool use is honoured: a tool marked `strict: true` must have a schema strict mode
+accepts (every object `additionalProperties: false`, none of the keywords it does not take,
+such as `maxItems` or `maxLength`), else the answer is a 400 that names the keyword; the
+answer fits the schema. Fault rules can also make the model refuse (`"stop_reason":
+"refusal"`) or stop at max_tokens with the tool input cut short (`"stop_reason":
+"max_tokens"`); `invalid_output` answers what strict decoding cannot prevent under strict (more
+items than a description allows), and a misfit without it.
 """
 
 from __future__ import annotations
@@ -70,6 +82,8 @@ class FaultRule:
     drop: bool = False
     # Answer with a tool input that does not fit the schema (to exercise repair).
     invalid_output: bool = False
+    # Stop as the model may: "refusal" (no tool input) or "max_tokens" (cut short).
+    stop_reason: str | None = None
 
     def applies(self, text: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -111,7 +125,8 @@ def answer_for(schema: dict[str, Any], user_text: str) -> dict[str, Any]:
     title = _first_text(payload) or event_type
     digest = int(hashlib.sha256(user_text.encode()).hexdigest(), 16)
     answer: dict[str, Any] = {}
-    for index, (name, spec) in enumerate(schema.get("properties", {}).items()):
+    for index, (name, declared) in enumerate(schema.get("properties", {}).items()):
+        spec = _variant(declared)
         kind_of = spec.get("type")
         if "enum" in spec:
             options = spec["enum"]
@@ -132,6 +147,50 @@ def answer_for(schema: dict[str, Any], user_text: str) -> dict[str, Any]:
             text = f"{event_type}: {title!r} (offline model summary)"
             answer[name] = text[: spec.get("maxLength", len(text))]
     return answer
+
+
+def _variant(spec: dict[str, Any]) -> dict[str, Any]:
+    """An optional field's schema (`anyOf` a type and null): the type."""
+    variants = [v for v in spec.get("anyOf", []) if v.get("type") != "null"]
+    return {**spec, **variants[0]} if variants else spec
+
+
+# What strict tool use does not take (the API answers 400); `minItems` only as 0 or 1.
+STRICT_UNSUPPORTED = frozenset(
+    {
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "maxItems",
+        "minProperties",
+        "maxProperties",
+        "patternProperties",
+    }
+)
+
+
+def strict_problem(schema: Any, where: str = "input_schema") -> str | None:
+    """Why strict mode would refuse this schema, or None."""
+    if not isinstance(schema, dict):
+        return None
+    unsupported = sorted(STRICT_UNSUPPORTED & schema.keys())
+    if unsupported:
+        return f"{where}: '{unsupported[0]}' is not supported with strict tool use"
+    if schema.get("minItems", 0) not in (0, 1):
+        return f"{where}: 'minItems' other than 0 or 1 is not supported with strict tool use"
+    if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+        return f"{where}: strict tool use requires 'additionalProperties': false on objects"
+    parts = [
+        *((f"{where}.properties.{k}", v) for k, v in schema.get("properties", {}).items()),
+        *((f"{where}.anyOf.{i}", v) for i, v in enumerate(schema.get("anyOf", []))),
+        *((f"{where}.$defs.{k}", v) for k, v in schema.get("$defs", {}).items()),
+        (f"{where}.items", schema.get("items")),
+    ]
+    return next((found for path, part in parts if (found := strict_problem(part, path))), None)
 
 
 @dataclass
@@ -215,8 +274,16 @@ class OfflineModel:
             if spec.get("rate_limit_per_minute"):
                 limits["requests_per_minute"] = spec["rate_limit_per_minute"]
             burst = float(limits.pop("burst_seconds", DEFAULT_BURST_SECONDS))
+            enforce = limits.pop("enforce_seconds", None)
             self._buckets = {
-                name: Bucket(int(value), burst) for name, value in limits.items() if value
+                name: Bucket(
+                    int(value),
+                    # A bucket holding the interval's share of the limit: one unit, plus what
+                    # refills over the interval less that unit's own time.
+                    burst if enforce is None else max(0.0, float(enforce) - 60.0 / int(value)),
+                )
+                for name, value in limits.items()
+                if value
             }
 
     def clear_faults(self) -> None:
@@ -271,35 +338,58 @@ class OfflineModel:
                 headers.update(bucket.headers(LIMIT_HEADERS[name], now))
             return headers
 
-    def respond(self, request: dict[str, Any]) -> dict[str, Any]:
+    def respond(self, request: dict[str, Any], rule: FaultRule | None = None) -> dict[str, Any]:
         self.requests.append(request)
         user_text = _last_user_text(request)
         tool = (request.get("tools") or [{}])[0]
         tool_input = answer_for(tool.get("input_schema", {}), user_text)
+        if rule is not None and rule.invalid_output:
+            tool_input = _misfit(tool_input, strict=bool(tool.get("strict")))
         cached = self.cache.account(request, input_token_count(request))
         with self._lock:
             self.answered += 1
-        usage = {
-            **cached.as_usage(),
-            "output_tokens": max(1, len(json.dumps(tool_input)) // 4),
-        }
+        output_tokens = max(1, len(json.dumps(tool_input)) // 4)
+        content: list[dict[str, Any]] = [
+            {
+                "type": "tool_use",
+                "id": f"toolu_{uuid.uuid4().hex[:20]}",
+                "name": tool.get("name", "answer"),
+                "input": tool_input,
+            }
+        ]
+        stop_reason = rule.stop_reason if rule is not None and rule.stop_reason else "tool_use"
+        if stop_reason == "refusal":
+            content = [{"type": "text", "text": "I can't help with that."}]
+        elif stop_reason == "max_tokens":
+            # Cut off while writing the tool input: only its first field, all output spent.
+            content[0]["input"] = dict(list(tool_input.items())[:1])
+            output_tokens = int(request.get("max_tokens") or output_tokens)
         return {
             "id": f"msg_offline_{uuid.uuid4().hex[:20]}",
             "type": "message",
             "role": "assistant",
             "model": request.get("model", "offline"),
-            "content": [
-                {
-                    "type": "tool_use",
-                    "id": f"toolu_{uuid.uuid4().hex[:20]}",
-                    "name": tool.get("name", "answer"),
-                    "input": tool_input,
-                }
-            ],
-            "stop_reason": "tool_use",
+            "content": content,
+            "stop_reason": stop_reason,
             "stop_sequence": None,
-            "usage": usage,
+            "usage": {**cached.as_usage(), "output_tokens": output_tokens},
         }
+
+
+# More items than any schema here allows, each a string: what strict decoding lets through
+# when the schema cannot say how many (strict mode takes no `maxItems`).
+MISFIT_ITEMS = 12
+
+
+def _misfit(tool_input: dict[str, Any], *, strict: bool) -> dict[str, Any]:
+    """An answer that does not fit: under strict, the schema's types but too many items;
+    without it, a field the schema does not have and none it does."""
+    if not strict:
+        return {"unexpected": True}
+    return {
+        name: [f"item {n}" for n in range(MISFIT_ITEMS)] if isinstance(value, list) else value
+        for name, value in tool_input.items()
+    }
 
 
 def _last_user_text(request: dict[str, Any]) -> str:
@@ -440,6 +530,13 @@ def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
             self._send_batch(model.batches.cancel(found.group(1)))
 
         def _messages(self, request: dict[str, Any]) -> None:
+            for index, tool in enumerate(request.get("tools") or []):
+                problem = tool.get("strict") and strict_problem(
+                    tool.get("input_schema"), f"tools.{index}.custom.input_schema"
+                )
+                if problem:
+                    self._send(400, _error(400, problem))
+                    return
             max_tokens = int(request.get("max_tokens") or 0)
             rule, rate_retry_after = model.admit(
                 _last_user_text(request),
@@ -470,10 +567,8 @@ def _handler_for(model: OfflineModel) -> type[BaseHTTPRequestHandler]:
                 headers = {"retry-after": str(rule.retry_after)} if rule.retry_after else {}
                 self._send(rule.status, _error(rule.status, "injected fault"), headers)
                 return
-            answer = model.respond(request)
+            answer = model.respond(request, rule)
             model.refund_output(max_tokens, answer["usage"]["output_tokens"])
-            if rule is not None and rule.invalid_output:
-                answer["content"][0]["input"] = {"unexpected": True}
             self._send(200, answer, model.limit_headers())
 
     return Handler

@@ -17,13 +17,14 @@ from hookwise.config import HookwiseConfig, Route
 from hookwise.domain.events import EventRecord
 from hookwise.governor.base import BudgetLedger, BudgetScope, Governor, Ticket
 from hookwise.governor.dynamodb import next_utc_midnight, utc_day
-from hookwise.governor.schedule import Cost, lane_for
+from hookwise.governor.schedule import Cost, InForce, lane_for
 from hookwise.llm.base import ModelError, ModelUsage, RateLimitStatus
 from hookwise.observability import measure, metrics
 from hookwise.worker.prompt import Prompt
 
 # Without a retry-after, a 429 or 529 holds everyone back this long.
 CAPACITY_PAUSE_SECONDS = 5.0
+RATE_LIMITED = 429
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Go:
     scopes: list[BudgetScope] = field(default_factory=list)
     day: str = ""
     estimated_usd: float = 0.0
+    # The limits the governor decided under (none for a slot booked on an earlier try).
+    limits: InForce = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,18 @@ class Deferral:
     line_at: float | None = None
     # A spent budget whose policy is `fail`.
     fail: bool = False
+    limits: InForce = field(default_factory=dict)
+
+
+def limits_view(limits: InForce) -> dict[str, dict[str, int | str]] | None:
+    """The limits in force as an event shows them: `{"requests_per_minute": {"limit": 300,
+    "source": "announced"}, ...}` (configured, announced or default)."""
+    if not limits:
+        return None
+    return {
+        f"{bucket}_per_minute": {"limit": rate, "source": source}
+        for bucket, (rate, source) in limits.items()
+    }
 
 
 def estimate_input_tokens(prompt: Prompt, chars_per_token: float) -> int:
@@ -104,8 +119,10 @@ class Admission:
             weight=route.weight,
             cost=Cost(1, estimate_input_tokens(prompt, settings.chars_per_token), max_tokens),
             line_at=record.line_at,
+            configured=self._config.configured_limits(model) is not None,
         )
         booked = record.booked_at
+        in_force: InForce = {}
         if booked is not None and now - booked <= settings.burst_seconds:
             start = booked
         else:
@@ -123,9 +140,10 @@ class Admission:
                     "rate_limit",
                     verdict.start if verdict.booked else None,
                     verdict.line_at,
+                    limits=verdict.limits,
                 )
-            start = verdict.start
-        return self._budget(record.source, route, model, ticket, start, now)
+            start, in_force = verdict.start, verdict.limits
+        return self._budget(record.source, route, model, ticket, start, now, in_force)
 
     def _budget(
         self,
@@ -135,10 +153,11 @@ class Admission:
         ticket: Ticket,
         start: float,
         now: float,
+        limits: InForce,
     ) -> Go | Deferral:
         scopes = self.scopes(source, route)
         if not scopes:
-            return Go(start, ticket)
+            return Go(start, ticket, limits=limits)
         usd = self._price(model, ticket.cost)
         day = utc_day(now)
         tokens = ticket.cost.input_tokens + ticket.cost.output_tokens
@@ -146,7 +165,7 @@ class Admission:
         for scope_name, percent in check.used_percent.items():
             measure("BudgetUsedPercent", "Percent", percent, scope=scope_name)
         if check.exhausted is None:
-            return Go(start, ticket, scopes, day, usd)
+            return Go(start, ticket, scopes, day, usd, limits)
         # No call after all: the capacity booked for it goes back.
         self._governor.settle(ticket, None)
         scope = check.exhausted
@@ -203,11 +222,16 @@ class Admission:
             self._budgets.adjust(scopes, tokens, cost_usd, utc_day(self._clock()))
 
     def no_capacity(self, go: Go, error: ModelError) -> Deferral:
-        """The API said 429 or 529 all the same: everyone waits its retry-after."""
+        """The API said 429 or 529 all the same: everyone waits its retry-after. A 429 to a
+        call the governor gave capacity also teaches it the API's enforcement interval (529,
+        overloaded, says nothing of our limits)."""
         until = self._clock() + (error.retry_after or CAPACITY_PAUSE_SECONDS)
         reason = f"model answered {error.status}, retry-after"
-        self._governor.pause(go.ticket, until, reason)
-        return Deferral(until, reason, "capacity", line_at=go.ticket.line_at)
+        if error.status == RATE_LIMITED:
+            self._governor.refused(go.ticket, until, reason)
+        else:
+            self._governor.pause(go.ticket, until, reason)
+        return Deferral(until, reason, "capacity", line_at=go.ticket.line_at, limits=go.limits)
 
     def flush(self) -> None:
         self._governor.flush()

@@ -42,4 +42,12 @@ def model_request(
         tool=prompt.tool,
         timeout_seconds=timeout_seconds,
         cache_ttl=cache_ttl(config, route, prompt),
+        strict=strict_tools(config, route),
     )
+
+
+def strict_tools(config: HookwiseConfig, route: Route) -> bool:
+    """Whether the route's model takes strict tool use (a model the configuration does not
+    list is not assumed to)."""
+    spec = config.models.get(model_id(config, route)[0])
+    return spec.strict_tools if spec else False

@@ -1,4 +1,10 @@
-"""A route's output schema (from hookwise.yaml) as a pydantic model and a tool definition."""
+"""A route's output schema (from hookwise.yaml) as a pydantic model and a tool definition.
+
+The tool's schema is one strict tool use accepts (every object closed, no `maxItems`,
+`maxLength` and the like: those move into the descriptions, where the model still reads them),
+so the same tool serves models with and without strict mode. The pydantic model keeps every
+constraint: an answer that fits the strict schema but not a dropped constraint (six labels
+where five are allowed) gets the one repair call."""
 
 from __future__ import annotations
 
@@ -61,6 +67,14 @@ class OutputSchemas:
             tool = self._tools[schema] = ToolSpec(
                 name=f"record_{schema}",
                 description=f"Record the {schema.replace('_', ' ')} for this event.",
-                input_schema=self._models[schema].model_json_schema(),
+                input_schema=strict_schema(self._models[schema]),
             )
         return tool
+
+
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema as strict tool use takes it, by the SDK's own conversion
+    (imported with the first prompt, as the client is with the first call)."""
+    from anthropic import transform_schema
+
+    return transform_schema(model.model_json_schema())

@@ -40,7 +40,7 @@ from hookwise.providers.errors import DEFAULT_RATE_LIMIT_SECONDS, ProviderError,
 from hookwise.settings import Settings
 from hookwise.verifiers import verifier_for
 from hookwise.worker import requests
-from hookwise.worker.admission import Admission, Deferral, Go
+from hookwise.worker.admission import Admission, Deferral, Go, limits_view
 from hookwise.worker.backoff import retry_delay
 from hookwise.worker.heartbeat import Heartbeat
 from hookwise.worker.prompt import Prompt, build_prompt, subject_of
@@ -77,6 +77,15 @@ class RetryLater(Exception):
 
 class InvalidOutput(Exception):
     """The model's answer did not fit the route's schema, even after one repair."""
+
+
+class UnusableAnswer(Exception):
+    """The model stopped without an answer to use: it refused (`stop_reason` refusal), or was
+    cut off at max_tokens. Asked again the same way it would stop the same way: no repair."""
+
+    def __init__(self, reason: str, stop_reason: str) -> None:
+        super().__init__(reason)
+        self.stop_reason = stop_reason
 
 
 @dataclass(frozen=True)
@@ -244,6 +253,9 @@ class WorkerService:
             result, usage, latency_ms, calls = self._ask(route, prompt, name, decision, time_left)
         except InvalidOutput as error:
             return self._permanent(record, message, f"invalid output: {error}")
+        except UnusableAnswer as error:
+            count("UnusableAnswers", stop_reason=error.stop_reason)
+            return self._permanent(record, message, str(error))
         except ModelError as error:
             if not (error.capacity or error.transient):
                 return self._permanent(record, message, f"model error: {error}")
@@ -267,10 +279,18 @@ class WorkerService:
                 "usage": usage.as_dict(),
                 "latency_ms": latency_ms,
                 **CLEARED_ON_CALL,
+                **self._limits(decision.limits),
             },
         )
         self._after_completion(done, route, payload, result)
         return Outcome("completed", model_calls=calls)
+
+    @staticmethod
+    def _limits(limits: dict[str, tuple[int, str]]) -> dict[str, Any]:
+        """The limits in force for the event's record; none known (a slot booked on an earlier
+        try) leaves what the record shows."""
+        view = limits_view(limits)
+        return {"limits": view} if view else {}
 
     @staticmethod
     def _keep(fetcher: ContextFetcher | None, context: Gathered | None) -> None:
@@ -366,6 +386,7 @@ class WorkerService:
                 )
                 usages.append(answer.usage)
                 observed = answer.rate_limits
+                self._check_stop(route, answer)
                 try:
                     result = validator.model_validate(answer.tool_input or {}).model_dump()
                 except ValidationError as error:
@@ -385,6 +406,20 @@ class WorkerService:
             # Whatever happened, the reservation is reconciled with what was really used.
             spent = self._usage(route, name, usages).cost_usd
             self._admission.settle(admitted, usages, spent, observed)
+
+    def _check_stop(self, route: Route, answer: ModelAnswer) -> None:
+        """A refusal or a truncated answer is its own outcome, said plainly on the event."""
+        if answer.stop_reason == "refusal":
+            raise UnusableAnswer(
+                "refused: the model declined to answer (stop_reason refusal)", "refusal"
+            )
+        if answer.stop_reason == "max_tokens":
+            max_tokens = route.max_tokens or self._config.defaults.max_tokens
+            raise UnusableAnswer(
+                f"truncated: the answer reached max_tokens ({max_tokens}) before it was "
+                f"complete; raise max_tokens for route {route.name!r}",
+                "max_tokens",
+            )
 
     def model_request(
         self,
@@ -554,6 +589,7 @@ class WorkerService:
                     "deferred_until": isoformat(datetime.fromtimestamp(deferral.until, UTC)),
                     "booked_at": deferral.booked_at,
                     "line_at": deferral.line_at,
+                    **self._limits(deferral.limits),
                 },
                 remove=["lease_until"],
             )
