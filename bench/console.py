@@ -25,7 +25,7 @@ from hookwise import wiring
 from hookwise.adapters.batch_get import batch_get
 from hookwise.adapters.store.dynamodb import PENDING, DynamoDBEventStore, state_key
 from hookwise.console.data import PAGE_SIZE
-from hookwise.console.security import COOKIE
+from hookwise.console.security import cookie_name
 from hookwise.domain.events import EventRecord, EventStatus, isoformat
 from hookwise.local.stack import free_port
 from hookwise.resources import STUCK_INDEX, STUCK_INDEX_PARTITION_KEY
@@ -169,9 +169,9 @@ def page_reads(store: DynamoDBEventStore) -> None:
 
 
 @contextmanager
-def console_process() -> Iterator[tuple[str, str]]:
+def console_process() -> Iterator[tuple[int, str]]:
     """`hookwise console` as a user runs it, in its own process, over the resources this
-    process's settings name; its address and token."""
+    process's settings name; its port and token."""
     port = free_port()
     process = subprocess.Popen(
         [HOOKWISE, "console", "--port", str(port)],
@@ -194,7 +194,7 @@ def console_process() -> Iterator[tuple[str, str]]:
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "hookwise console did not answer"
                 time.sleep(0.1)
-        yield base, found.group(1)
+        yield port, found.group(1)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -206,9 +206,11 @@ def measure(events: int = 10_000, requests: int = 30) -> dict[str, Any]:
         ids = seed(events)
         seeding = time.perf_counter() - started
         store = wiring.store()
-        with console_process() as (base, token):
+        with console_process() as (port, token):
             client = httpx.Client(
-                base_url=base, headers={"cookie": f"{COOKIE}={token}"}, timeout=60
+                base_url=f"http://127.0.0.1:{port}",
+                headers={"cookie": f"{cookie_name(port)}={token}"},
+                timeout=60,
             )
             pages = {
                 "events": "/events",

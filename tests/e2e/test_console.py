@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bench.configs import UNLIMITED, config_with
 from hookwise.config import load_config
-from hookwise.console.security import COOKIE
+from hookwise.console.security import cookie_name
 from hookwise.local.process import dev_process
 from hookwise.samples import sample_bytes
 from hookwise.verifiers import verifier_for
@@ -301,7 +301,8 @@ def test_requests_without_the_token_or_from_a_foreign_host_are_refused(stack: St
     assert httpx.get(f"{stack.base}/events?token=wrong").status_code == 403
     entered = httpx.get(f"{stack.base}/events?token={stack.token}")
     assert entered.status_code == 303
-    cookie = {"cookie": f"{COOKIE}={entered.cookies[COOKIE]}"}
+    name = cookie_name(stack.console_port)
+    cookie = {"cookie": f"{name}={entered.cookies[name]}"}
     assert httpx.get(f"{stack.base}/events", headers=cookie).status_code == 200
     assert httpx.get(f"http://localhost:{stack.console_port}/events", headers=cookie).is_success
     # DNS rebinding: a foreign name resolved to 127.0.0.1 still sends its own Host.
