@@ -389,3 +389,21 @@ def test_the_pages_work_by_keyboard(page: Page, stack: Stack) -> None:
     link.focus()
     page.wait_for_timeout(2500)
     assert page.evaluate("document.activeElement.getAttribute('href')") == f"/events/{event_id}"
+
+
+def test_the_routes_page_counts_a_failed_event_under_its_route(page: Page, stack: Stack) -> None:
+    marker = f"ROUTES-{uuid.uuid4().hex[:8]}"
+    page.goto(f"{stack.base}/routes")
+    heading = page.get_by_role("heading", name="github-pr-review")
+    section = page.locator("section.route", has=heading)
+    before = section.locator("tbody tr").first.inner_text()
+    stack.poison(marker)
+    try:
+        failing = stack.send_pr(f"{marker} fails")
+        eventually(lambda: stack.status(failing) == "failed")
+    finally:
+        stack.heal()
+    page.goto(f"{stack.base}/routes")
+    today = section.locator("tbody tr").first
+    expect(today).to_contain_text(re.compile(r"failed \d+"))
+    assert today.inner_text() != before
