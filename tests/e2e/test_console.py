@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import tempfile
 import time
 import uuid
@@ -105,17 +106,22 @@ def stack() -> Iterator[Stack]:
         "HOOKWISE_MAX_BACKOFF": "1",
         "ANTHROPIC_API_KEY": "",
         "HOOKWISE_CONFIG": str(config_with(Path(tempfile.mkdtemp()), UNLIMITED)),
-        # Any free port: other tests' stacks may hold the default.
-        "HOOKWISE_CONSOLE_PORT": "0",
     }
-    with dev_process(ROOT, env, startup_seconds=60) as dev:
+    # The console's port is taken (as the default may be, by another stack): it takes another.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        held = taken.getsockname()[1]
+        env["HOOKWISE_CONSOLE_PORT"] = str(held)
+        with dev_process(ROOT, env, startup_seconds=60) as dev:
 
-        def banner() -> re.Match[str] | None:
-            """the banner names the console's URL"""
-            return CONSOLE_LINE.search(dev.log.read_text())
+            def banner() -> re.Match[str] | None:
+                """the banner names the console's URL"""
+                return CONSOLE_LINE.search(dev.log.read_text())
 
-        found = eventually(banner, timeout=30)
-        yield Stack(dev.port, dev.model_port, found.group(1))
+            found = eventually(banner, timeout=30)
+            assert int(found.group(2)) != held
+            yield Stack(dev.port, dev.model_port, found.group(1))
 
 
 @pytest.fixture(scope="module")
