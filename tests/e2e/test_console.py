@@ -413,3 +413,26 @@ def test_the_routes_page_counts_a_failed_event_under_its_route(page: Page, stack
     today = section.locator("tbody tr").first
     expect(today).to_contain_text(re.compile(r"failed \d+"))
     assert today.inner_text() != before
+
+
+def test_a_failed_event_in_the_dlq_is_redriven_from_its_own_page(page: Page, stack: Stack) -> None:
+    marker = f"ONE-{uuid.uuid4().hex[:8]}"
+    stack.poison(marker)
+    try:
+        event_id = stack.send_pr(f"{marker} fails every time")
+        eventually(lambda: stack.status(event_id) == "failed")
+
+        def offered() -> bool:
+            """its page offers a redrive once the message is in the DLQ"""
+            page.goto(f"{stack.base}/events/{event_id}")
+            return page.get_by_role("button", name="Redrive").count() == 1
+
+        eventually(offered)
+        expect(page.locator("ol.timeline li.failed").first).to_contain_text("failure")
+    finally:
+        stack.heal()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Redrive").click()
+    expect(page.locator(".outcome")).to_contain_text("redrive: redriven")
+    expect(page.locator("#event-status")).to_have_text("completed")
+    expect(page.get_by_role("button", name="Redrive")).to_have_count(0)
