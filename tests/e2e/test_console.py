@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import tempfile
 import time
 import uuid
@@ -22,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bench.configs import UNLIMITED, config_with
 from hookwise.config import load_config
-from hookwise.console.security import COOKIE
+from hookwise.console.security import cookie_name
 from hookwise.local.process import dev_process
 from hookwise.samples import sample_bytes
 from hookwise.verifiers import verifier_for
@@ -105,17 +106,22 @@ def stack() -> Iterator[Stack]:
         "HOOKWISE_MAX_BACKOFF": "1",
         "ANTHROPIC_API_KEY": "",
         "HOOKWISE_CONFIG": str(config_with(Path(tempfile.mkdtemp()), UNLIMITED)),
-        # Any free port: other tests' stacks may hold the default.
-        "HOOKWISE_CONSOLE_PORT": "0",
     }
-    with dev_process(ROOT, env, startup_seconds=60) as dev:
+    # The console's port is taken (as the default may be, by another stack): it takes another.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        held = taken.getsockname()[1]
+        env["HOOKWISE_CONSOLE_PORT"] = str(held)
+        with dev_process(ROOT, env, startup_seconds=60) as dev:
 
-        def banner() -> re.Match[str] | None:
-            """the banner names the console's URL"""
-            return CONSOLE_LINE.search(dev.log.read_text())
+            def banner() -> re.Match[str] | None:
+                """the banner names the console's URL"""
+                return CONSOLE_LINE.search(dev.log.read_text())
 
-        found = eventually(banner, timeout=30)
-        yield Stack(dev.port, dev.model_port, found.group(1))
+            found = eventually(banner, timeout=30)
+            assert int(found.group(2)) != held
+            yield Stack(dev.port, dev.model_port, found.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -301,7 +307,8 @@ def test_requests_without_the_token_or_from_a_foreign_host_are_refused(stack: St
     assert httpx.get(f"{stack.base}/events?token=wrong").status_code == 403
     entered = httpx.get(f"{stack.base}/events?token={stack.token}")
     assert entered.status_code == 303
-    cookie = {"cookie": f"{COOKIE}={entered.cookies[COOKIE]}"}
+    name = cookie_name(stack.console_port)
+    cookie = {"cookie": f"{name}={entered.cookies[name]}"}
     assert httpx.get(f"{stack.base}/events", headers=cookie).status_code == 200
     assert httpx.get(f"http://localhost:{stack.console_port}/events", headers=cookie).is_success
     # DNS rebinding: a foreign name resolved to 127.0.0.1 still sends its own Host.
@@ -388,3 +395,44 @@ def test_the_pages_work_by_keyboard(page: Page, stack: Stack) -> None:
     link.focus()
     page.wait_for_timeout(2500)
     assert page.evaluate("document.activeElement.getAttribute('href')") == f"/events/{event_id}"
+
+
+def test_the_routes_page_counts_a_failed_event_under_its_route(page: Page, stack: Stack) -> None:
+    marker = f"ROUTES-{uuid.uuid4().hex[:8]}"
+    page.goto(f"{stack.base}/routes")
+    heading = page.get_by_role("heading", name="github-pr-review")
+    section = page.locator("section.route", has=heading)
+    before = section.locator("tbody tr").first.inner_text()
+    stack.poison(marker)
+    try:
+        failing = stack.send_pr(f"{marker} fails")
+        eventually(lambda: stack.status(failing) == "failed")
+    finally:
+        stack.heal()
+    page.goto(f"{stack.base}/routes")
+    today = section.locator("tbody tr").first
+    expect(today).to_contain_text(re.compile(r"failed \d+"))
+    assert today.inner_text() != before
+
+
+def test_a_failed_event_in_the_dlq_is_redriven_from_its_own_page(page: Page, stack: Stack) -> None:
+    marker = f"ONE-{uuid.uuid4().hex[:8]}"
+    stack.poison(marker)
+    try:
+        event_id = stack.send_pr(f"{marker} fails every time")
+        eventually(lambda: stack.status(event_id) == "failed")
+
+        def offered() -> bool:
+            """its page offers a redrive once the message is in the DLQ"""
+            page.goto(f"{stack.base}/events/{event_id}")
+            return page.get_by_role("button", name="Redrive").count() == 1
+
+        eventually(offered)
+        expect(page.locator("ol.timeline li.failed").first).to_contain_text("failure")
+    finally:
+        stack.heal()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Redrive").click()
+    expect(page.locator(".outcome")).to_contain_text("redrive: redriven")
+    expect(page.locator("#event-status")).to_have_text("completed")
+    expect(page.get_by_role("button", name="Redrive")).to_have_count(0)

@@ -536,3 +536,33 @@ def test_the_status_index_costs_a_write_per_status_entered_and_left(
         updates={"actions": {"github.comment": {"status": "done"}}},
     )
     assert [c.index_write_units for c in meter.calls if c.write_units] == [1, 1, 2, 0]
+
+
+def test_listed_records_leave_the_result_actions_and_headers_to_get(
+    store: DynamoDBEventStore,
+) -> None:
+    store.put_new(
+        EventRecord(
+            event_id="evt_1", source="github", event_type="push",
+            received_at="2026-11-23T04:00:00.000Z", updated_at="2026-11-23T04:00:00.000Z",
+            headers={"x-github-event": "push"}, body=PR_BODY,
+        ),
+        dispatch_lease_until=0.0,
+    )  # fmt: skip
+    store.claim("evt_1", now=1.0, lease_until=2.0)
+    usage = {"input_tokens": 10, "output_tokens": 2, "cost_usd": 0.01}
+    store.transition(
+        "evt_1",
+        from_statuses=[EventStatus.PROCESSING],
+        to_status=EventStatus.COMPLETED,
+        updates={"route": "review", "result": {"summary": "ok"}, "usage": usage,
+                 "actions": {"github.comment": {"status": "done"}}},
+    )  # fmt: skip
+    [listed] = store.find(EVERYTHING, 5).records
+    assert (listed.status, listed.route, listed.body) == (EventStatus.COMPLETED, "review", PR_BODY)
+    assert listed.usage == Usage(input_tokens=10, output_tokens=2, cost_usd=0.01)
+    assert (listed.result, listed.actions, listed.headers) == (None, None, {})
+    whole = store.get("evt_1")
+    assert whole is not None
+    assert whole.result == {"summary": "ok"}
+    assert whole.headers == {"x-github-event": "push"}

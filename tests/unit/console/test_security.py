@@ -10,9 +10,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from hookwise.console.security import COOKIE, Guard, Secrets, action_form
+from hookwise.console.security import Guard, Secrets, action_form, cookie_name
 
 PORT = 8788
+COOKIE = cookie_name(PORT)
 KEYS = Secrets()
 
 
@@ -78,3 +79,12 @@ def test_an_action_needs_the_csrf_token_and_no_foreign_origin(client: TestClient
     assert client.post("/act", headers=foreign, data={"csrf": KEYS.csrf}).status_code == 403
     own = {**cookie, "origin": f"http://127.0.0.1:{PORT}"}
     assert client.post("/act", headers=own, data={"csrf": KEYS.csrf}).text == "done"
+
+
+def test_the_token_only_opens_the_door_it_does_not_act(client: TestClient) -> None:
+    answer = client.post(f"/act?token={KEYS.token}", data={"csrf": KEYS.csrf})
+    assert answer.status_code == 403
+
+
+def test_two_consoles_keep_their_own_cookies() -> None:
+    assert cookie_name(8788) != cookie_name(8789)

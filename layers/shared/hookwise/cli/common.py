@@ -30,8 +30,8 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def stack_output(stack: str, contains: str) -> str:
-    """The value of the stack output whose key contains `contains` (case-insensitive)."""
+def stack_outputs(stack: str) -> dict[str, str]:
+    """A deployed stack's outputs, by key."""
     import boto3  # only for a deployed stack
 
     outputs = (
@@ -39,9 +39,14 @@ def stack_output(stack: str, contains: str) -> str:
         .describe_stacks(StackName=stack)["Stacks"][0]
         .get("Outputs", [])
     )
-    for output in outputs:
-        if contains.lower() in output["OutputKey"].lower():
-            return str(output["OutputValue"])
+    return {str(output["OutputKey"]): str(output["OutputValue"]) for output in outputs}
+
+
+def stack_output(stack: str, contains: str) -> str:
+    """The value of the stack output whose key contains `contains` (case-insensitive)."""
+    for key, value in stack_outputs(stack).items():
+        if contains.lower() in key.lower():
+            return value
     raise click.ClickException(f"stack {stack} has no output named like {contains!r}")
 
 

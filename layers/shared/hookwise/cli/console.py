@@ -6,7 +6,7 @@ import os
 
 import click
 
-from hookwise.cli.common import CONSOLE_PORT, stack_output
+from hookwise.cli.common import CONSOLE_PORT, stack_outputs
 
 # Stack outputs -> the settings the console reads them into (the functions' own names).
 STACK_SETTINGS = {
@@ -14,6 +14,16 @@ STACK_SETTINGS = {
     "QueueUrl": "HOOKWISE_QUEUE_URL",
     "DlqUrl": "HOOKWISE_DLQ_URL",
 }
+
+
+def stack_environment(stack: str) -> dict[str, str]:
+    """The settings naming a deployed stack's table and queues, from its outputs (by exact
+    key: `TableName` is a part of `BatchTableName` too)."""
+    outputs = stack_outputs(stack)
+    missing = sorted(set(STACK_SETTINGS) - set(outputs))
+    if missing:
+        raise click.ClickException(f"stack {stack} has no output {', '.join(missing)}")
+    return {setting: outputs[key] for key, setting in STACK_SETTINGS.items()}
 
 
 @click.command()
@@ -39,9 +49,7 @@ def console(stack: str | None, port: int, config_path: str) -> None:
     from hookwise.console.server import ConsoleServer, port_free
 
     if stack:
-        os.environ.update(
-            {setting: stack_output(stack, output) for output, setting in STACK_SETTINGS.items()}
-        )
+        os.environ.update(stack_environment(stack))
     elif not os.environ.get("HOOKWISE_QUEUE_URL"):
         raise click.ClickException(
             "no stack to show: give --stack NAME, or set HOOKWISE_TABLE, HOOKWISE_QUEUE_URL "

@@ -249,6 +249,19 @@ class ConsoleData:
             return self.config.route_named(record.route)
         return route_for(self.config, record.source, record.event_type, payload)
 
+    def _route_name(self, record: EventRecord) -> str:
+        """The route that took the event; for one that never got as far as recording it (a
+        failure, a deferral), the route its payload matches."""
+        if record.route:
+            return record.route
+        if record.body is None:  # in S3: not fetched for a count
+            return ""
+        try:
+            route = self._route(record, self._payload(record))
+        except Exception:  # an unreadable body counts under no route
+            return ""
+        return route.name if route is not None else ""
+
     def _payload(self, record: EventRecord) -> Any:
         """The payload as its scheme parses it; None when the body is not at hand."""
         body = record.body
@@ -335,7 +348,7 @@ class ConsoleData:
             page = self._store.find(query, ROUTE_STATS_READ - counted, after, ROUTE_STATS_READ)
             for record in page.records:
                 counted += 1
-                pair = figures.get(record.route or "")
+                pair = figures.get(self._route_name(record))
                 if pair is None:
                     continue
                 pair[1].count(record)

@@ -23,11 +23,16 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-COOKIE = "hookwise_console"
+COOKIE_PREFIX = "hookwise_console_"
 # The query parameter of the printed URL.
 ENTRY_PARAMETER = "token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def cookie_name(port: int) -> str:
+    """Per port: cookies are not, and two consoles must not overwrite each other's."""
+    return f"{COOKIE_PREFIX}{port}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class Guard:
         self._app = app
         self._hosts = frozenset(f"{name}:{port}" for name in LOOPBACK_NAMES)
         self._keys = keys
+        self._cookie = cookie_name(port)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,10 +85,11 @@ class Guard:
         if request.headers.get("host") not in self._hosts:
             return PlainTextResponse("this console answers on 127.0.0.1 only", 403)
         token = request.query_params.get(ENTRY_PARAMETER)
-        if token is not None:
-            if not same(token, self._keys.token):
-                return PlainTextResponse("wrong token", 403)
-        elif not same(request.cookies.get(COOKIE), self._keys.token):
+        if token is not None and not same(token, self._keys.token):
+            return PlainTextResponse("wrong token", 403)
+        # Only the printed URL's first visit goes by the token; everything else, the cookie.
+        entering = token is not None and request.method == "GET"
+        if not entering and not same(request.cookies.get(self._cookie), self._keys.token):
             return PlainTextResponse(
                 "open the console with the URL it printed at start (it carries a token)", 403
             )
@@ -96,5 +103,5 @@ class Guard:
         """The token's first use: set the cookie and drop the token from the address."""
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != ENTRY_PARAMETER]
         answer = RedirectResponse(request.url.path + (f"?{urlencode(kept)}" if kept else ""), 303)
-        answer.set_cookie(COOKIE, self._keys.token, httponly=True, samesite="strict")
+        answer.set_cookie(self._cookie, self._keys.token, httponly=True, samesite="strict")
         return answer

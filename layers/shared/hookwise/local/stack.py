@@ -109,12 +109,15 @@ class LocalStack:
         return self
 
     def _start_console(self) -> None:
-        from hookwise.console.server import ConsoleServer, port_free
+        from hookwise.console.server import ConsoleServer
 
         if self.console_port is None:
             return
-        port = self.console_port if self.console_port and port_free(self.console_port) else 0
-        self.console = ConsoleServer(wiring.console_data(), port or free_port()).start()
+        try:
+            self.console = ConsoleServer(wiring.console_data(), self.console_port or free_port())
+            self.console.start()
+        except OSError:  # taken (by another stack starting at the same moment, say)
+            self.console = ConsoleServer(wiring.console_data(), free_port()).start()
         self._started.append(self.console.stop)
 
     def _start_model(self) -> str:

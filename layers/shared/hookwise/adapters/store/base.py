@@ -116,7 +116,9 @@ class EventStore(ABC):
         self, query: EventQuery, limit: int, after: str | None = None, max_read: int = 1000
     ) -> EventPage:
         """Events matching `query`, newest first, at most `limit`, reading at most about
-        `max_read` events to find them; `after` is a page's `after`, to go on from there."""
+        `max_read` events to find them; `after` is a page's `after`, to go on from there.
+        Listed records may leave out the result, the actions' outcomes and the headers
+        (`get` has them)."""
 
     @abstractmethod
     def list_pending(self, received_before: str, limit: int) -> list[EventRecord]:

@@ -24,7 +24,7 @@ import hashlib
 import json
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -91,6 +91,27 @@ _INDEX_KEY_NAMES = frozenset(
 DEFAULT_TTL_SECONDS = 30 * 86_400
 # Index entries a listing reads per request when filters may leave most of them out.
 FIND_PAGE = 100
+# What a listing's records hold: a row's fields and the body (what it is about), not the
+# result, the actions' outcomes or the headers, which `get` reads.
+LISTED_FIELDS = (
+    TABLE_PARTITION_KEY,
+    *(name for name in EVENT_ITEM_FIELDS if name not in ("event_id", "headers")),
+    "body_z",
+    "status",
+    "attempts",
+    "failures",
+    "updated_at",
+    "route",
+    "model",
+    "usage",
+    "latency_ms",
+    "error",
+    "redrive_count",
+    "defer_reason",
+    "deferred_until",
+    "mode",
+    "batch_id",
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -240,12 +261,15 @@ class DynamoDBEventStore(EventStore):
         ).get("Item")
         return _plain(found) if found else None
 
-    def _batch_get(self, keys: Iterable[str], consistent: bool = True) -> dict[str, dict[str, Any]]:
+    def _batch_get(
+        self, keys: Iterable[str], consistent: bool = True, attributes: Sequence[str] = ()
+    ) -> dict[str, dict[str, Any]]:
         found = batch_get(
             self.client,
             self.table_name,
             [_key(key) for key in dict.fromkeys(keys)],
             consistent=consistent,
+            attributes=attributes,
         )
         return {(item := _plain(raw))[TABLE_PARTITION_KEY]: item for raw in found}
 
@@ -565,18 +589,19 @@ class DynamoDBEventStore(EventStore):
                 return EventPage(found, _after(_plain(start)))
 
     def _listed(self, ids: list[str], narrow: EventQuery | None) -> dict[str, EventRecord]:
-        """A listing's records, eventually consistent (half the units). To narrow by filters,
-        the small state items are read first, and the event items (bodies) only of those
-        that may match."""
+        """A listing's records (LISTED_FIELDS: no result, actions or headers), eventually
+        consistent (half the units). To narrow by filters, the small state items are read
+        first, and the event items (bodies) only of those that may match."""
         states: dict[str, dict[str, Any] | None]
         if narrow is None:
-            items = self._batch_get([key for i in ids for key in (i, state_key(i))], False)
+            keys = [key for i in ids for key in (i, state_key(i))]
+            items = self._batch_get(keys, False, LISTED_FIELDS)
             states = {i: items.get(state_key(i)) for i in ids}
         else:
-            found = self._batch_get([state_key(i) for i in ids], consistent=False)
+            found = self._batch_get([state_key(i) for i in ids], False, LISTED_FIELDS)
             states = {i: found.get(state_key(i)) for i in ids}
             ids = [i for i in ids if _may_match(narrow, states[i])]
-            items = self._batch_get(ids, consistent=False) if ids else {}
+            items = self._batch_get(ids, False, LISTED_FIELDS) if ids else {}
         return {i: self._merge(items[i], states[i]) for i in ids if i in items}
 
     def list_pending(self, received_before: str, limit: int) -> list[EventRecord]:
