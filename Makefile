@@ -10,7 +10,7 @@ NODE_INSTALLED := node_modules/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: install dev test lint typecheck unit synth deploy bench layers clean chromium
+.PHONY: install dev test lint typecheck unit synth deploy bench layers clean chromium screenshots
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ synth: install $(NODE_INSTALLED)
 
 deploy: install $(NODE_INSTALLED)
 	npx cdk deploy
+
+# The README's console screenshots, taken by the browser tests.
+screenshots: install chromium
+	HOOKWISE_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -n 0 tests/e2e/test_console.py
 
 bench: install
 	$(BIN)/python -m bench
