@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from bench.bodies import pull_request
-from bench.configs import CONFIG_PATH, config_with
+from bench.configs import config_with, shipped_config
 from bench.stats import percentile
 from bench.support import ROOT, SECRET
 from hookwise.config import load_config
@@ -79,8 +79,7 @@ def run(
     if configured:
         config_path = config_with(folder, {"requests_per_minute": 1_000_000, **limits})
     else:
-        config_path = folder / "hookwise.yaml"
-        config_path.write_text(CONFIG_PATH.read_text())
+        config_path = shipped_config(folder)
     config = load_config(str(config_path))
     enforced = {"enforce_seconds": enforce_seconds} if enforce_seconds else {}
     env = {

@@ -47,6 +47,16 @@ def config_with(
     return path
 
 
+def shipped_config(folder: Path, *, coalesce: dict[str, Any] | None = None) -> Path:
+    """The shipped hookwise.yaml as it is, governor included, but for the PR review's
+    coalescing (as `config_with` takes it): a measurement of the governor at the limits the
+    model announces, where every event of a burst waiting out a quiet period would measure
+    the quiet period instead."""
+    path = folder / "hookwise.yaml"
+    path.write_text(_coalescing(CONFIG_PATH.read_text(), coalesce))
+    return path
+
+
 def _coalescing(text: str, settings: dict[str, Any] | None) -> str:
     start = text.index(COALESCE_BLOCK) + 1
     end = start + len(COALESCE_BLOCK) - 1

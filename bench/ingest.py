@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 
+from bench.bodies import pull_request
 from bench.stats import median, percentile, ratio
 from bench.support import moto_stack, signed_github, timed
 from hookwise.local.event_source import LambdaContext
@@ -21,6 +22,9 @@ def measure(requests: int = 500) -> dict[str, Any]:
     from functions.ingest.handler import handler
 
     body = sample_bytes("github", "pull_request.opened")
+    # GitHub deliveries are keyed by the body they sign: each request is the same change as
+    # another pull request, a new event of the sample's size (the same body would be a replay).
+    bodies = iter([pull_request(number).raw for number in range(1, requests + 2)])
     with moto_stack() as (config, resources):
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         table = Settings.from_environment().table
@@ -34,11 +38,12 @@ def measure(requests: int = 500) -> dict[str, Any]:
             sqs.send_message(QueueUrl=resources.queue_url, MessageBody='{"event_id":"x"}')
 
         def subject() -> None:
+            delivered = next(bodies)
             event = gateway_event(
                 "POST",
                 "/webhooks/github",
-                signed_github(config, body, "pull_request"),
-                body,
+                signed_github(config, delivered, "pull_request"),
+                delivered,
                 "bench",
             )
             answer = handler(event, LambdaContext("ingest", 10, 512))

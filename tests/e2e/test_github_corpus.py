@@ -1,21 +1,26 @@
 """GitHub's community corpus of webhook examples (`@octokit/webhooks-examples`, pinned in
 package.json) posted to `hookwise dev` with the shipped configuration: every example of every
 event type, as delivered (through the App where it names an installation) and, where it names
-one, again without it (a repository or organisation webhook, answered with the token)."""
+one, again without it (a repository or organisation webhook, answered with the token). The PR
+review's coalescing is off here (`tests/e2e/test_coalescing.py` has it): every example must
+run, not collapse into the newest of its pull request's."""
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from bench.configs import UNLIMITED, config_with
 from hookwise.local.provider_fakes import BOT_LOGIN, PAT_LOGIN
 from hookwise.local.stack import free_port
 from tests.conftest import ROOT
@@ -64,7 +69,9 @@ def deliveries() -> list[Delivery]:
 @pytest.fixture(scope="module")
 def stack_and_github() -> Iterator[tuple[LocalStack, httpx.Client]]:
     port = free_port()
-    for stack in start_stack({"HOOKWISE_DEV_GITHUB_PORT": str(port)}):
+    config = config_with(Path(tempfile.mkdtemp()), UNLIMITED, coalesce=None)
+    env = {"HOOKWISE_DEV_GITHUB_PORT": str(port), "HOOKWISE_CONFIG": str(config)}
+    for stack in start_stack(env):
         yield stack, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
 
 
