@@ -225,9 +225,6 @@ class Route(Strict):
     def _one_callback(self) -> Route:
         if self.actions.http and self.deliveries.callback_url:
             raise ValueError("set actions.http or deliveries.callback_url, not both")
-        if self.mode == "batch" and self.context.declared:
-            # The collector rebuilds a parked event's request without fetching anything.
-            raise ValueError("context fetchers are not supported on mode: batch routes yet")
         return self
 
     @property
