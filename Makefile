@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The CDK CLI (synth, deploy) and GitHub's webhook examples (the e2e corpus test), as locked.
+NODE_INSTALLED := node_modules/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
@@ -18,8 +20,8 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-node_modules/.bin/cdk: package.json
-	npm install --no-audit --no-fund --silent
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 dev: install
@@ -45,13 +47,13 @@ chromium:
 		exit 1; \
 	fi
 
-test: install lint typecheck chromium
+test: install $(NODE_INSTALLED) lint typecheck chromium
 	$(BIN)/pytest -n 2 --dist loadfile
 
-synth: install node_modules/.bin/cdk
+synth: install $(NODE_INSTALLED)
 	npx cdk synth --quiet
 
-deploy: install node_modules/.bin/cdk
+deploy: install $(NODE_INSTALLED)
 	npx cdk deploy
 
 bench: install

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from bench import (
     burst,
+    coalescing,
     coldstart,
     console,
     cost,
@@ -73,6 +74,7 @@ def run() -> dict[str, Any]:
     }
     results["capacity_per_event"] = footprints
     results["model_cost_by_mode_per_million_usd"] = model_cost.measure()
+    results["coalescing"] = coalescing.measure()
     results["wall_seconds"] = time.perf_counter() - started
     return results
 
@@ -229,6 +231,15 @@ def table(results: dict[str, Any]) -> Table:
             "",
             f"{modes['batch'] / modes['realtime']:.2f}",
         )
+    co = results["coalescing"]
+    rows.add_row(
+        "model calls / model USD per 1,000 PRs, push mix, coalescing (60 s quiet)",
+        f"{co['model_calls_per_1000_prs']['with']:,.0f} / "
+        f"{co['model_usd_per_1000_prs']['with']:.2f}",
+        f"{co['model_calls_per_1000_prs']['without']:,.0f} / "
+        f"{co['model_usd_per_1000_prs']['without']:.2f} (without)",
+        f"{co['model_calls_per_1000_prs']['with'] / co['model_calls_per_1000_prs']['without']:.2f}",
+    )
     for name, size in results["cold_start"]["sizes_bytes"].items():
         rows.add_row(f"package bytes: {name}", f"{size:,}", "", "")
     return rows

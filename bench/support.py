@@ -68,6 +68,7 @@ def moto_stack(**settings: str) -> Iterator[tuple[HookwiseConfig, Provisioned]]:
     os.environ["HOOKWISE_SECRET_GITHUB"] = SECRET
     providers = start_provider_fakes(
         github_app_secret_name=Settings.from_environment().github_app_credentials,
+        github_pat_secret_name=Settings.from_environment().github_pat_credentials,
         slack_bot_secret_name=Settings.from_environment().slack_bot_credentials,
     )
     os.environ.update(providers.environment)

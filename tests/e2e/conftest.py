@@ -21,6 +21,9 @@ from hookwise.verifiers import verifier_for
 from tests.conftest import CONFIG_PATH, ROOT
 
 HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
+# The shipped PR review coalesces a PR's events over a minute; here over a second, so a test
+# that waits for a review gets it within its wait, through the coalescing path all the same.
+SHORT_COALESCE = {"quiet_seconds": 1, "max_wait_seconds": 5}
 
 
 class LocalStack:
@@ -85,7 +88,9 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]
         "HOOKWISE_MAX_BACKOFF": "1",
         "ANTHROPIC_API_KEY": "",
         # The shipped config, with model limits out of the way unless a test sets its own.
-        "HOOKWISE_CONFIG": str(config_with(Path(tempfile.mkdtemp()), UNLIMITED)),
+        "HOOKWISE_CONFIG": str(
+            config_with(Path(tempfile.mkdtemp()), UNLIMITED, coalesce=SHORT_COALESCE)
+        ),
         **(extra_env or {}),
     }
     with dev_process(ROOT, env) as dev:

@@ -173,3 +173,14 @@ def test_unavailable_batches_answer_the_injected_status(
         client.messages.batches.create(requests=entries(1))  # type: ignore[arg-type]
     assert raised.value.status_code == 529
     assert server.model.stats()["batches"] == 0
+
+
+def test_each_batch_keeps_the_delay_set_when_it_was_created(
+    server: OfflineModelServer, client: anthropic.Anthropic
+) -> None:
+    control(server, "batches", {"delay_seconds": 60})
+    slow = client.messages.batches.create(requests=entries(1))  # type: ignore[arg-type]
+    control(server, "batches", {"delay_seconds": 0})
+    fast = client.messages.batches.create(requests=entries(1))  # type: ignore[arg-type]
+    assert client.messages.batches.retrieve(fast.id).processing_status == "ended"
+    assert client.messages.batches.retrieve(slow.id).processing_status == "in_progress"

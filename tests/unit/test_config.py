@@ -45,6 +45,20 @@ def test_shipped_config_loads_with_its_sources_and_routes() -> None:
         ),
         (lambda c: c["defaults"].pop("model"), "defaults.model"),
         (lambda c: c["routes"].append(dict(c["routes"][0])), "duplicate route name"),
+        (
+            lambda c: c["routes"][0]["coalesce"].update(quiet_seconds=0),
+            "routes[0].coalesce.quiet_seconds",
+        ),
+        (
+            lambda c: c["routes"][0]["coalesce"].update(max_wait_seconds=30),
+            "max_wait_seconds must be at least quiet_seconds",
+        ),
+        (
+            lambda c: c["routes"][0]["coalesce"].update(cancel_on=["pull_request.*"]),
+            "also match the route's own events",
+        ),
+        (lambda c: c["routes"][0].pop("subject"), "coalesce needs a subject"),
+        (lambda c: c["routes"][0]["coalesce"].update(quiet=60), "routes[0].coalesce.quiet"),
     ],
 )
 def test_invalid_config_names_the_offending_key(mutate, expected: str) -> None:
@@ -89,6 +103,15 @@ def test_compiled_config_is_loaded_and_a_stale_one_is_ignored(tmp_path: Path) ->
     # ...until the YAML changes after compiling: then the YAML wins.
     source.write_text(source.read_text() + "\n# edited\n")
     assert load_config.__wrapped__(str(source)).defaults.max_tokens != 77
+
+
+def test_the_shipped_pr_review_coalesces_a_prs_pushes() -> None:
+    route = load_config(str(SHIPPED)).route_named("github-pr-review")
+    assert route is not None
+    assert route.coalesce is not None
+    assert (route.coalesce.quiet_seconds, route.coalesce.max_wait_seconds) == (60, 600)
+    assert route.coalesce.cancel_on == ["pull_request.closed"]
+    assert route.coalesce.order_by == "pull_request.updated_at"
 
 
 def test_the_shipped_pr_review_as_a_batch_route_keeps_its_context(tmp_path: Path) -> None:

@@ -84,3 +84,25 @@ def test_a_queue_message_that_is_not_ours_is_a_value_error(body: str) -> None:
 def test_a_queue_message_round_trips() -> None:
     message = QueueMessage(event_id="evt_1", source="github", event_type="push", kind="actions")
     assert QueueMessage.from_json(message.to_json()) == message
+
+
+def test_superseded_is_final_and_the_public_view_names_the_event_in_its_place() -> None:
+    from hookwise.domain.events import FINAL_STATUSES
+
+    assert EventStatus.SUPERSEDED in FINAL_STATUSES
+    record = EventRecord.from_fields(
+        {
+            "event_id": "evt_a",
+            "source": "github",
+            "event_type": "pull_request.synchronize",
+            "status": "superseded",
+            "received_at": "2026-12-04T10:00:00.000Z",
+            "updated_at": "2026-12-04T10:01:00.000Z",
+            "superseded_by": "evt_b",
+            "superseded_reason": "a newer event of the subject came within the wait",
+        }
+    )
+    view = record.public_view()
+    assert view["status"] == "superseded"
+    assert view["superseded_by"] == "evt_b"
+    assert view["superseded_reason"].startswith("a newer event")

@@ -14,7 +14,6 @@ def test_variables_override_defaults_with_their_types() -> None:
             "hookwise_max_failures": "7",
             "HOOKWISE_MODEL_TIMEOUT_SECONDS": "12.5",
             "HOOKWISE_ALLOW_PRIVATE_CALLBACKS": "True",
-            "HOOKWISE_GITHUB_AUTH": "token",
             "OTHER": "ignored",
         }
     )
@@ -22,7 +21,6 @@ def test_variables_override_defaults_with_their_types() -> None:
     assert settings.max_failures == 7
     assert settings.model_timeout_seconds == 12.5
     assert settings.allow_private_callbacks is True
-    assert settings.github_auth == "token"
     assert settings.queue_url == Settings().queue_url  # untouched: the default
 
 
@@ -31,7 +29,6 @@ def test_variables_override_defaults_with_their_types() -> None:
     [
         ("MAX_FAILURES", "five", "expected int"),
         ("ALLOW_PRIVATE_CALLBACKS", "maybe", "expected bool"),
-        ("GITHUB_AUTH", "oauth", "expected one of app, token"),
     ],
 )
 def test_a_bad_value_names_the_variable(name: str, value: str, expected: str) -> None:

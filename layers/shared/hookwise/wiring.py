@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from hookwise.redrive.service import RedriveService
     from hookwise.worker.admission import Admission
     from hookwise.worker.batch import BatchRunner
+    from hookwise.worker.coalescing import Coalescer
     from hookwise.worker.service import WorkerService
 
 SECRET_CACHE_SECONDS = 300
@@ -173,16 +174,33 @@ def secret_values() -> parameters.SecretsProvider:
     return parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
 
-def _provider_secret(name: str, transform: Literal["json"] | None = None) -> Any:
-    """A provider credential; unreadable is transient (the action is retried later)."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+def _provider_secret(
+    name: str, transform: Literal["json"] | None = None, *, optional: bool = False
+) -> Any:
+    """A provider credential; unreadable is transient (the action is retried later). With
+    `optional`, None when the secret is not there for us: it does not exist, or the worker may
+    not read it (its role is granted the default names only)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import (
+        GetParameterError,
+        TransformParameterError,
+    )
+    from botocore.exceptions import ClientError
 
-    from hookwise.providers.errors import transient
+    from hookwise.providers.errors import permanent, transient
 
     try:
         return secret_values().get(name, transform=transform, max_age=SECRET_CACHE_SECONDS)
     except GetParameterError as error:
+        # Powertools raises it while handling boto3's error, which stays its context.
+        cause = error.__context__
+        code = (
+            cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
+        )
+        if optional and code in ("ResourceNotFoundException", "AccessDeniedException"):
+            return None
         raise transient(f"cannot read secret {name}") from error
+    except TransformParameterError as error:
+        raise permanent(f"secret {name} is not JSON") from error
 
 
 def _one_at_a_time(build: Callable[[], T]) -> Callable[[], T]:
@@ -199,31 +217,48 @@ def _one_at_a_time(build: Callable[[], T]) -> Callable[[], T]:
 
 @cache
 def github_client() -> GitHubClient:
-    """Built on first use, so a worker whose routes never call GitHub never reads its secret."""
+    """Built on first use, so a worker whose routes never call GitHub never reads its secrets.
+    Each event is answered with the App where it names an installation and the App's secret
+    exists, else with the fine-grained token: both are read when needed, and cached."""
     import httpx
 
+    from hookwise.providers.errors import permanent
     from hookwise.providers.github import (
         TIMEOUT_SECONDS,
-        GitHubAuth,
+        AppCredentials,
         GitHubClient,
-        InstallationTokens,
+        GitHubCredentials,
     )
 
     settings = get_settings()
+    app_secret, pat_secret = settings.github_app_credentials, settings.github_pat_credentials
+
+    def app() -> AppCredentials | None:
+        value = _provider_secret(app_secret, transform="json", optional=True)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not value.get("app_id") or not value.get("private_key"):
+            raise permanent(f'secret {app_secret} is not {{"app_id": ..., "private_key": ...}}')
+        return AppCredentials(str(value["app_id"]), str(value["private_key"]))
+
+    def token() -> str | None:
+        value = _provider_secret(pat_secret, optional=True)
+        return str(value).strip() if value is not None else None
+
+    credentials = GitHubCredentials(
+        app,
+        token,
+        app_where=(
+            f'a GitHub App in the secret {app_secret} ({{"app_id", "private_key"}}; '
+            "another name: HOOKWISE_GITHUB_APP_CREDENTIALS)"
+        ),
+        pat_where=(
+            f"a fine-grained token in the secret {pat_secret} "
+            "(another name: HOOKWISE_GITHUB_PAT_CREDENTIALS)"
+        ),
+    )
     http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
-    if settings.github_auth == "app":
-        app = _provider_secret(settings.github_app_credentials, transform="json")
-        auth = GitHubAuth(
-            app=InstallationTokens(
-                str(app["app_id"]),
-                str(app["private_key"]),
-                base_url=settings.github_api_url,
-                http=http,
-            )
-        )
-    else:
-        auth = GitHubAuth(token=lambda: str(_provider_secret(settings.github_pat_credentials)))
-    return GitHubClient(settings.github_api_url, auth, http)
+    return GitHubClient(settings.github_api_url, credentials, http)
 
 
 @cache
@@ -295,6 +330,17 @@ def _context_fetcher(github: Callable[[], GitHubClient]) -> Callable[[], Context
 
 
 @cache
+def coalescer() -> Coalescer | None:
+    """The coalescing windows, in the events table; None when no route coalesces."""
+    from hookwise.adapters.coalescing import DynamoDBCoalescing
+    from hookwise.worker.coalescing import Coalescer
+
+    if not any(route.coalesce for route in config().routes):
+        return None
+    return Coalescer(config(), DynamoDBCoalescing(get_settings().table), store())
+
+
+@cache
 def worker_service() -> WorkerService:
     # Worker-only modules load here, so the ingest function's cold start stays lean.
     from hookwise.actions.runner import ActionRunner
@@ -324,6 +370,7 @@ def worker_service() -> WorkerService:
         ),
         context=_context_fetcher(github),
         parking=batch_parking() if batches else None,
+        coalescing=coalescer(),
     )
 
 
@@ -415,6 +462,7 @@ def reset() -> None:
         github_client,
         slack_client,
         callback_sender,
+        coalescer,
         worker_service,
         batch_runner,
         batch_parking,

@@ -86,6 +86,7 @@ def pipeline(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
     monkeypatch.setenv("HOOKWISE_SUBJECT_WAIT_SECONDS", "1")
     providers = start_provider_fakes(
         github_app_secret_name=aws.settings.github_app_credentials,
+        github_pat_secret_name=aws.settings.github_pat_credentials,
         slack_bot_secret_name=aws.settings.slack_bot_credentials,
     )
     for name, value in providers.secrets.items():

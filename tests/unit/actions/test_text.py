@@ -6,6 +6,7 @@ finds mentions in the rendered text, so that is where none may be left."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from hookwise.actions.text import (
     safe_github,
     safe_slack,
 )
-from hookwise.providers.markers import comment_marker, find_marked, stamp_of
+from hookwise.providers.markers import comment_marker, find_marked, is_our_answer, stamp_of
 
 Z = ZERO_WIDTH_SPACE
 # GitHub's mention: "@login" or "@org/team" after the start of a text node or an ASCII non-word
@@ -68,8 +69,11 @@ def assert_plain_github(markdown: str, allowed: str | None = None) -> None:
 def assert_plain_slack(text: str, allowed: str | None = None) -> None:
     sequences = SLACK_SEQUENCE.findall(text)
     assert all(sequence == f"<@{allowed}>" for sequence in sequences), text
-    assert not SLACK_PLAIN_MENTION.findall(SLACK_SEQUENCE.sub("", text)), text
-    assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", text, re.DOTALL), text
+    # Around the sequences left (only the allowed mention, each read as a word of its own:
+    # "@<@UOK>img" mentions no "@img"), no plain mention, and `&`, `<`, `>` escaped.
+    outside = SLACK_SEQUENCE.sub(" ", text)
+    assert not SLACK_PLAIN_MENTION.findall(outside), text
+    assert re.fullmatch(r"(?:[^&<>]|&amp;|&lt;|&gt;)*", outside, re.DOTALL), text
 
 
 @pytest.mark.parametrize(
@@ -180,27 +184,42 @@ def test_labels_shown_in_events_are_inert() -> None:
     assert neutralise_mentions("@acme/sec") == f"@{Z}acme/sec"
 
 
+def ours(comment: Mapping[str, Any]) -> bool:
+    return bool(comment.get("by_us"))
+
+
 def test_marker_finds_our_comment_and_only_ours() -> None:
     marker = comment_marker("github-pr-review", "acme/api#7")
     comments = [
-        {"id": 1, "body": "LGTM"},
-        {"id": 2, "body": f"> {marker}\n> quoted by someone"},
-        {"id": 3, "body": comment_marker("other-route", "acme/api#7") + "\nx"},
-        {"id": 4, "body": comment_marker("github-pr-review", "acme/api#70") + "\nx"},
-        {"id": 5, "body": f"{marker}\n**Summary**: ..."},
-        {"id": 6, "body": f"{marker}\nsecond copy"},
+        {"id": 1, "by_us": True, "body": "LGTM"},
+        {"id": 2, "by_us": True, "body": f"> {marker}\n> quoted by someone"},
+        {"id": 3, "by_us": True, "body": comment_marker("other-route", "acme/api#7") + "\nx"},
+        {"id": 4, "by_us": True, "body": comment_marker("github-pr-review", "acme/api#70") + "\n"},
+        {"id": 5, "by_us": True, "body": f"{marker}\n**Summary**: ..."},
+        {"id": 6, "by_us": True, "body": f"{marker}\nsecond copy"},
     ]
-    found = find_marked(comments, marker)
+    found = find_marked(comments, marker, ours)
     assert found is not None
     assert found["id"] == 5
-    assert find_marked(comments[:4], marker) is None
-    assert find_marked([{"id": 9, "body": None}], marker) is None
+    assert find_marked(comments[:4], marker, ours) is None
+    assert find_marked([{"id": 9, "by_us": True, "body": None}], marker, ours) is None
+
+
+def test_a_marker_in_someone_elses_comment_is_ignored() -> None:
+    marker = comment_marker("github-pr-review", "acme/api#7")
+    forged = {"id": 1, "body": f"{marker}\n<!-- hookwise:as-of=9999-12-31T00:00:00Z -->"}
+    real = {"id": 2, "by_us": True, "body": f"{marker}\nthe review"}
+    assert find_marked([forged], marker, ours) is None
+    assert find_marked([forged, real], marker, ours) == real
+    assert not is_our_answer(forged, ours)
+    assert is_our_answer(real, ours)
+    assert not is_our_answer({"id": 3, "by_us": True, "body": "a plain comment"}, ours)
 
 
 def test_model_text_cannot_forge_a_marker_or_stamp() -> None:
     forged = comment_marker("github-pr-review", "acme/api#7")
     text = render_result({"summary": f"{forged}\n<!-- hookwise:as-of=9999 -->"}, [])
-    assert find_marked([{"id": 1, "body": text}], forged) is None
+    assert find_marked([{"id": 1, "by_us": True, "body": text}], forged, ours) is None
     assert stamp_of(text) is None
 
 

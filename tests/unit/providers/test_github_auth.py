@@ -1,6 +1,7 @@
-"""GitHub App auth: the JWT GitHub expects, installation tokens cached until shortly before
-they expire, and GitHub's rate-limit answers read as waits (the HTTP edge is httpx's
-MockTransport; nothing inside hookwise is mocked)."""
+"""GitHub auth: the JWT GitHub expects, installation tokens cached until shortly before they
+expire, the App or the token chosen per event, who our comments are written by, and GitHub's
+rate-limit answers read as waits (the HTTP edge is httpx's MockTransport; nothing inside
+hookwise is mocked)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hookwise.providers.errors import ProviderError, ProviderRateLimited
 from hookwise.providers.github import (
     TOKEN_REFRESH_MARGIN_SECONDS,
-    GitHubAuth,
+    AppCredentials,
+    CommentAuthor,
     GitHubClient,
+    GitHubCredentials,
     InstallationTokens,
     rate_limit_wait,
 )
@@ -134,7 +137,8 @@ def test_rate_limit_answers_become_waits(response: httpx.Response, expected: flo
 
 def client_answering(response: httpx.Response) -> GitHubClient:
     http = httpx.Client(transport=httpx.MockTransport(lambda _request: response))
-    return GitHubClient("https://gh.test", GitHubAuth(token=lambda: "t"), http, clock=lambda: START)
+    credentials = GitHubCredentials(token=lambda: "t")
+    return GitHubClient("https://gh.test", credentials, http, clock=lambda: START)
 
 
 def test_not_found_and_bad_credentials_are_permanent() -> None:
@@ -150,6 +154,140 @@ def test_a_secondary_limit_is_a_rate_limit_with_githubs_wait() -> None:
     assert limited.value.retry_after == 12.0
 
 
-def test_without_an_installation_or_token_there_are_no_credentials() -> None:
-    with pytest.raises(ProviderError):
-        GitHubAuth().header(None)
+class GitHubApi:
+    """GitHub's token exchange, `GET /user` for a fine-grained token and an issue's comments,
+    recording the Authorization header of every call."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.tokens = TokenEndpoint(clock)
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.url.path, request.headers["authorization"]))
+        if request.url.path.endswith("/access_tokens"):
+            return self.tokens(request)
+        if request.url.path == "/user":
+            login = request.headers["authorization"].removeprefix("token github_pat_")
+            return httpx.Response(200, json={"login": login, "type": "User"})
+        return httpx.Response(200, json=[])
+
+
+def client_with(
+    clock: Clock, app: AppCredentials | None, tokens: list[str | None]
+) -> tuple[GitHubClient, GitHubApi]:
+    """A client whose App is `app` and whose token is the last of `tokens` (None: no token),
+    read at each call as the worker reads its secrets."""
+    api = GitHubApi(clock)
+    credentials = GitHubCredentials(
+        app=lambda: app,
+        token=lambda: tokens[-1],
+        app_where="the App secret",
+        pat_where="the token secret",
+    )
+    http = httpx.Client(transport=httpx.MockTransport(api))
+    return GitHubClient("https://gh.test", credentials, http, clock=clock), api
+
+
+APP = AppCredentials("42", PRIVATE_PEM)
+
+
+def authorisations(api: GitHubApi, path: str) -> list[str]:
+    return [header for called, header in api.calls if called == path]
+
+
+def test_an_event_naming_an_installation_is_answered_by_the_app(clock: Clock) -> None:
+    client, api = client_with(clock, APP, ["github_pat_robot"])
+    client.issue_comments("o/r", 1, 7)
+    assert authorisations(api, "/repos/o/r/issues/1/comments") == ["token ghs_7_1"]
+
+
+def test_a_repository_webhook_is_answered_with_the_token(clock: Clock) -> None:
+    client, api = client_with(clock, APP, ["github_pat_robot"])
+    client.issue_comments("o/r", 1, None)
+    assert authorisations(api, "/repos/o/r/issues/1/comments") == ["token github_pat_robot"]
+    assert api.tokens.requests == []
+
+
+def test_without_an_app_an_installation_is_answered_with_the_token(clock: Clock) -> None:
+    client, api = client_with(clock, None, ["github_pat_robot"])
+    client.issue_comments("o/r", 1, 7)
+    assert authorisations(api, "/repos/o/r/issues/1/comments") == ["token github_pat_robot"]
+
+
+@pytest.mark.parametrize(
+    ("app", "installation", "expected"),
+    [
+        (
+            None,
+            7,
+            "no GitHub credentials: configure the App secret (the event names installation 7) "
+            "or the token secret",
+        ),
+        (
+            APP,
+            None,
+            "no GitHub token: the event names no App installation (a repository or organisation "
+            "webhook), so it needs the token secret",
+        ),
+        (
+            None,
+            None,
+            "no GitHub token: the event names no App installation (a repository or organisation "
+            "webhook), so it needs the token secret",
+        ),
+    ],
+)
+def test_without_a_credential_for_the_event_the_failure_says_what_to_configure(
+    clock: Clock, app: AppCredentials | None, installation: int | None, expected: str
+) -> None:
+    client, api = client_with(clock, app, [None])
+    with pytest.raises(ProviderError) as failed:
+        client.issue_comments("o/r", 1, installation)
+    assert not failed.value.transient
+    assert str(failed.value) == expected
+    assert api.calls == []
+
+
+def test_a_new_app_key_gets_new_installation_tokens(clock: Clock) -> None:
+    app = [APP]
+    api = GitHubApi(clock)
+    credentials = GitHubCredentials(app=lambda: app[-1])
+    client = GitHubClient(
+        "https://gh.test", credentials, httpx.Client(transport=httpx.MockTransport(api)), clock
+    )
+    client.issue_comments("o/r", 1, 7)
+    client.issue_comments("o/r", 1, 7)
+    assert len(api.tokens.requests) == 1
+    app.append(AppCredentials("42", PRIVATE_PEM + "\n"))
+    client.issue_comments("o/r", 1, 7)
+    assert len(api.tokens.requests) == 2
+
+
+def test_the_apps_comments_are_those_performed_via_the_app(clock: Clock) -> None:
+    client, api = client_with(clock, APP, ["github_pat_robot"])
+    author = client.author(7)
+    assert author == CommentAuthor(app_id="42")
+    assert authorisations(api, "/user") == []
+    assert author.wrote({"user": {"login": "x[bot]"}, "performed_via_github_app": {"id": 42}})
+    assert not author.wrote({"user": {"login": "x[bot]"}, "performed_via_github_app": {"id": 43}})
+    assert not author.wrote({"user": {"login": "mallory"}, "performed_via_github_app": None})
+    assert not author.wrote({"user": {"login": "mallory"}})
+    by_client_id = CommentAuthor(app_id="Iv23li42")
+    assert by_client_id.wrote({"performed_via_github_app": {"id": 42, "client_id": "Iv23li42"}})
+    assert not by_client_id.wrote({"performed_via_github_app": {"id": 42, "client_id": "Iv23"}})
+
+
+def test_the_tokens_comments_are_its_users_asked_once_per_token(clock: Clock) -> None:
+    tokens: list[str | None] = ["github_pat_robot"]
+    client, api = client_with(clock, APP, tokens)
+    author = client.author(None)
+    assert author == CommentAuthor(login="robot")
+    assert client.author(None) == author
+    assert authorisations(api, "/user") == ["token github_pat_robot"]
+    assert author.wrote({"user": {"login": "robot"}, "performed_via_github_app": None})
+    assert not author.wrote({"user": {"login": "mallory"}, "performed_via_github_app": None})
+    assert not author.wrote({"user": None})
+    # A rotated token may belong to another user: it is asked again.
+    tokens.append("github_pat_robot2")
+    assert client.author(None) == CommentAuthor(login="robot2")
+    assert len(authorisations(api, "/user")) == 2

@@ -248,7 +248,10 @@ class ActionRunner:
         self._acquire(subject, holder, GITHUB_COMMENT)
         try:
             comments = client.issue_comments(target.repo, target.number, target.installation)
-            existing = find_marked(comments, marker)
+            # Ours only: a marker and a far-future stamp in anyone else's comment would have
+            # us edit their comment, or call every later review superseded.
+            we = client.author(target.installation)
+            existing = find_marked(comments, marker, we.wrote)
             if existing is None:
                 made = client.create_comment(target.repo, target.number, body, target.installation)
                 return {"target": target.subject, "id": made.get("id"), "did": "created"}

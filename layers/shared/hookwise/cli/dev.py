@@ -18,16 +18,21 @@ class Stopped(Exception):
 
 
 def stop_on_signals() -> None:
-    """Each stop signal ends what runs in the main thread (the stack starting, or waiting),
-    once: a second one must not cut the stopping short."""
+    """A stop signal ends what runs in the main thread: the stack starting, or waiting."""
 
     def stop(signum: int, _frame: object) -> None:
-        for each in STOP_SIGNALS:
-            signal.signal(each, signal.SIG_IGN)
+        ignore_stop_signals()
         raise Stopped(signal.Signals(signum).name)
 
     for each in STOP_SIGNALS:
         signal.signal(each, stop)
+
+
+def ignore_stop_signals() -> None:
+    """While the stack stops: a second signal must not cut the stopping short (SIGKILL still
+    can, and the emulator ends with this process all the same)."""
+    for each in STOP_SIGNALS:
+        signal.signal(each, signal.SIG_IGN)
 
 
 @click.command()
@@ -107,5 +112,6 @@ def dev(
     except Stopped:
         pass
     finally:
+        ignore_stop_signals()
         click.echo("stopping the local stack")
         stack.stop()

@@ -2,6 +2,7 @@
 
 from hookwise.config.loader import ConfigError, load_config
 from hookwise.config.models import (
+    CoalesceSettings,
     FieldSpec,
     HookwiseConfig,
     Match,
@@ -11,6 +12,7 @@ from hookwise.config.models import (
 )
 
 __all__ = [
+    "CoalesceSettings",
     "ConfigError",
     "FieldSpec",
     "HookwiseConfig",

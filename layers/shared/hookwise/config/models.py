@@ -6,6 +6,7 @@ setting silently ignored.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -195,6 +196,27 @@ class BatchSettings(Strict):
     fallback: Literal["realtime", "wait"] = "realtime"
 
 
+class CoalesceSettings(Strict):
+    """Events of one route and subject that come within `quiet_seconds` of each other collapse
+    to the newest (by the provider's order), which runs once the subject has been quiet that
+    long, or `max_wait_seconds` after the first of them at the latest; the others end
+    `superseded`. An event type in `cancel_on` ends the subject's waiting events."""
+
+    quiet_seconds: int = Field(default=60, ge=1, le=900)
+    max_wait_seconds: int = Field(default=600, ge=1, le=86_400)
+    # Event types (globs) that end the subject's waiting events, e.g. `pull_request.closed`.
+    cancel_on: list[str] = Field(default_factory=list)
+    # Dotted payload path to the provider's time of the event (ISO 8601 or epoch seconds):
+    # which event is newest, however the queue orders them. Without it, the arrival at ingest.
+    order_by: str | None = None
+
+    @model_validator(mode="after")
+    def _wait_covers_quiet(self) -> CoalesceSettings:
+        if self.max_wait_seconds < self.quiet_seconds:
+            raise ValueError("coalesce.max_wait_seconds must be at least quiet_seconds")
+        return self
+
+
 class Route(Strict):
     name: str
     match: Match
@@ -220,11 +242,25 @@ class Route(Strict):
     mode: Literal["realtime", "batch"] = "realtime"
     batch: BatchSettings = Field(default_factory=BatchSettings)
     cache: RouteCache = Field(default_factory=RouteCache)
+    # Collapse bursts of one subject's events (a PR's pushes) to one model call.
+    coalesce: CoalesceSettings | None = None
 
     @model_validator(mode="after")
     def _one_callback(self) -> Route:
         if self.actions.http and self.deliveries.callback_url:
             raise ValueError("set actions.http or deliveries.callback_url, not both")
+        if self.coalesce is not None:
+            if not self.subject:
+                raise ValueError("coalesce needs a subject: the events it collapses share one")
+            own = [
+                cancel
+                for cancel in self.coalesce.cancel_on
+                for kind in self.match.event_types
+                if fnmatchcase(cancel, kind) or fnmatchcase(kind, cancel)
+            ]
+            if own:
+                # Its own event would be ordered after the cancel it records, and end at once.
+                raise ValueError(f"coalesce.cancel_on: {own} also match the route's own events")
         return self
 
     @property

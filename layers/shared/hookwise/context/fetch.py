@@ -19,7 +19,7 @@ from hookwise.config import Route
 from hookwise.config.models import IssueCommentsContext, PrFilesContext
 from hookwise.context.budget import budget_diff
 from hookwise.observability import logger
-from hookwise.providers.markers import MARKER
+from hookwise.providers.markers import is_our_answer
 from hookwise.providers.targets import github_target, head_sha
 
 if TYPE_CHECKING:
@@ -125,10 +125,12 @@ class ContextFetcher:
 
     def _comments(self, spec: IssueCommentsContext, payload: Any) -> str:
         target = github_target(payload)
-        comments = self._github().issue_comments(target.repo, target.number, target.installation)
-        # hookwise's own comments are earlier answers, not discussion.
-        marker_start = MARKER.split("{", 1)[0]
-        theirs = [c for c in comments if marker_start not in str(c.get("body") or "")]
+        github = self._github()
+        comments = github.issue_comments(target.repo, target.number, target.installation)
+        # hookwise's own comments are earlier answers, not discussion; a marker in anyone
+        # else's comment does not hide it.
+        author = github.author(target.installation)
+        theirs = [c for c in comments if not is_our_answer(c, author.wrote)]
         recent = theirs[-spec.limit :]
         if not recent:
             return ""

@@ -22,10 +22,15 @@ class EventStatus(StrEnum):
     COMPLETED = "completed"
     SKIPPED = "skipped"
     FAILED = "failed"
+    # A coalescing route's event that a newer one of its subject ran in place of (or that a
+    # `cancel_on` event ended): no call made. `superseded_by` names the other event.
+    SUPERSEDED = "superseded"
 
 
 # Statuses after which a message for the event is acknowledged without work.
-FINAL_STATUSES = frozenset({EventStatus.COMPLETED, EventStatus.SKIPPED, EventStatus.FAILED})
+FINAL_STATUSES = frozenset(
+    {EventStatus.COMPLETED, EventStatus.SKIPPED, EventStatus.FAILED, EventStatus.SUPERSEDED}
+)
 
 
 def utcnow() -> datetime:
@@ -114,6 +119,9 @@ class EventRecord:
     # A permanent failure decided but not yet recorded (the event is still `processing`):
     # written before the DLQ send, removed by the transition to `failed` that follows it.
     dead_letter_reason: str | None = None
+    # Status `superseded`: the event that ran in this one's place (or ended it), and why.
+    superseded_by: str | None = None
+    superseded_reason: str | None = None
 
     @classmethod
     def from_fields(cls, data: Mapping[str, Any]) -> EventRecord:
@@ -160,6 +168,8 @@ PUBLIC_OPTIONAL_FIELDS = (
     "deferred_until",
     "mode",
     "batch_id",
+    "superseded_by",
+    "superseded_reason",
 )
 
 MessageKind = Literal["event", "actions", "callback"]

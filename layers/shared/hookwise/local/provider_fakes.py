@@ -9,7 +9,12 @@ keeps what was posted, answers rate limits on demand, and has `_control` endpoin
 - GitHub: `POST /_control/pulls {"repo", "number", "files": [...]}` seeds a pull request's
   changed files, or `{"repo", "number", "large": N}` a large PR of N files with a lock file,
   generated files and binaries; `POST /_control/comments {"repo", "number", "comments":
-  [{"user", "body"}]}` seeds an issue's comments.
+  [{"user", "body"}]}` seeds an issue's comments (by `BOT_LOGIN`: written through the App).
+
+The GitHub fake accepts the App's installation tokens and one fine-grained token, and answers
+as GitHub does for each: a comment written with an installation token is the App's bot user's,
+with the App in `performed_via_github_app`; one written with the token is its user's, with no
+App; `GET /user` names the token's user and refuses an installation token.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +40,13 @@ JsonReply = tuple[int, Any, dict[str, str]]
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
 TOKEN_LIFETIME_SECONDS = 3600
-BOT_LOGIN = "hookwise-dev[bot]"
+# The development App, and the user its bot comments as (`<slug>[bot]`, as on GitHub).
+DEV_GITHUB_APP_ID = "424242"
+DEV_GITHUB_APP_SLUG = "hookwise-dev"
+DEV_GITHUB_APP_CLIENT_ID = "Iv23lihookwisedev"
+BOT_LOGIN = f"{DEV_GITHUB_APP_SLUG}[bot]"
+# The user a fine-grained token acts as (a machine user, say).
+PAT_LOGIN = "hookwise-dev-user"
 SLACK_BOT_USER = "U0HOOKWISE"
 
 
@@ -237,16 +249,50 @@ def large_pull_files(count: int) -> list[dict[str, Any]]:
 REPO = r"/repos/(?P<repo>[^/]+/[^/]+)"
 
 
+def _user(login: str) -> dict[str, Any]:
+    """A user as GitHub shows one in a comment or answers `GET /user`."""
+    user_id = zlib.crc32(login.encode())
+    return {
+        "login": login,
+        "id": user_id,
+        "node_id": f"U_dev{user_id}",
+        "type": "Bot" if login.endswith("[bot]") else "User",
+        "site_admin": False,
+        "html_url": f"https://github.com/{login}",
+    }
+
+
+def _app(app_id: str) -> dict[str, Any]:
+    """The development App, as a comment's `performed_via_github_app` shows it."""
+    return {
+        "id": int(app_id),
+        "client_id": DEV_GITHUB_APP_CLIENT_ID,
+        "slug": DEV_GITHUB_APP_SLUG,
+        "node_id": f"A_dev{app_id}",
+        "name": "hookwise (development)",
+        "owner": _user("harbor-labs"),
+        "html_url": f"https://github.com/apps/{DEV_GITHUB_APP_SLUG}",
+        "permissions": {"issues": "write", "pull_requests": "write", "metadata": "read"},
+        "events": ["issues", "pull_request"],
+    }
+
+
 class GitHubFake(FakeServer):
-    """The GitHub REST endpoints hookwise calls, with App installation tokens."""
+    """The GitHub REST endpoints hookwise calls, with App installation tokens and a token."""
 
     def __init__(
-        self, port: int = 0, app_public_key: str | None = None, static_token: str | None = None
+        self,
+        port: int = 0,
+        app_public_key: str | None = None,
+        pat: str | None = None,
+        app_id: str = DEV_GITHUB_APP_ID,
     ) -> None:
         super().__init__(port)
         # With the App's public key, the JWT is checked as GitHub does; without, any JWT passes.
         self._app_public_key = app_public_key
-        self._tokens: set[str] = {static_token} if static_token else set()
+        self._app_id = app_id
+        # Every token accepted, and whom it writes as.
+        self._tokens: dict[str, str] = {pat: PAT_LOGIN} if pat else {}
         self._pulls: dict[str, list[dict[str, Any]]] = {}
         self._comments: dict[str, list[dict[str, Any]]] = {}
         self._labels: dict[str, list[str]] = {}
@@ -257,6 +303,7 @@ class GitHubFake(FakeServer):
                 re.compile(r"/app/installations/(?P<installation>\d+)/access_tokens"),
                 self._access_token,
             ),
+            ("GET", re.compile(r"/user"), self._authenticated_user),
             ("GET", re.compile(REPO + r"/pulls/(?P<number>\d+)/files"), self._pull_files),
             ("GET", re.compile(REPO + r"/issues/(?P<number>\d+)/comments"), self._list_comments),
             ("POST", re.compile(REPO + r"/issues/(?P<number>\d+)/comments"), self._create_comment),
@@ -312,17 +359,24 @@ class GitHubFake(FakeServer):
         for verb, pattern, answer in self._routes:
             match = pattern.fullmatch(path)
             if verb == method and match:
-                if answer != self._access_token and not self._authorised(headers):
+                author = self._authorised(headers)
+                if answer != self._access_token and author is None:
                     return 401, {"message": "Bad credentials"}, {}
                 return answer(
-                    query=query, headers=headers, body=body, path=path, **match.groupdict()
+                    query=query,
+                    headers=headers,
+                    body=body,
+                    path=path,
+                    author=author,
+                    **match.groupdict(),
                 )
         return 404, {"message": "Not Found"}, {}
 
-    def _authorised(self, headers: dict[str, str]) -> bool:
+    def _authorised(self, headers: dict[str, str]) -> str | None:
+        """Whom the call's token writes as, or None for a token the fake never issued."""
         scheme, _space, token = headers.get("authorization", "").partition(" ")
         with self.state.lock:
-            return scheme.lower() in ("token", "bearer") and token in self._tokens
+            return self._tokens.get(token) if scheme.lower() in ("token", "bearer") else None
 
     def _access_token(self, *, installation: str, headers: dict[str, str], **_: Any) -> JsonReply:
         scheme, _space, token = headers.get("authorization", "").partition(" ")
@@ -330,7 +384,10 @@ class GitHubFake(FakeServer):
             if scheme.lower() != "bearer":
                 raise jwt.InvalidTokenError("not a bearer JWT")
             if self._app_public_key:
-                jwt.decode(token, self._app_public_key, algorithms=["RS256"])
+                claims = jwt.decode(token, self._app_public_key, algorithms=["RS256"])
+                # GitHub takes the App's id or its client id as the issuer.
+                if str(claims.get("iss")) not in (self._app_id, DEV_GITHUB_APP_CLIENT_ID):
+                    raise jwt.InvalidIssuerError("not the App")
             else:
                 jwt.decode(token, options={"verify_signature": False})
         except jwt.InvalidTokenError:
@@ -338,7 +395,7 @@ class GitHubFake(FakeServer):
         with self.state.lock:
             self._next_id += 1
             issued = f"ghs_dev{installation}x{self._next_id}"
-            self._tokens.add(issued)
+            self._tokens[issued] = BOT_LOGIN
         return 201, {"token": issued, "expires_at": _now_iso(TOKEN_LIFETIME_SECONDS)}, {}
 
     def _page(self, items: list[Any], path: str, query: dict[str, str]) -> JsonReply:
@@ -352,6 +409,12 @@ class GitHubFake(FakeServer):
                 query_string = urlencode({"per_page": per_page, "page": number})
                 links.append(f'<{self.url}{path}?{query_string}>; rel="{relation}"')
         return 200, chunk, {"link": ", ".join(links)} if links else {}
+
+    def _authenticated_user(self, *, author: str, **_: Any) -> JsonReply:
+        if author == BOT_LOGIN:
+            # As GitHub answers an installation token.
+            return 403, {"message": "Resource not accessible by integration"}, {}
+        return 200, _user(author), {}
 
     def _pull_files(
         self, *, repo: str, number: str, query: dict[str, str], path: str, **_: Any
@@ -374,7 +437,9 @@ class GitHubFake(FakeServer):
         comment = {
             "id": self._next_id,
             "body": text,
-            "user": {"login": login, "type": "Bot" if login == BOT_LOGIN else "User"},
+            "user": _user(login),
+            # GitHub names the App a comment was written through (with its installation token).
+            "performed_via_github_app": _app(self._app_id) if login == BOT_LOGIN else None,
             "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{self._next_id}",
             "created_at": _now_iso(),
             "updated_at": _now_iso(),
@@ -382,10 +447,12 @@ class GitHubFake(FakeServer):
         self._comments.setdefault(subject, []).append(comment)
         return comment
 
-    def _create_comment(self, *, repo: str, number: str, body: bytes, **_: Any) -> JsonReply:
+    def _create_comment(
+        self, *, repo: str, number: str, body: bytes, author: str, **_: Any
+    ) -> JsonReply:
         text = json.loads(body)["body"]
         with self.state.lock:
-            comment = self._add_comment(f"{repo}#{number}", text, BOT_LOGIN)
+            comment = self._add_comment(f"{repo}#{number}", text, author)
         return 201, comment, {}
 
     def _update_comment(self, *, repo: str, comment_id: str, body: bytes, **_: Any) -> JsonReply:
@@ -488,7 +555,7 @@ class SlackFake(FakeServer):
 
 
 # Development credentials for the fakes (never valid anywhere else).
-DEV_GITHUB_APP_ID = "424242"
+DEV_GITHUB_PAT = "github_pat_hookwise_local_development"
 DEV_SLACK_BOT = "xoxb-hookwise-local-development"
 
 
@@ -528,23 +595,28 @@ def _dev_app_key() -> tuple[str, str]:
 def start_provider_fakes(
     *,
     github_app_secret_name: str,
+    github_pat_secret_name: str,
     slack_bot_secret_name: str,
     github: bool = True,
     slack: bool = True,
     github_port: int = 0,
     slack_port: int = 0,
 ) -> ProviderFakes:
-    """Start the fakes asked for, with a GitHub App key pair made now and a bot token."""
+    """Start the fakes asked for, with a GitHub App key pair made now, a fine-grained token
+    (for events that name no installation) and a bot token."""
     secrets: dict[str, str] = {}
     environment: dict[str, str] = {}
     github_fake = slack_fake = None
     if github:
         private_pem, public_pem = _dev_app_key()
-        github_fake = GitHubFake(port=github_port, app_public_key=public_pem).start()
+        github_fake = GitHubFake(
+            port=github_port, app_public_key=public_pem, pat=DEV_GITHUB_PAT
+        ).start()
         environment["HOOKWISE_GITHUB_API_URL"] = github_fake.url
         secrets[github_app_secret_name] = json.dumps(
             {"app_id": DEV_GITHUB_APP_ID, "private_key": private_pem}
         )
+        secrets[github_pat_secret_name] = DEV_GITHUB_PAT
     if slack:
         slack_fake = SlackFake(DEV_SLACK_BOT, port=slack_port).start()
         environment["HOOKWISE_SLACK_API_URL"] = slack_fake.api_url

@@ -136,6 +136,7 @@ class LocalStack:
         settings = Settings.from_environment()
         self.providers = start_provider_fakes(
             github_app_secret_name=settings.github_app_credentials,
+            github_pat_secret_name=settings.github_pat_credentials,
             slack_bot_secret_name=settings.slack_bot_credentials,
             github="HOOKWISE_GITHUB_API_URL" not in os.environ,
             slack="HOOKWISE_SLACK_API_URL" not in os.environ,

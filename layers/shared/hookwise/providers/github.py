@@ -1,7 +1,7 @@
-"""The GitHub REST API as hookwise uses it: App or token auth, pagination, rate limits.
+"""The GitHub REST API as hookwise uses it: App or token auth per event, pagination, rate limits.
 
 Plain httpx (already in the worker through anthropic) and PyJWT for the App's JWT (about 0.1 s
-to import together), rather than githubkit or PyGithub: we call six endpoints, and githubkit
+to import together), rather than githubkit or PyGithub: we call seven endpoints, and githubkit
 brings 57 MB of generated schema packages into a layer capped at 250 MB (`pip install githubkit`,
 then `du -sch githubkit*`; its import also failed against the hishel release pip picked);
 PyGithub sleeps through rate limits, where hookwise must hand the wait to the queue. Every call
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -129,36 +130,126 @@ class InstallationTokens:
             return str(answer["token"])
 
 
+@dataclass(frozen=True)
+class AppCredentials:
+    """A GitHub App: its id and its private key (PEM)."""
+
+    app_id: str
+    private_key: str
+
+
+@dataclass(frozen=True)
+class GitHubCredentials:
+    """Where a client's credentials come from, asked on each call (the reader caches them):
+    `app()` the App, `token()` the fine-grained token, each None where none is configured;
+    `app_where` and `pat_where` say where to configure them, for the error without either."""
+
+    app: Callable[[], AppCredentials | None] = lambda: None
+    token: Callable[[], str | None] = lambda: None
+    app_where: str = "a GitHub App"
+    pat_where: str = "a fine-grained token"
+
+
+@dataclass(frozen=True)
+class CommentAuthor:
+    """Who our comments are written by with the credential an event uses: the App (GitHub
+    names it in a comment's `performed_via_github_app`) or the token's user (by login). Only
+    their comments are ours: a marker in anyone else's is ignored."""
+
+    app_id: str | None = None
+    login: str | None = None
+
+    def wrote(self, comment: Mapping[str, Any]) -> bool:
+        if self.app_id is not None:
+            app = comment.get("performed_via_github_app")
+            # The App's secret may name it by its id or its client id (GitHub takes either as the
+            # JWT's issuer).
+            return isinstance(app, Mapping) and self.app_id in (
+                str(app.get("id")),
+                app.get("client_id"),
+            )
+        user = comment.get("user")
+        return (
+            self.login is not None and isinstance(user, Mapping) and user.get("login") == self.login
+        )
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What one call is authorised with; `app_id` when it is the App's installation token."""
+
+    header: str
+    app_id: str | None = None
+
+
 class GitHubAuth:
-    """The Authorization header for a call: the App's installation token when the event names
-    an installation and an App is configured, else the fine-grained token."""
+    """The credential for an event: the App's installation token when the event names an
+    installation and an App is configured, else the fine-grained token. A repository or
+    organisation webhook names no installation, so it needs the token."""
 
     def __init__(
-        self, app: InstallationTokens | None = None, token: Callable[[], str] | None = None
+        self, credentials: GitHubCredentials, *, base_url: str, http: httpx.Client, clock: Clock
     ) -> None:
-        self._app = app
-        self._token = token
+        self._credentials = credentials
+        self._base_url = base_url
+        self._http = http
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._app: tuple[AppCredentials, InstallationTokens] | None = None
 
-    def header(self, installation_id: int | None) -> str:
-        if self._app is not None and installation_id is not None:
-            return f"token {self._app.token(installation_id)}"
-        if self._token is not None:
-            return f"token {self._token()}"
-        raise permanent("no GitHub credentials for this event (no App installation, no token)")
+    def credential(self, installation_id: int | None) -> Credential:
+        if installation_id is not None:
+            app = self._credentials.app()
+            if app is not None:
+                installation_token = self._installation_tokens(app).token(installation_id)
+                return Credential(f"token {installation_token}", app_id=app.app_id)
+        token = self._credentials.token()
+        if token:
+            return Credential(f"token {token}")
+        raise permanent(self._missing(installation_id))
+
+    def _installation_tokens(self, app: AppCredentials) -> InstallationTokens:
+        """One InstallationTokens per App key, so its tokens stay cached until the key turns."""
+        with self._lock:
+            if self._app is None or self._app[0] != app:
+                tokens = InstallationTokens(
+                    app.app_id,
+                    app.private_key,
+                    base_url=self._base_url,
+                    http=self._http,
+                    clock=self._clock,
+                )
+                self._app = (app, tokens)
+            return self._app[1]
+
+    def _missing(self, installation_id: int | None) -> str:
+        where = self._credentials
+        if installation_id is None:
+            return (
+                "no GitHub token: the event names no App installation (a repository or "
+                f"organisation webhook), so it needs {where.pat_where}"
+            )
+        return (
+            f"no GitHub credentials: configure {where.app_where} (the event names installation "
+            f"{installation_id}) or {where.pat_where}"
+        )
 
 
 class GitHubClient:
     def __init__(
         self,
         base_url: str,
-        auth: GitHubAuth,
+        credentials: GitHubCredentials,
         http: httpx.Client | None = None,
         clock: Clock = time.time,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        self._auth = auth
         self._http = http or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
         self._clock = clock
+        self._auth = GitHubAuth(credentials, base_url=self._base_url, http=self._http, clock=clock)
+        # The token's user, per token (`GET /user`): the author of the comments it writes.
+        self._logins: dict[str, str] = {}
+        self._logins_lock = threading.Lock()
         # Calls made, for the benchmark's "provider calls per event".
         self.calls = 0
 
@@ -171,19 +262,45 @@ class GitHubClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
     ) -> httpx.Response:
+        return self._send_with(
+            self._auth.credential(installation), method, url, json=json, params=params
+        )
+
+    def _send_with(
+        self,
+        credential: Credential,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         request = self._http.build_request(
             method,
             url if url.startswith("http") else f"{self._base_url}{url}",
             json=json,
             params=params,
             headers={
-                "authorization": self._auth.header(installation),
+                "authorization": credential.header,
                 "accept": "application/vnd.github+json",
                 "x-github-api-version": API_VERSION,
             },
         )
         self.calls += 1
         return _send(self._http, request, self._clock)
+
+    def author(self, installation: int | None) -> CommentAuthor:
+        """Who writes the comments of an event's calls: the App, or the token's user (asked
+        of `GET /user` once per token)."""
+        credential = self._auth.credential(installation)
+        if credential.app_id is not None:
+            return CommentAuthor(app_id=credential.app_id)
+        with self._logins_lock:
+            login = self._logins.get(credential.header)
+            if login is None:
+                login = str(self._send_with(credential, "GET", "/user").json()["login"])
+                self._logins[credential.header] = login
+        return CommentAuthor(login=login)
 
     def _pages(self, path: str, installation: int | None) -> Iterator[Any]:
         """Every item of a list endpoint, following the Link header's `next`."""

@@ -50,6 +50,7 @@ from hookwise.worker.schemas import OutputSchemas
 if TYPE_CHECKING:
     from hookwise.batches.parking import BatchParking
     from hookwise.context.fetch import ContextFetcher, Gathered
+    from hookwise.worker.coalescing import Coalescer
 
 # Below this much time left, a record is not started: it could not finish.
 MIN_RECORD_SECONDS = 5.0
@@ -107,11 +108,13 @@ class WorkerService:
         actions: ActionRunner | None = None,
         context: Callable[[], ContextFetcher] | None = None,
         parking: BatchParking | None = None,
+        coalescing: Coalescer | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._config = config
         self._parking = parking
+        self._coalescing = coalescing
         self._admission = admission
         self._sleep = sleep
         self._schemas = OutputSchemas(config)
@@ -188,6 +191,16 @@ class WorkerService:
         message = delivery.message
         payload = self.payload_of(record)
         route = route_for(self._config, record.source, record.event_type, payload)
+        # -- coalescing (hookwise/worker/coalescing.py): a burst of one subject's events waits
+        # for the subject to be quiet and only the newest goes on; the others end here.
+        if self._coalescing is not None:
+            held = self._coalescing.hold(record, route, payload)
+            if isinstance(held, Deferral):
+                return self._defer(record, delivery, held)
+            if held is not None and route is not None:
+                self._finish(record, EventStatus.SUPERSEDED, held.updates(route.name))
+                return Outcome(EventStatus.SUPERSEDED.value)
+        # -- end of coalescing
         if route is None:
             self._finish(record, EventStatus.SKIPPED, {})
             metrics.add_metric(name="Skipped", unit="Count", value=1)
