@@ -487,8 +487,8 @@ def github_calls(pipeline: Pipeline, fragment: str, method: str = "GET") -> int:
     return sum(1 for c in calls if c["method"] == method and fragment in c["path"])
 
 
-def batch_prompts(pipeline: Pipeline) -> list[str]:
-    """The user turns the offline model answered (a batch's entries are answered as sent)."""
+def model_prompts(pipeline: Pipeline) -> list[str]:
+    """The messages of every request the offline model answered, real-time or a batch entry."""
     return [json.dumps(request["messages"]) for request in pipeline.model.model.requests]
 
 
@@ -528,7 +528,7 @@ def test_the_batch_request_carries_the_diff_fetched_when_the_event_was_parked(
     assert github_calls(batch_route, "/files") == len(ids)
     assert poller().run().entries == {"completed": 5}
     assert batch_route.model.calls == 0
-    prompts = batch_prompts(batch_route)
+    prompts = model_prompts(batch_route)
     assert len(prompts) == len(ids)
     for number in numbers:
         # Each entry carries its own PR's diff, in the real-time prompt's context section.
@@ -573,7 +573,33 @@ def test_a_rate_limited_diff_fetch_while_parking_puts_the_event_back_with_no_mod
     assert github_calls(batch_route, "/pulls/3100/files") == 2
     assert list(collector(MAX_WAIT * 0.5 + 1).run().submitted.values()) == [[event_id]]
     assert poller().run().entries == {"completed": 1}
-    [prompt] = batch_prompts(batch_route)
+    [prompt] = model_prompts(batch_route)
     assert "src/change_3100.py" in prompt
     assert batch_route.model.calls == 0
     assert batch_route.dlq() == []
+
+
+def test_an_event_parked_before_its_route_declared_context_is_answered_in_real_time_with_it(
+    pipeline: Pipeline, configs: Configs
+) -> None:
+    def without_context(route: dict[str, Any]) -> None:
+        batched(batch={"max_wait_seconds": MAX_WAIT, "max_size": 1})(route)
+        route.pop("context")
+
+    configs.edit_route(ROUTE, without_context)
+    event_id = pr_with_diff(pipeline, 3200)
+    pipeline.poll()
+    assert pipeline.record(event_id).status is EventStatus.BATCHING
+    assert github_calls(pipeline, "/files") == 0
+    # The route now declares context: the parked event has none kept, and a batch cannot fetch.
+    configs.edit_route(ROUTE, batched(batch={"max_wait_seconds": MAX_WAIT, "max_size": 1}))
+    report = collector().run()
+    assert (report.submitted, report.fallback) == ({}, 1)
+    while pipeline.poll():
+        pass
+    done = pipeline.record(event_id)
+    assert (done.status, done.mode) == (EventStatus.COMPLETED, "realtime")
+    assert pipeline.model.calls == 1
+    assert model_stats(pipeline)["batches"] == 0
+    [prompt] = model_prompts(pipeline)
+    assert "src/change_3200.py" in prompt
