@@ -30,7 +30,7 @@ def batch_config() -> Path:
     document = yaml.safe_load(path.read_text())
     route = next(r for r in document["routes"] if r["name"] == "github-pr-review")
     route["mode"] = "batch"
-    # The batch path fetches no context (yet): the configuration refuses the two together.
+    # The batch path alone, without the diffs (tests/e2e/test_batch_pr_review.py fetches them).
     route.pop("context", None)
     route["batch"] = {"max_wait_seconds": MAX_WAIT, "max_size": EVENTS, "fallback": "realtime"}
     path.write_text(yaml.safe_dump(document))

@@ -114,18 +114,23 @@ def test_the_shipped_pr_review_coalesces_a_prs_pushes() -> None:
     assert route.coalesce.order_by == "pull_request.updated_at"
 
 
-def test_a_batch_route_cannot_fetch_context_yet() -> None:
-    import pytest
+def test_the_shipped_pr_review_as_a_batch_route_keeps_its_context(tmp_path: Path) -> None:
+    from click.testing import CliRunner
 
-    from hookwise.config.loader import ConfigError, parse_config
-    from tests.conftest import CONFIG_PATH
+    from hookwise.cli.config_check import config as config_command
 
-    text = CONFIG_PATH.read_text().replace(
-        "    context:\n      github_pr_files:",
-        "    mode: batch\n    context:\n      github_pr_files:",
-    )
-    with pytest.raises(ConfigError, match="not supported on mode: batch"):
-        parse_config(text)
+    document = shipped()
+    route = next(r for r in document["routes"] if r["name"] == "github-pr-review")
+    route["mode"] = "batch"
+    path = tmp_path / "hookwise.yaml"
+    path.write_text(yaml.safe_dump(document))
+    loaded = load_config.__wrapped__(str(path)).route_named("github-pr-review")
+    assert loaded is not None
+    assert loaded.mode == "batch"
+    assert loaded.context.github_pr_files is not None
+    checked = CliRunner().invoke(config_command, ["check", "--config", str(path)])
+    assert checked.exit_code == 0, checked.output
+    assert "configuration is valid" in checked.output
 
 
 def test_the_ingest_functions_sources_read_from_the_compiled_json_as_from_the_yaml(

@@ -390,12 +390,15 @@ def batch_runner() -> BatchRunner:
 @cache
 def batch_parking() -> BatchParking:
     from hookwise.adapters.batches.dynamodb import DynamoDBBatchLedger
+    from hookwise.adapters.context_cache import DynamoDBContextCache
     from hookwise.batches.parking import BatchParking
     from hookwise.resources import BATCH_TABLE_SUFFIX
 
     settings = get_settings()
     ledger = DynamoDBBatchLedger(settings.batch_table or settings.table + BATCH_TABLE_SUFFIX)
-    return BatchParking(ledger, store(), queue())
+    # Read by the collector right after a worker parked the event: consistent reads.
+    contexts = DynamoDBContextCache(settings.table, consistent=True)
+    return BatchParking(ledger, store(), queue(), contexts)
 
 
 @cache

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from hookwise import wiring
+from hookwise.adapters.context_cache import CONTEXT_PREFIX
 from hookwise.batches.collector import SUBMIT_WINDOW_SECONDS, BatchCollector
 from hookwise.batches.poller import BatchPoller
 from hookwise.batches.ports import Intent
@@ -21,7 +22,12 @@ from hookwise.config import load_config
 from hookwise.domain.events import EventStatus
 from hookwise.llm.base import ModelUsage
 from hookwise.llm.caching import cost_usd
-from hookwise.resources import BATCH_TABLE_SUFFIX, BATCH_TABLE_TTL_ATTRIBUTE
+from hookwise.resources import (
+    BATCH_TABLE_SUFFIX,
+    BATCH_TABLE_TTL_ATTRIBUTE,
+    TABLE_PARTITION_KEY,
+    TABLE_TTL_ATTRIBUTE,
+)
 from hookwise.samples import sample_bytes
 from tests.integration.worker.conftest import Configs, Pipeline
 
@@ -34,8 +40,6 @@ def batched(**settings: Any) -> Callable[[dict[str, Any]], None]:
 
     def change(route: dict[str, Any]) -> None:
         route.update(mode="batch", **settings)
-        # The batch path fetches no context (yet): the configuration refuses the two together.
-        route.pop("context", None)
 
     return change
 
@@ -448,3 +452,154 @@ def test_every_ledger_item_expires_with_its_events(
     [intent] = ledger_items()
     assert intent["recorded"] is True
     assert intent[BATCH_TABLE_TTL_ATTRIBUTE] == max(v or 0 for v in expiry.values())
+
+
+REPO = "harbor-labs/ledger-api"
+
+
+def pr_with_diff(pipeline: Pipeline, number: int) -> str:
+    """Deliver a PR opened event whose changed files, seeded on the GitHub fake, name it: each
+    PR's diff can be told apart in a prompt. Returns the event id."""
+    httpx.post(
+        f"{pipeline.providers.github.url}/_control/pulls",
+        json={
+            "repo": REPO,
+            "number": number,
+            "files": [
+                {
+                    "filename": f"src/change_{number}.py",
+                    "status": "modified",
+                    "additions": 1,
+                    "deletions": 0,
+                    "patch": f"@@ -1 +1,2 @@\n def handler():\n+    return {number}",
+                }
+            ],
+        },
+    ).raise_for_status()
+    sample = json.loads(sample_bytes("github", "pull_request.opened"))
+    sample["number"] = number
+    sample["pull_request"]["number"] = number
+    return pipeline.deliver(delivery=f"pr-{number}", body=json.dumps(sample).encode())
+
+
+def github_calls(pipeline: Pipeline, fragment: str, method: str = "GET") -> int:
+    calls = httpx.get(f"{pipeline.providers.github.url}/_control/state").json()["calls"]
+    return sum(1 for c in calls if c["method"] == method and fragment in c["path"])
+
+
+def model_prompts(pipeline: Pipeline) -> list[str]:
+    """The messages of every request the offline model answered, real-time or a batch entry."""
+    return [json.dumps(request["messages"]) for request in pipeline.model.model.requests]
+
+
+def parked_contexts(pipeline: Pipeline) -> dict[str, int]:
+    """The parked events' kept context in the events table: key -> its TTL."""
+    table = boto3.resource("dynamodb").Table(pipeline.aws.settings.table)
+    items = table.scan(ConsistentRead=True)["Items"]
+    return {
+        str(item[TABLE_PARTITION_KEY]): int(item[TABLE_TTL_ATTRIBUTE])
+        for item in items
+        if str(item[TABLE_PARTITION_KEY]).startswith(f"{CONTEXT_PREFIX}batch#")
+    }
+
+
+def test_the_batch_request_carries_the_diff_fetched_when_the_event_was_parked(
+    batch_route: Pipeline,
+) -> None:
+    numbers = range(3000, 3005)
+    ids = [pr_with_diff(batch_route, number) for number in numbers]
+    while batch_route.poll():
+        pass
+    # Fetched as each event was parked, within the route's budget: once per PR.
+    for number in numbers:
+        assert github_calls(batch_route, f"/pulls/{number}/files") == 1
+    kept = parked_contexts(batch_route)
+    assert len(kept) == len(ids)
+    for event_id in ids:
+        parked = batch_route.record(event_id)
+        assert parked.status is EventStatus.BATCHING
+        # Kept as long as the event itself: past any wait its batch can have.
+        assert parked.expires_at is not None
+        assert kept[f"{CONTEXT_PREFIX}batch#{ROUTE}#{event_id}"] == parked.expires_at
+        assert parked.expires_at > time.time() + MAX_WAIT
+    report = collector().run()
+    assert [sorted(events) for events in report.submitted.values()] == [sorted(ids)]
+    # The collector builds the requests from what was kept: it fetches nothing itself.
+    assert github_calls(batch_route, "/files") == len(ids)
+    assert poller().run().entries == {"completed": 5}
+    assert batch_route.model.calls == 0
+    prompts = model_prompts(batch_route)
+    assert len(prompts) == len(ids)
+    for number in numbers:
+        # Each entry carries its own PR's diff, in the real-time prompt's context section.
+        [prompt] = [p for p in prompts if f"src/change_{number}.py" in p]
+        assert "<context>" in prompt
+        assert "The pull request's changed files" in prompt
+        assert f"+    return {number}" in prompt
+    comments = httpx.get(f"{batch_route.providers.github.url}/_control/state").json()["comments"]
+    for number, event_id in zip(numbers, ids, strict=True):
+        assert len(comments[f"{REPO}#{number}"]) == 1
+        done = batch_route.record(event_id)
+        assert (done.actions or {})["github.comment"]["status"] == "done"
+
+
+def test_a_rate_limited_diff_fetch_while_parking_puts_the_event_back_with_no_model_call(
+    batch_route: Pipeline,
+) -> None:
+    httpx.post(
+        f"{batch_route.providers.github.url}/_control/faults",
+        json={"rules": [{"status": 403, "method": "GET", "path": "/files", "retry_after": 1}]},
+    ).raise_for_status()
+    event_id = pr_with_diff(batch_route, 3100)
+    batch_route.poll()
+    waiting = batch_route.record(event_id)
+    assert waiting.status is EventStatus.DEFERRED
+    assert waiting.defer_reason is not None
+    assert waiting.defer_reason.startswith("context fetch deferred")
+    assert "rate limited" in waiting.defer_reason
+    assert waiting.failures == 0
+    # Not parked: nothing for the collector, and no model call of any kind.
+    assert ledger_items() == []
+    assert parked_contexts(batch_route) == {}
+    assert collector(MAX_WAIT).run().submitted == {}
+    assert batch_route.model.calls == 0
+    assert model_stats(batch_route)["batches"] == 0
+    # Back from the queue after GitHub's wait: fetched, then parked.
+    deadline = time.monotonic() + 10
+    while batch_route.record(event_id).status is not EventStatus.BATCHING:
+        assert time.monotonic() < deadline, batch_route.record(event_id).status
+        batch_route.poll()
+        time.sleep(0.2)
+    assert github_calls(batch_route, "/pulls/3100/files") == 2
+    assert list(collector(MAX_WAIT * 0.5 + 1).run().submitted.values()) == [[event_id]]
+    assert poller().run().entries == {"completed": 1}
+    [prompt] = model_prompts(batch_route)
+    assert "src/change_3100.py" in prompt
+    assert batch_route.model.calls == 0
+    assert batch_route.dlq() == []
+
+
+def test_an_event_parked_before_its_route_declared_context_is_answered_in_real_time_with_it(
+    pipeline: Pipeline, configs: Configs
+) -> None:
+    def without_context(route: dict[str, Any]) -> None:
+        batched(batch={"max_wait_seconds": MAX_WAIT, "max_size": 1})(route)
+        route.pop("context")
+
+    configs.edit_route(ROUTE, without_context)
+    event_id = pr_with_diff(pipeline, 3200)
+    pipeline.poll()
+    assert pipeline.record(event_id).status is EventStatus.BATCHING
+    assert github_calls(pipeline, "/files") == 0
+    # The route now declares context: the parked event has none kept, and a batch cannot fetch.
+    configs.edit_route(ROUTE, batched(batch={"max_wait_seconds": MAX_WAIT, "max_size": 1}))
+    report = collector().run()
+    assert (report.submitted, report.fallback) == ({}, 1)
+    while pipeline.poll():
+        pass
+    done = pipeline.record(event_id)
+    assert (done.status, done.mode) == (EventStatus.COMPLETED, "realtime")
+    assert pipeline.model.calls == 1
+    assert model_stats(pipeline)["batches"] == 0
+    [prompt] = model_prompts(pipeline)
+    assert "src/change_3200.py" in prompt

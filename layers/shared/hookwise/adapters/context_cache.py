@@ -4,7 +4,9 @@ that cannot collide with event ids (`evt_`) or subject memory (`subject#`).
 Written only for an event that comes back without an answer (deferred for model capacity,
 retried after a transient error: see `ContextFetcher.keep`), so that its next try, a redelivery
 or another event at the same head SHA reads the text instead of fetching it again; read on
-every fetch, a batch's entries together ahead of its records (`prefetch`)."""
+every fetch, a batch's entries together ahead of its records (`prefetch`). A `mode: batch`
+route's parked event keeps the context fetched for it here too, until its Message Batch is built
+(`hookwise/batches/parking.py`)."""
 
 from __future__ import annotations
 
@@ -26,10 +28,17 @@ TTL_SECONDS = 86_400
 
 class DynamoDBContextCache:
     def __init__(
-        self, table_name: str, resource: Any = None, clock: Callable[[], float] = time.time
+        self,
+        table_name: str,
+        resource: Any = None,
+        clock: Callable[[], float] = time.time,
+        *,
+        consistent: bool = False,
     ) -> None:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
         self._clock = clock
+        # Strongly consistent reads, for entries read right after another process wrote them.
+        self._consistent = consistent
         # The current batch's entries, read ahead by `prefetch`.
         self._ahead = ReadAhead()
 
@@ -43,7 +52,7 @@ class DynamoDBContextCache:
                 self._table.meta.client,
                 self._table.name,
                 [{TABLE_PARTITION_KEY: CONTEXT_PREFIX + key} for key in wanted],
-                consistent=False,
+                consistent=self._consistent,
             )
         }
         self._ahead.replace(wanted, found)
@@ -60,16 +69,19 @@ class DynamoDBContextCache:
 
     def _read(self, key: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self._table.get_item(
-            Key={TABLE_PARTITION_KEY: CONTEXT_PREFIX + key}
+            Key={TABLE_PARTITION_KEY: CONTEXT_PREFIX + key}, ConsistentRead=self._consistent
         ).get("Item")
         return found
 
-    def put(self, key: str, text: str) -> None:
+    def put(self, key: str, text: str, expires_at: int | None = None) -> None:
+        """`expires_at` (epoch seconds): when the entry may go; default a day from now."""
+        if expires_at is None:
+            expires_at = int(self._clock()) + TTL_SECONDS
         # Compressed: a write unit per started KB, and a diff is mostly repeated text.
         self._table.put_item(
             Item={
                 TABLE_PARTITION_KEY: CONTEXT_PREFIX + key,
                 "text_z": pack(text.encode()),
-                TABLE_TTL_ATTRIBUTE: int(self._clock()) + TTL_SECONDS,
+                TABLE_TTL_ATTRIBUTE: expires_at,
             }
         )

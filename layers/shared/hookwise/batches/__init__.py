@@ -2,10 +2,11 @@
 
 The protocol, and why a restart anywhere loses nothing and pays nothing twice:
 
-1. The worker claims and routes a batch route's event like any other, then parks it: a ledger
-   entry keyed by (route, received time, event id), then the event `processing -> batching`
-   (`mode: batch`). A crash between the two leaves the event `processing`; its message comes
-   back, and parking again writes the same entry.
+1. The worker claims and routes a batch route's event like any other, then parks it: the
+   route's context fetched (a provider rate limit defers the event, as in real time) and kept
+   under the event's key, a ledger entry keyed by (route, received time, event id), then the
+   event `processing -> batching` (`mode: batch`). A crash between them leaves the event
+   `processing`; its message comes back, and parking again writes the same items.
 2. The collector (one run at a time) gathers a route's parked entries, oldest first, once there
    are `max_size` of them or the oldest has waited half of `max_wait_seconds`. It writes an
    **intent** (the event ids) before it submits, then records the batch id on the intent,

@@ -179,11 +179,25 @@ class BatchCollector(BatchJob):
     def _submit(
         self, route: Route, waiting: list[tuple[Parked, EventRecord]], report: CollectReport
     ) -> None:
+        self._parking.prefetch_contexts([record for _, record in waiting], route)
         requests = []
-        for _, record in waiting:
-            prompt = self._worker.prompt_for(route, record, self._worker.payload_of(record))
+        batched: list[tuple[Parked, EventRecord]] = []
+        for entry, record in waiting:
+            # The prompt the real-time call would have had: its context as fetched at parking.
+            context = self._parking.context_of(record, route)
+            if context is None:
+                # Parked before its route declared context: only the worker can fetch it.
+                self._parking.to_realtime(record, route, "parked without its context")
+                report.fallback += 1
+                continue
+            payload = self._worker.payload_of(record)
+            prompt = self._worker.prompt_for(route, record, payload, context)
             request = self._worker.model_request(route, prompt)
             requests.append(BatchRequest(record.event_id, request))
+            batched.append((entry, record))
+        if not batched:
+            return
+        waiting = batched
         intent = Intent(
             route=route.name,
             intent_id=uuid.uuid4().hex,

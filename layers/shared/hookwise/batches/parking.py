@@ -1,7 +1,9 @@
 """The worker's side of the batch path: park a batch route's event instead of calling the model.
 
-Nothing of the prompt is stored: the collector rebuilds it from the stored event, as the worker
-would have built it.
+The prompt is not stored: the collector rebuilds it from the stored event as the worker would
+have built it. What the route fetches for it (`context:`) is fetched when the event is parked,
+under the provider's rate limits as in real time, and kept in the context cache until the
+collector builds the request: the batch then asks what the real-time call would have asked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from hookwise.adapters.store import EventStore, TransitionConflict
 from hookwise.adapters.store.dynamodb import DEFAULT_TTL_SECONDS
 from hookwise.batches.ports import BatchLedger, Parked
 from hookwise.config import Route
+from hookwise.context.fetch import ContextCache
 from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
 from hookwise.observability import count, logger
 
@@ -49,18 +52,42 @@ def parked_entry(record: EventRecord, route: Route) -> Parked:
     )
 
 
+def parked_context_key(record: EventRecord, route: Route) -> str:
+    """Where a parked event's fetched context is kept (one event, one entry: it holds every
+    section the route declares, comments included, which the per-SHA entries do not)."""
+    return f"batch#{route.name}#{record.event_id}"
+
+
 class BatchParking:
-    def __init__(self, ledger: BatchLedger, store: EventStore, queue: EventQueue) -> None:
+    def __init__(
+        self,
+        ledger: BatchLedger,
+        store: EventStore,
+        queue: EventQueue,
+        contexts: ContextCache | None = None,
+    ) -> None:
         self.ledger = ledger
         self._store = store
         self._queue = queue
+        # A parked event's fetched context, for a route that declares one.
+        self._contexts = contexts
 
     @staticmethod
     def takes(record: EventRecord, route: Route) -> bool:
         """A batch route's event, unless it already fell back to real time."""
         return route.mode == BATCH and record.mode != REALTIME
 
-    def park(self, record: EventRecord, route: Route) -> None:
+    def park(self, record: EventRecord, route: Route, context: str = "") -> None:
+        """`context`: what the route's `context:` fetched for the event ("" when it declares
+        none), kept for the collector."""
+        if route.context.declared:
+            # Before the entry, and not best effort: a parked event's context is always there.
+            # It expires with the event, as the ledger's entries do: the collector may build
+            # the request long after the route's max_wait_seconds (`fallback: wait`, an entry
+            # parked again after its batch errored), never once the event itself is gone.
+            self._context_cache().put(
+                parked_context_key(record, route), context, expires_at=ledger_expiry(record)
+            )
         # The entry first: a crash before the transition leaves the event `processing`, and
         # its message, back after the lease, parks it again under the same key.
         self.ledger.park(parked_entry(record, route))
@@ -77,6 +104,23 @@ class BatchParking:
             logger.warning("lost the event's lease before parking it for a batch")
             return
         count("Parked", route=route.name)
+
+    def prefetch_contexts(self, records: list[EventRecord], route: Route) -> None:
+        """Read the kept context of the events about to be batched in one go."""
+        if route.context.declared and records:
+            self._context_cache().prefetch(parked_context_key(r, route) for r in records)
+
+    def context_of(self, record: EventRecord, route: Route) -> str | None:
+        """The context fetched when the event was parked ("" for a route that declares none);
+        None if it is not kept (parked before its route declared context)."""
+        if not route.context.declared:
+            return ""
+        return self._context_cache().get(parked_context_key(record, route))
+
+    def _context_cache(self) -> ContextCache:
+        if self._contexts is None:
+            raise RuntimeError("a batch route that declares context needs the context cache")
+        return self._contexts
 
     def repark(self, record: EventRecord, route: Route, batch_id: str, reason: str) -> None:
         """An entry the batch did not answer (errored, expired, canceled): parked again, for a

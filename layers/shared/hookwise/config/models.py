@@ -249,9 +249,6 @@ class Route(Strict):
     def _one_callback(self) -> Route:
         if self.actions.http and self.deliveries.callback_url:
             raise ValueError("set actions.http or deliveries.callback_url, not both")
-        if self.mode == "batch" and self.context.declared:
-            # The collector rebuilds a parked event's request without fetching anything.
-            raise ValueError("context fetchers are not supported on mode: batch routes yet")
         if self.coalesce is not None:
             if not self.subject:
                 raise ValueError("coalesce needs a subject: the events it collapses share one")

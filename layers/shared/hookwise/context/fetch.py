@@ -34,7 +34,8 @@ class ContextCache(Protocol):
 
     def get(self, key: str) -> str | None: ...
 
-    def put(self, key: str, text: str) -> None: ...
+    def put(self, key: str, text: str, expires_at: int | None = None) -> None:
+        """`expires_at` (epoch seconds): when the entry may go; None for the cache's default."""
 
 
 @dataclass(frozen=True)

@@ -150,9 +150,11 @@ class WorkerService:
             try:
                 payload = self.payload_of(record)
                 route = route_for(self._config, record.source, record.event_type, payload)
-                if route is None or (self._parking and self._parking.takes(record, route)):
+                if route is None:
                     continue
-                if route.memory and (subject := subject_of(route, payload)):
+                # A parked event fetches its context now, and recalls its memory later.
+                parked = self._parking is not None and self._parking.takes(record, route)
+                if not parked and route.memory and (subject := subject_of(route, payload)):
                     subjects.append((route.name, subject))
             except Exception:
                 # The same steps fail the event's own record, which reports why.
@@ -213,8 +215,7 @@ class WorkerService:
             metrics.add_metric(name="Skipped", unit="Count", value=1)
             return Outcome("skipped")
         if self._parking is not None and self._parking.takes(record, route):
-            self._parking.park(record, route)
-            return Outcome(EventStatus.BATCHING.value)
+            return self._park(self._parking, record, delivery, route, payload)
         history = self._history(route, payload)
         prompt = self.prompt_for(route, record, payload, history=history)
         name, model_id = self.model_id(route)
@@ -232,20 +233,7 @@ class WorkerService:
         except ProviderError as error:
             # No call after all: the capacity booked for it goes back.
             self._admission.settle(decision, [], 0.0, {})
-            if isinstance(error, ProviderRateLimited):
-                # The provider asked us to wait: no model call, and not a failure.
-                return self._defer(
-                    record,
-                    delivery,
-                    Deferral(
-                        self._clock() + (error.retry_after or DEFAULT_RATE_LIMIT_SECONDS),
-                        f"context fetch deferred: {error}"[:ERROR_CHARS],
-                        "provider",
-                    ),
-                )
-            if error.transient:
-                return self._transient(record, delivery, error)
-            return self._permanent(record, message, f"context fetch error: {error}")
+            return self._fetch_failed(record, delivery, error)
         if context and context.text:
             prompt = self.prompt_for(route, record, payload, context.text, history)
         self._sleep(max(0.0, decision.start - self._clock()))
@@ -284,6 +272,42 @@ class WorkerService:
         )
         self._after_completion(done, route, payload, result)
         return Outcome("completed", model_calls=calls)
+
+    def _park(
+        self,
+        parking: BatchParking,
+        record: EventRecord,
+        delivery: Delivery,
+        route: Route,
+        payload: Any,
+    ) -> Outcome:
+        """Parked for the route's next Message Batch, with its context fetched now as the
+        real-time call would fetch it (same budget, same handling of the provider's limits)."""
+        fetcher = self._context() if self._context and route.context.declared else None
+        try:
+            context = fetcher.gather(route, payload).text if fetcher else ""
+        except ProviderError as error:
+            return self._fetch_failed(record, delivery, error)
+        parking.park(record, route, context)
+        return Outcome(EventStatus.BATCHING.value)
+
+    def _fetch_failed(
+        self, record: EventRecord, delivery: Delivery, error: ProviderError
+    ) -> Outcome:
+        if isinstance(error, ProviderRateLimited):
+            # The provider asked us to wait: no model call, and not a failure.
+            return self._defer(
+                record,
+                delivery,
+                Deferral(
+                    self._clock() + (error.retry_after or DEFAULT_RATE_LIMIT_SECONDS),
+                    f"context fetch deferred: {error}"[:ERROR_CHARS],
+                    "provider",
+                ),
+            )
+        if error.transient:
+            return self._transient(record, delivery, error)
+        return self._permanent(record, delivery.message, f"context fetch error: {error}")
 
     @staticmethod
     def _limits(limits: dict[str, tuple[int, str]]) -> dict[str, Any]:
