@@ -104,9 +104,12 @@ class ContextFetcher:
             key
             for route, payload in wanted
             if route.context.github_pr_files is not None
-            # An incremental review's key names the head its memory holds, not read yet: its
-            # event reads its own entry.
-            and (key := _files_key(route, route.context.github_pr_files, payload, None)) is not None
+            and (
+                key := _files_key(
+                    route, route.context.github_pr_files, payload, _likely_since(route, payload)
+                )
+            )
+            is not None
         ]
         if keys:
             self._cache.prefetch(keys)
@@ -213,6 +216,16 @@ def last_reviewed_head(payload: Any, history: Sequence[dict[str, Any]]) -> str |
     since = history[-1].get(REVIEWED_HEAD)
     head = head_sha(payload)
     return since if isinstance(since, str) and since and head and since != head else None
+
+
+def _likely_since(route: Route, payload: Any) -> str | None:
+    """The head a push's review is likely to start from, before the route's memory is read: the
+    head before the push (`before`), which the previous push's review saw. A guess for reading
+    ahead only: a wrong one costs the event a read of its own."""
+    if not route.memory or lookup(payload, "action") != "synchronize":
+        return None
+    before = lookup(payload, "before")
+    return before if isinstance(before, str) and before and before != head_sha(payload) else None
 
 
 def _reviewed(head: str | None, since: str | None) -> dict[str, str] | None:
