@@ -106,6 +106,12 @@ def table(results: dict[str, Any]) -> Table:
         f"{large['diff_token_budget']:,} (route budget)",
         f"{large['diff_over_budget']:.2f}",
     )
+    rows.add_row(
+        "prompt tokens, a one-file push to that PR (incremental)",
+        f"{large['incremental_prompt_tokens']:,}",
+        f"{large['prompt_tokens']:,} (whole diff)",
+        f"{large['incremental_ratio']:.3f}",
+    )
     for name, count in large["provider_calls"].items():
         rows.add_row(f"GitHub API calls, {name}", str(count), "", "")
     ing = results["ingest"]

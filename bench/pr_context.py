@@ -4,7 +4,9 @@ the naive prompt (the whole payload plus every patch), and provider API calls pe
 One `pull_request.opened` and one `synchronize` for a PR of 220 changed files (a 3,000-line
 lock file, a minified bundle, a protobuf module, a binary) go through the real worker against
 moto, the offline model and the GitHub fake; tokens are estimated at ~4 bytes a token, as the
-worker's budgeter does, for both prompts alike.
+worker's budgeter does, for both prompts alike. The push changes one of the files: its review is
+incremental (the compare from the reviewed head), and its prompt is measured against the opened
+event's, which carries the whole diff.
 """
 
 from __future__ import annotations
@@ -68,9 +70,20 @@ def measure(files: int = FILES) -> dict[str, Any]:
             assert route is not None
             assert route.context.github_pr_files is not None
             opened = json.loads(sample_bytes("github", "pull_request.opened"))
+            large = large_pull_files(files)
             repo, number = opened["repository"]["full_name"], opened["number"]
+            pushed = json.loads(sample_bytes("github", "pull_request.synchronize"))
+            # The push changes one source file of the PR.
+            push = {"sha": pushed["pull_request"]["head"]["sha"], "files": [large[-1]]}
             httpx.post(
-                f"{github}/_control/pulls", json={"repo": repo, "number": number, "large": files}
+                f"{github}/_control/pulls",
+                json={
+                    "repo": repo,
+                    "number": number,
+                    "large": files,
+                    "head": opened["pull_request"]["head"]["sha"],
+                    "pushes": [push],
+                },
             ).raise_for_status()
             mapping = EventSourceMapping(
                 boto3.client("sqs"),
@@ -79,7 +92,7 @@ def measure(files: int = FILES) -> dict[str, Any]:
                 wait_seconds=0,
             )
             calls: dict[str, int] = {}
-            prompt_tokens = 0
+            prompts: dict[str, int] = {}
             for name in ("pull_request.opened", "pull_request.synchronize"):
                 payload = json.loads(sample_bytes("github", name))
                 payload["number"] = payload["pull_request"]["number"] = number
@@ -92,24 +105,30 @@ def measure(files: int = FILES) -> dict[str, Any]:
                 assert _settled(event_id), f"{name} did not finish"
                 state = httpx.get(f"{github}/_control/state").json()
                 calls[name] = len(state["calls"]) - before
+                request = model.model.requests[-1]
+                prompts[name] = _tokens(
+                    json.dumps(request.get("system")) + json.dumps(request["messages"])
+                )
+                user = request["messages"][0]["content"]
                 if name == "pull_request.opened":
-                    request = model.model.requests[-1]
-                    prompt_tokens = _tokens(
-                        json.dumps(request.get("system")) + json.dumps(request["messages"])
-                    )
-                    user = request["messages"][0]["content"]
                     context = user.split("<diff>\n", 1)[1].split("</diff>", 1)[0]
+                else:
+                    assert "since your last review" in user, "the push was reviewed whole"
             assert len(state["comments"][f"{repo}#{number}"]) == 1
-            patches = "\n".join(f.get("patch") or "" for f in large_pull_files(files))
+            patches = "\n".join(f.get("patch") or "" for f in large)
             naive = _tokens(route.system) + _tokens(
                 json.dumps(opened, indent=2, ensure_ascii=False) + patches
             )
             budget = route.context.github_pr_files.token_budget
+            prompt_tokens = prompts["pull_request.opened"]
+            incremental = prompts["pull_request.synchronize"]
             return {
                 "files": files,
                 "prompt_tokens": prompt_tokens,
                 "naive_prompt_tokens": naive,
                 "ratio": prompt_tokens / naive,
+                "incremental_prompt_tokens": incremental,
+                "incremental_ratio": incremental / prompt_tokens,
                 "diff_tokens": _tokens(context),
                 "diff_token_budget": budget,
                 "diff_over_budget": _tokens(context) / budget,

@@ -20,7 +20,7 @@ from hookwise.actions.runner import SUBJECT_LEASE_SECONDS, ActionRunner
 from hookwise.adapters.context_cache import CONTEXT_PREFIX, DynamoDBContextCache
 from hookwise.adapters.subject_lock import LOCK_PREFIX, DynamoDBSubjectLock
 from hookwise.context.fetch import ContextFetcher
-from hookwise.domain.events import EventRecord, EventStatus, QueueMessage
+from hookwise.domain.events import REVIEWED_HEAD, EventRecord, EventStatus, QueueMessage
 from hookwise.local.provider_fakes import (
     BOT_LOGIN,
     DEV_GITHUB_APP_CLIENT_ID,
@@ -28,6 +28,7 @@ from hookwise.local.provider_fakes import (
     PAT_LOGIN,
     GitHubFake,
     SlackFake,
+    sample_pull_files,
 )
 from hookwise.providers.markers import comment_marker
 from hookwise.resources import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
@@ -710,3 +711,134 @@ def test_a_forged_marker_neither_silences_the_review_nor_gets_edited(
     assert ours["user"]["login"] == BOT_LOGIN
     assert (providers.record(event_id).result or {})["summary"] in ours["body"]
     assert providers.github_calls("/comments", "PATCH") == 0
+
+
+# The heads of the samples: `opened` at the first, the `synchronize` a push to the second.
+OPENED_HEAD = "9c1e4b7f2a6d83e05b4f1c2d7a8e6f3b0c9d2e15"
+PUSHED_HEAD = "b27d9e0c4a1f6e8d3c5b7a9f0e2d4c6b8a0f1e3d"
+COMPARE = f"/compare/{OPENED_HEAD}...{PUSHED_HEAD}"
+PUSHED_FILE = {
+    "filename": "src/ledger/rounding.py",
+    "status": "modified",
+    "additions": 2,
+    "deletions": 1,
+    "patch": "@@ -1,2 +1,3 @@\n def round_half_even(value):\n-    return round(value)\n"
+    "+    quantised = Decimal(value).quantize(CENT)\n+    return quantised",
+}
+
+
+def seed_push(providers: Providers, *, opened_head: str | None = OPENED_HEAD, **push: Any) -> None:
+    """The PR's files (the fake's sample) at `opened_head` (None: a head GitHub does not know),
+    then a push to PUSHED_HEAD that changed PUSHED_FILE only."""
+    head = {"head": opened_head} if opened_head else {}
+    httpx.post(
+        f"{providers.github.url}/_control/pulls",
+        json={
+            "repo": "harbor-labs/ledger-api",
+            "number": 418,
+            "files": sample_pull_files(),
+            **head,
+            "pushes": [{"sha": PUSHED_HEAD, "files": [PUSHED_FILE], **push}],
+        },
+    ).raise_for_status()
+
+
+def last_prompt(providers: Providers) -> str:
+    return str(providers.pipeline.model.model.requests[-1]["messages"][0]["content"])
+
+
+def test_a_push_to_a_reviewed_pull_request_is_reviewed_from_the_head_reviewed_last(
+    providers: Providers,
+) -> None:
+    seed_push(providers)
+    opened = providers.pr()
+    providers.drain()
+    assert providers.record(opened).reviewed == {"head": OPENED_HEAD}
+    [first] = providers.comments()
+    assert f"reviewed {OPENED_HEAD[:7]} (the whole pull request)" in first["body"]
+    pushed = providers.pr("pull_request.synchronize", delivery="pr-2")
+    providers.drain()
+    assert providers.github_calls(COMPARE) == 1
+    # The whole PR's files were listed for the opened event only.
+    assert providers.github_calls("/pulls/418/files") == 1
+    prompt = last_prompt(providers)
+    assert f"The files changed since your last review (at {OPENED_HEAD[:7]})" in prompt
+    assert "src/ledger/rounding.py" in prompt
+    assert "src/ledger/reconcile.py" not in prompt
+    assert "Changed files: 1; shown: 1" in prompt
+    # The review it follows is in the prompt, from the route's memory of the PR.
+    earlier = prompt.split("<earlier_results>\n", 1)[1].split("\n</earlier_results>", 1)[0]
+    [remembered] = json.loads(earlier)
+    assert remembered[REVIEWED_HEAD] == OPENED_HEAD
+    assert remembered["summary"] == (providers.record(opened).result or {})["summary"]
+    assert providers.record(pushed).reviewed == {"head": PUSHED_HEAD, "since": OPENED_HEAD}
+    [updated] = providers.comments()
+    assert updated["id"] == first["id"]
+    assert f"reviewed {PUSHED_HEAD[:7]} (the changes since {OPENED_HEAD[:7]})" in updated["body"]
+
+
+@pytest.mark.parametrize(
+    ("seeded", "fault"),
+    [
+        ({"force_pushed": True}, None),
+        ({"opened_head": None}, None),
+        ({}, {"status": 502, "path": "/compare"}),
+    ],
+    ids=["force-push: diverged", "old head unknown: 404", "compare failed: 502"],
+)
+def test_a_push_the_compare_cannot_follow_is_reviewed_whole(
+    providers: Providers, seeded: dict[str, Any], fault: dict[str, Any] | None
+) -> None:
+    seed_push(providers, **seeded)
+    providers.pr()
+    providers.drain()
+    if fault is not None:
+        providers.faults(providers.github, fault)
+    pushed = providers.pr("pull_request.synchronize", delivery="pr-2")
+    providers.drain()
+    assert providers.record(pushed).status is EventStatus.COMPLETED
+    assert providers.github_calls(COMPARE) == 1
+    assert providers.github_calls("/pulls/418/files") == 2
+    prompt = last_prompt(providers)
+    assert "The pull request's changed files" in prompt
+    assert "since your last review" not in prompt
+    assert "src/ledger/reconcile.py" in prompt
+    assert providers.record(pushed).reviewed == {"head": PUSHED_HEAD}
+    [comment] = providers.comments()
+    assert f"reviewed {PUSHED_HEAD[:7]} (the whole pull request)" in comment["body"]
+
+
+def test_a_push_to_a_pull_request_never_reviewed_gets_the_whole_diff(providers: Providers) -> None:
+    seed_push(providers)
+    pushed = providers.pr("pull_request.synchronize", delivery="pr-2")
+    providers.drain()
+    assert providers.github_calls("/compare/") == 0
+    assert providers.github_calls("/pulls/418/files") == 1
+    assert "src/ledger/reconcile.py" in last_prompt(providers)
+    assert providers.record(pushed).reviewed == {"head": PUSHED_HEAD}
+    [comment] = providers.comments()
+    assert f"reviewed {PUSHED_HEAD[:7]} (the whole pull request)" in comment["body"]
+
+
+def test_an_incremental_diff_is_cached_apart_from_the_whole_one(providers: Providers) -> None:
+    seed_push(providers)
+    route = wiring.config().route_named(PR_ROUTE)
+    assert route is not None
+    fetcher = ContextFetcher(
+        wiring.github_client, DynamoDBContextCache(providers.pipeline.aws.settings.table)
+    )
+    pushed = sample("github", "pull_request.synchronize")
+    reviewed = [{"event_type": "pull_request", REVIEWED_HEAD: OPENED_HEAD}]
+    incremental = fetcher.gather(route, pushed, reviewed)
+    assert incremental.reviewed == {"head": PUSHED_HEAD, "since": OPENED_HEAD}
+    fetcher.keep(incremental)
+    # The same head without a review to follow: the whole PR, not the kept changes.
+    whole = fetcher.gather(route, pushed)
+    assert "src/ledger/reconcile.py" in whole.text
+    assert whole.reviewed == {"head": PUSHED_HEAD}
+    assert providers.github_calls("/pulls/418/files") == 1
+    # Followed again, it is read back with what it covers, and GitHub is not asked again.
+    again = fetcher.gather(route, pushed, reviewed)
+    assert (again.text, again.reviewed) == (incremental.text, incremental.reviewed)
+    assert again.uncached is None
+    assert providers.github_calls(COMPARE) == 1

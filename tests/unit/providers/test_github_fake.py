@@ -83,3 +83,39 @@ def test_a_jwt_from_another_app_gets_no_token(fake: GitHubFake) -> None:
     with pytest.raises(ProviderError) as refused:
         client(fake, app_id="999").issue_comments("o/r", 1, 7)
     assert "401" in str(refused.value)
+
+
+def test_the_compare_of_two_seeded_heads_says_how_they_stand_and_what_changed(
+    fake: GitHubFake,
+) -> None:
+    def changed(name: str) -> dict[str, object]:
+        return {"filename": name, "status": "modified", "additions": 1, "deletions": 0}
+
+    httpx.post(
+        f"{fake.url}/_control/pulls",
+        json={
+            "repo": "o/r",
+            "number": 1,
+            "files": [changed("a.py")],
+            "head": "h0",
+            "pushes": [
+                {"sha": "h1", "files": [changed("b.py")]},
+                {"sha": "h2", "files": [changed("c.py"), changed("b.py")]},
+                {"sha": "h3", "files": [changed("d.py")], "force_pushed": True},
+            ],
+        },
+    ).raise_for_status()
+    github = client(fake)
+    ahead = github.compare_files("o/r", "h0", "h2", None)
+    assert ahead.status == "ahead"
+    assert sorted(f.filename for f in ahead.files) == ["b.py", "c.py"]
+    assert github.compare_files("o/r", "h1", "h2", None).status == "ahead"
+    assert github.compare_files("o/r", "h2", "h1", None).status == "behind"
+    assert github.compare_files("o/r", "h2", "h2", None).status == "identical"
+    assert github.compare_files("o/r", "h1", "h3", None).status == "diverged"
+    with pytest.raises(ProviderError) as unknown:
+        github.compare_files("o/r", "gone", "h2", None)
+    assert "404" in str(unknown.value)
+    assert not unknown.value.transient
+    paths = [call["path"] for call in httpx.get(f"{fake.url}/_control/state").json()["calls"]]
+    assert "/repos/o/r/compare/h0...h2" in paths

@@ -228,7 +228,11 @@ class ActionRunner:
         target = github_target(payload)
         marker = comment_marker(route.name, target.subject)
         sha = head_sha(payload)
-        footer = f"hookwise · {route.name}" + (f" · reviewed {sha[:7]}" if sha else "")
+        footer = (
+            f"hookwise · {route.name}"
+            + (f" · reviewed {sha[:7]}" if sha else "")
+            + _covered(record.reviewed)
+        )
         author = _author(payload, "pull_request.user.login", "issue.user.login")
         text = render_result(
             record.result or {},
@@ -352,6 +356,14 @@ class ActionRunner:
         except DeliveryFailed as failed:
             raise ProviderError(str(failed), transient=failed.transient) from failed
         return {"target": publisher.target, "id": published}
+
+
+def _covered(reviewed: dict[str, Any] | None) -> str:
+    """What the review's diff covered, for the comment: a push's changes or the whole PR."""
+    if not reviewed:
+        return ""
+    since = reviewed.get("since")
+    return f" (the changes since {since[:7]})" if since else " (the whole pull request)"
 
 
 def _author(payload: Any, *paths: str) -> str | None:

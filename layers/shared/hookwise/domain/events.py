@@ -10,6 +10,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
+# The key of a subject memory entry naming the pull request head its review saw: the next
+# push's review covers the changes since.
+REVIEWED_HEAD = "reviewed_head"
+
 
 class EventStatus(StrEnum):
     RECEIVED = "received"
@@ -119,6 +123,9 @@ class EventRecord:
     mode: str | None = None
     # The Message Batch that holds (or answered) the event.
     batch_id: str | None = None
+    # What the pull request diff in the prompt covered: {"head": its head SHA, "since": the
+    # head of the review it follows (absent for the whole pull request)}.
+    reviewed: dict[str, Any] | None = None
     # A permanent failure decided but not yet recorded (the event is still `processing`):
     # written before the DLQ send, removed by the transition to `failed` that follows it.
     dead_letter_reason: str | None = None
@@ -174,6 +181,7 @@ PUBLIC_OPTIONAL_FIELDS = (
     "batch_id",
     "superseded_by",
     "superseded_reason",
+    "reviewed",
 )
 
 MessageKind = Literal["event", "actions", "callback"]

@@ -8,7 +8,11 @@ keeps what was posted, answers rate limits on demand, and has `_control` endpoin
   "times"}]}` (the next matching calls answer a rate limit), `DELETE /_control/faults`;
 - GitHub: `POST /_control/pulls {"repo", "number", "files": [...]}` seeds a pull request's
   changed files, or `{"repo", "number", "large": N}` a large PR of N files with a lock file,
-  generated files and binaries; `POST /_control/comments {"repo", "number", "comments":
+  generated files and binaries; with `"head": SHA` (the head those files are at) and `"pushes":
+  [{"sha", "files", "force_pushed"}]` (later heads, each with the files its push changed), the
+  compare of two of them (`GET /repos/{o}/{r}/compare/BASE...HEAD`) answers `ahead` with the
+  files the pushes between changed, `diverged` across a force-push, `behind`, `identical`, and
+  404 for a SHA it was not given; `POST /_control/comments {"repo", "number", "comments":
   [{"user", "body"}]}` seeds an issue's comments (by `BOT_LOGIN`: written through the App).
 
 The GitHub fake accepts the App's installation tokens and one fine-grained token, and answers
@@ -294,6 +298,8 @@ class GitHubFake(FakeServer):
         # Every token accepted, and whom it writes as.
         self._tokens: dict[str, str] = {pat: PAT_LOGIN} if pat else {}
         self._pulls: dict[str, list[dict[str, Any]]] = {}
+        # A pull request's heads in push order: {"sha", "files" its push changed, "force_pushed"}.
+        self._heads: dict[str, list[dict[str, Any]]] = {}
         self._comments: dict[str, list[dict[str, Any]]] = {}
         self._labels: dict[str, list[str]] = {}
         self._next_id = 1000
@@ -305,6 +311,11 @@ class GitHubFake(FakeServer):
             ),
             ("GET", re.compile(r"/user"), self._authenticated_user),
             ("GET", re.compile(REPO + r"/pulls/(?P<number>\d+)/files"), self._pull_files),
+            (
+                "GET",
+                re.compile(REPO + r"/compare/(?P<base>[^/]+?)\.\.\.(?P<head>[^/]+)"),
+                self._compare,
+            ),
             ("GET", re.compile(REPO + r"/issues/(?P<number>\d+)/comments"), self._list_comments),
             ("POST", re.compile(REPO + r"/issues/(?P<number>\d+)/comments"), self._create_comment),
             (
@@ -319,6 +330,7 @@ class GitHubFake(FakeServer):
         super().reset()
         with self.state.lock:
             self._pulls.clear()
+            self._heads.clear()
             self._comments.clear()
             self._labels.clear()
 
@@ -329,9 +341,12 @@ class GitHubFake(FakeServer):
         if path == "/_control/pulls" and method == "POST":
             spec = json.loads(body)
             files = large_pull_files(int(spec["large"])) if "large" in spec else spec["files"]
+            heads = [{"sha": spec["head"], "files": files}] if "head" in spec else []
+            heads += spec.get("pushes", [])
             with self.state.lock:
                 self._pulls[f"{spec['repo']}#{spec['number']}"] = files
-            return 200, {"files": len(files)}, {}
+                self._heads[f"{spec['repo']}#{spec['number']}"] = heads
+            return 200, {"files": len(files), "heads": len(heads)}, {}
         if path == "/_control/comments" and method == "POST":
             spec = json.loads(body)
             with self.state.lock:
@@ -422,6 +437,39 @@ class GitHubFake(FakeServer):
         with self.state.lock:
             files = self._pulls.get(f"{repo}#{number}") or sample_pull_files()
         return self._page(files, path, query)
+
+    def _compare(self, *, repo: str, base: str, head: str, **_: Any) -> JsonReply:
+        with self.state.lock:
+            heads = next(
+                (
+                    pushes
+                    for subject, pushes in self._heads.items()
+                    if subject.startswith(f"{repo}#")
+                    and {base, head} <= {pushed["sha"] for pushed in pushes}
+                ),
+                None,
+            )
+        if heads is None:
+            return 404, {"message": "Not Found"}, {}
+        shas = [pushed["sha"] for pushed in heads]
+        start, end = shas.index(base), shas.index(head)
+        between = heads[start + 1 : end + 1]
+        changed: dict[str, dict[str, Any]] = {}
+        for pushed in between:
+            changed.update((f["filename"], f) for f in pushed["files"])
+        if end <= start:
+            status = "identical" if end == start else "behind"
+        else:
+            status = "diverged" if any(p.get("force_pushed") for p in between) else "ahead"
+        answer = {
+            "status": status,
+            "ahead_by": max(0, end - start),
+            "behind_by": max(0, start - end),
+            "total_commits": max(0, end - start),
+            "commits": [],
+            "files": list(changed.values()),
+        }
+        return 200, answer, {}
 
     def _list_comments(
         self, *, repo: str, number: str, query: dict[str, str], path: str, **_: Any

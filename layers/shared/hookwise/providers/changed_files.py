@@ -1,8 +1,12 @@
-"""One changed file of a pull request, as GitHub lists it."""
+"""The changed files of a pull request, or of the commits between two of its heads, as GitHub
+lists them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# GitHub lists at most this many files of a comparison: one listing that many may lack some.
+MAX_COMPARE_FILES = 300
 
 
 @dataclass(frozen=True)
@@ -19,3 +23,12 @@ class ChangedFile:
     @property
     def changes(self) -> int:
         return self.additions + self.deletions
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`GET /repos/{owner}/{repo}/compare/{base}...{head}`: how `head` stands to `base`
+    ("ahead", "behind", "diverged" or "identical") and the files changed between them."""
+
+    status: str
+    files: list[ChangedFile]

@@ -1,7 +1,7 @@
 """The GitHub REST API as hookwise uses it: App or token auth per event, pagination, rate limits.
 
 Plain httpx (already in the worker through anthropic) and PyJWT for the App's JWT (about 0.1 s
-to import together), rather than githubkit or PyGithub: we call seven endpoints, and githubkit
+to import together), rather than githubkit or PyGithub: we call eight endpoints, and githubkit
 brings 57 MB of generated schema packages into a layer capped at 250 MB (`pip install githubkit`,
 then `du -sch githubkit*`; its import also failed against the hishel release pip picked);
 PyGithub sleeps through rate limits, where hookwise must hand the wait to the queue. Every call
@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import jwt
 
-from hookwise.providers.changed_files import ChangedFile
+from hookwise.providers.changed_files import ChangedFile, Comparison
 from hookwise.providers.errors import (
     DEFAULT_RATE_LIMIT_SECONDS,
     ProviderRateLimited,
@@ -78,6 +78,17 @@ def _send(http: httpx.Client, request: httpx.Request, clock: Clock) -> httpx.Res
     if response.status_code >= 500 or response.status_code in (408, 409):
         raise transient(what)
     raise permanent(what)
+
+
+def _changed_file(item: Mapping[str, Any]) -> ChangedFile:
+    """A pull request's or a comparison's entry of `files` (the same shape in both)."""
+    return ChangedFile(
+        filename=str(item["filename"]),
+        status=str(item.get("status", "modified")),
+        additions=int(item.get("additions", 0)),
+        deletions=int(item.get("deletions", 0)),
+        patch=item.get("patch"),
+    )
 
 
 class InstallationTokens:
@@ -317,15 +328,25 @@ class GitHubClient:
 
     def pull_files(self, repo: str, number: int, installation: int | None) -> list[ChangedFile]:
         return [
-            ChangedFile(
-                filename=str(item["filename"]),
-                status=str(item.get("status", "modified")),
-                additions=int(item.get("additions", 0)),
-                deletions=int(item.get("deletions", 0)),
-                patch=item.get("patch"),
-            )
+            _changed_file(item)
             for item in self._pages(f"/repos/{repo}/pulls/{number}/files", installation)
         ]
+
+    def compare_files(
+        self, repo: str, base: str, head: str, installation: int | None
+    ) -> Comparison:
+        """How `head` stands to `base`, and the files changed between them (at most
+        MAX_COMPARE_FILES: GitHub lists no more). A base GitHub does not know (gone with a
+        force-push) answers 404, a permanent ProviderError."""
+        # Paged, the comparison lists every changed file on its first page, and one commit
+        # there rather than up to 250 we do not read.
+        answer = self._request(
+            "GET", f"/repos/{repo}/compare/{base}...{head}", installation, params={"per_page": 1}
+        ).json()
+        return Comparison(
+            status=str(answer.get("status", "")),
+            files=[_changed_file(item) for item in answer.get("files") or []],
+        )
 
     def issue_comments(self, repo: str, number: int, installation: int | None) -> list[Any]:
         return list(self._pages(f"/repos/{repo}/issues/{number}/comments", installation))

@@ -20,6 +20,7 @@ from hookwise.adapters.store import EventStore, TransitionConflict
 from hookwise.config import HookwiseConfig, Route
 from hookwise.domain.events import (
     FINAL_STATUSES,
+    REVIEWED_HEAD,
     EventRecord,
     EventStatus,
     QueueMessage,
@@ -229,7 +230,7 @@ class WorkerService:
         # Built for the first route that declares context: the others never load it.
         fetcher = self._context() if self._context and route.context.declared else None
         try:
-            context = fetcher.gather(route, payload) if fetcher else None
+            context = fetcher.gather(route, payload, history) if fetcher else None
         except ProviderError as error:
             # No call after all: the capacity booked for it goes back.
             self._admission.settle(decision, [], 0.0, {})
@@ -266,6 +267,7 @@ class WorkerService:
                 "model": model_id,
                 "usage": usage.as_dict(),
                 "latency_ms": latency_ms,
+                "reviewed": context.reviewed if context else None,
                 **CLEARED_ON_CALL,
                 **self._limits(decision.limits),
             },
@@ -666,10 +668,12 @@ class WorkerService:
         metrics.add_metric(name="Processed", unit="Count", value=1)
         subject = subject_of(route, payload) if route.memory else None
         if subject:
+            # The head this review saw: the next push is reviewed from there.
+            head = {REVIEWED_HEAD: record.reviewed["head"]} if record.reviewed else {}
             self._store.remember(
                 route.name,
                 subject,
-                {"event_type": record.event_type, **result},
+                {"event_type": record.event_type, **result, **head},
                 keep=route.memory,
                 expires_at=record.expires_at or 0,
             )
