@@ -24,7 +24,7 @@ from constructs import Construct
 
 from hookwise.config.loader import compile_config
 from hookwise.sources import compiled_path
-from infra.paths import BUILD, CONFIG, DEPENDENCIES, SHARED_PACKAGE
+from infra.paths import BUILD, DEPENDENCIES, SHARED_PACKAGE
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 PYTHON_VERSION = "3.14"
@@ -51,6 +51,9 @@ class SharedLayerBundler:
     # offline model, the sample payloads): no function imports them, so Lambda never needs them.
     DEVELOPMENT_ONLY = frozenset({"cli", "console", "local", "samples"})
 
+    def __init__(self, config: Path) -> None:
+        self._config = config
+
     def _ignore(self, directory: str, names: list[str]) -> set[str]:
         ignored = set(IGNORED(directory, names))
         if Path(directory) == SHARED_PACKAGE:
@@ -64,8 +67,8 @@ class SharedLayerBundler:
             ignore=self._ignore,
             dirs_exist_ok=True,
         )
-        shutil.copy(CONFIG, Path(output_dir) / "hookwise.yaml")
-        compile_config(CONFIG, compiled_path(Path(output_dir) / "hookwise.yaml"))
+        shutil.copy(self._config, Path(output_dir) / "hookwise.yaml")
+        compile_config(self._config, compiled_path(Path(output_dir) / "hookwise.yaml"))
         return True
 
 
@@ -134,7 +137,7 @@ def as_local(bundler: object) -> cdk.ILocalBundling:
 
 
 class HookwiseLayers(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: Path) -> None:
         super().__init__(scope, construct_id)
         self.shared = lambda_.LayerVersion(
             self,
@@ -142,7 +145,9 @@ class HookwiseLayers(Construct):
             code=lambda_.Code.from_asset(
                 str(SHARED_PACKAGE.parent),
                 asset_hash_type=cdk.AssetHashType.OUTPUT,
-                bundling=cdk.BundlingOptions(image=NO_IMAGE, local=as_local(SharedLayerBundler())),
+                bundling=cdk.BundlingOptions(
+                    image=NO_IMAGE, local=as_local(SharedLayerBundler(config))
+                ),
             ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.ARM_64],

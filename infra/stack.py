@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -11,12 +13,14 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from hookwise.config import load_config
+from hookwise.deliveries.callback import callback_secret_name
 from hookwise.resources import (
     BATCH_COLLECTOR_FUNCTION,
     BATCH_POLLER_FUNCTION,
     BATCH_SCHEDULE_MINUTES,
     DLQ_REDRIVE_FUNCTION,
     INGEST_FUNCTION,
+    PAYLOAD_KEY_PREFIX,
     QUEUES,
     SWEEPER_FUNCTION,
     WORKER_FUNCTION,
@@ -40,18 +44,57 @@ SECRETS_PREFIX = "hookwise/"
 PROVIDER_SECRETS = ("github-app", "github-token", "slack-bot-token")
 BUS_NAME = "hookwise"
 
+# The DynamoDB actions each function's code calls (hookwise/adapters): a new call is a new
+# grant here, and tests/infra lists them.
+# Ingest: the conditional put, the duplicate path's state read, GET /events/{id} and /events.
+INGEST_TABLE_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Scan",
+)
+# The worker (claims and transitions, governor, budgets, subject memory and lock, context
+# cache), and the batch functions running its steps.
+WORKER_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+# The sweeper: the by-pending index, its checkpoint, the dispatch lease.
+SWEEPER_TABLE_ACTIONS = (
+    "dynamodb:Query",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+# On-call redrive and replay: read events, move them back to `received`.
+REDRIVE_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem")
+# The collector and poller on the batch ledger (parked entries and intents).
+BATCH_LEDGER_ACTIONS = (
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
+
 
 class HookwiseStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        config = load_config(str(CONFIG))
+        # `-c config=PATH` deploys another hookwise.yaml (the local stack's, in development).
+        config_path = Path(self.node.try_get_context("config") or CONFIG)
+        config = load_config(str(config_path))
         table = EventsTable(self, "Events").table
         batch_table = BatchTable(self, "Batches").table
         queues = EventQueues(self, "Queues")
         bucket = PayloadBucket(self, "Payloads").bucket
         bus = events.EventBus(self, "Bus", event_bus_name=BUS_NAME)
         secrets = SourceSecrets(self, "Secrets", config=config, prefix=SECRETS_PREFIX)
-        layers = HookwiseLayers(self, "Layers")
+        layers = HookwiseLayers(self, "Layers", config=config_path)
         limits = FloodLimits.from_context(self.node)
 
         common = {
@@ -96,6 +139,8 @@ class HookwiseStack(cdk.Stack):
             "worker",
             WORKER_FUNCTION,
             "Route events to Claude, validate, store, deliver",
+            # `mode: batch` routes park their events in the batch ledger.
+            HOOKWISE_BATCH_TABLE=batch_table.table_name,
             HOOKWISE_BUCKET=bucket.bucket_name,
             HOOKWISE_EVENT_BUS=bus.event_bus_name,
             HOOKWISE_ANTHROPIC_SECRET=secrets.anthropic_key.secret_name,
@@ -133,14 +178,6 @@ class HookwiseStack(cdk.Stack):
             reserved_concurrency=1,
             **batch_env,
         ).function
-        for batch_function in (collector, poller):
-            table.grant_read_write_data(batch_function)
-            batch_table.grant_read_write_data(batch_function)
-            # Fallback to real time (and, for the poller, callback retries) go via the queue.
-            queues.queue.grant_send_messages(batch_function)
-            bucket.grant_read(batch_function)
-            secrets.anthropic_key.grant_read(batch_function)
-        bus.grant_put_events_to(poller)
         for name, target in {"CollectBatches": collector, "PollBatches": poller}.items():
             events.Rule(
                 self,
@@ -149,24 +186,50 @@ class HookwiseStack(cdk.Stack):
                 targets=[targets.LambdaFunction(target)],
             )
 
-        table.grant_read_write_data(ingest)
-        queues.queue.grant_send_messages(ingest)
-        bucket.grant_put(ingest)
+        # Each function gets the actions its code calls, on the resources it calls them on.
+        table.grant(ingest, *INGEST_TABLE_ACTIONS)
+        queues.queue.grant(ingest, "sqs:SendMessage")
+        iam.Grant.add_to_principal(
+            grantee=ingest,
+            actions=["s3:PutObject"],
+            resource_arns=[bucket.arn_for_objects(f"{PAYLOAD_KEY_PREFIX}*")],
+        )
         for secret in secrets.by_source.values():
             secret.grant_read(ingest)
 
-        table.grant_read_write_data(worker)
-        queues.queue.grant_consume_messages(worker)
-        queues.dlq.grant_send_messages(worker)
-        bucket.grant_read(worker)
-        bus.grant_put_events_to(worker)
-        secrets.anthropic_key.grant_read(worker)
+        # The worker, and the batch functions that run its steps (prompts, completion, actions).
+        acting = (worker, collector, poller)
+        for acting_function in acting:
+            table.grant(acting_function, *WORKER_TABLE_ACTIONS)
+            # Deferrals and retries are new messages; fallbacks to real time too.
+            queues.queue.grant(acting_function, "sqs:SendMessage")
+            iam.Grant.add_to_principal(
+                grantee=acting_function,
+                actions=["s3:GetObject"],
+                resource_arns=[bucket.arn_for_objects(f"{PAYLOAD_KEY_PREFIX}*")],
+            )
+            secrets.anthropic_key.grant_read(acting_function)
+        # Parking (the worker) writes entries; the collector and poller work the ledger.
+        batch_table.grant(worker, "dynamodb:PutItem")
+        for batch_function in (collector, poller):
+            batch_table.grant(batch_function, *BATCH_LEDGER_ACTIONS)
+        queues.dlq.grant(worker, "sqs:SendMessage")
+        for publisher in (worker, poller):
+            bus.grant_put_events_to(publisher)
         # Provider credentials for actions and context fetchers, created by the operator (a
-        # GitHub App's key, a fine-grained token, a Slack bot token): read access only.
-        for name in PROVIDER_SECRETS:
-            secretsmanager.Secret.from_secret_name_v2(
-                self, f"ProviderSecret-{name}", f"{SECRETS_PREFIX}{name}"
-            ).grant_read(worker)
+        # GitHub App's key, a fine-grained token, a Slack bot token), and each `http` route's
+        # signing secret: read access only, for the functions that run actions.
+        action_secrets = [f"{SECRETS_PREFIX}{name}" for name in PROVIDER_SECRETS] + [
+            callback_secret_name(route.name, route.http_action)
+            for route in config.routes
+            if route.http_action is not None
+        ]
+        for secret_name in action_secrets:
+            action_secret = secretsmanager.Secret.from_secret_name_v2(
+                self, f"ActionSecret-{secret_name}", secret_name
+            )
+            action_secret.grant_read(worker)
+            action_secret.grant_read(poller)
         worker.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["bedrock:InvokeModel"],
@@ -176,6 +239,7 @@ class HookwiseStack(cdk.Stack):
                 ],
             )
         )
+        # The mapping grants the worker what it polls with (grant_consume_messages).
         worker.add_event_source(
             sources.SqsEventSource(
                 queues.queue,
@@ -186,12 +250,14 @@ class HookwiseStack(cdk.Stack):
             )
         )
 
-        table.grant_read_write_data(redrive)
-        queues.dlq.grant_consume_messages(redrive)
-        queues.queue.grant_send_messages(redrive)
+        table.grant(redrive, *REDRIVE_TABLE_ACTIONS)
+        queues.dlq.grant(
+            redrive, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"
+        )
+        queues.queue.grant(redrive, "sqs:SendMessage")
 
-        table.grant_read_write_data(sweeper)
-        queues.queue.grant_send_messages(sweeper)
+        table.grant(sweeper, *SWEEPER_TABLE_ACTIONS)
+        queues.queue.grant(sweeper, "sqs:SendMessage")
         events.Rule(
             self,
             "SweepEveryMinute",
@@ -226,7 +292,7 @@ class HookwiseStack(cdk.Stack):
             "AlarmTopicArn": alarms.topic.topic_arn,
         }.items():
             cdk.CfnOutput(self, name, value=value)
-        self._acknowledge(table, bucket, batch_table)
+        self._acknowledge(table, bucket)
 
     def _arn_token(self, resource: Construct) -> str:
         """How cdk-nag names a resource's ARN in a finding: `<LogicalId.Arn>`."""
@@ -234,7 +300,7 @@ class HookwiseStack(cdk.Stack):
         assert isinstance(cfn, cdk.CfnElement)
         return f"<{self.resolve(self.get_logical_id(cfn))}.Arn>"
 
-    def _acknowledge(self, table: Construct, bucket: Construct, batch_table: Construct) -> None:
+    def _acknowledge(self, table: Construct, bucket: Construct) -> None:
         acknowledge(
             self,
             "X-Ray's PutTraceSegments and PutTelemetryRecords only take '*'.",
@@ -243,27 +309,18 @@ class HookwiseStack(cdk.Stack):
         acknowledge(
             self,
             (
-                "grant_read_write_data covers the table's indexes; the sweeper queries the sparse "
+                "Table grants cover the table's indexes; the sweeper queries the sparse "
                 "by-pending index."
             ),
             f"AwsSolutions-IAM5[Resource::{self._arn_token(table)}/index/*]",
         )
         acknowledge(
             self,
-            "grant_read_write_data names the batch table's indexes too; it has none.",
-            f"AwsSolutions-IAM5[Resource::{self._arn_token(batch_table)}/index/*]",
-        )
-        acknowledge(
-            self,
             (
-                "Claim-check bodies are one object per event, keyed by event id: the grants "
-                "(grant_put for ingest, grant_read for the worker) cover the bucket's objects."
+                "Claim-check bodies are one object per event, keyed by source and event id: "
+                "ingest may put and the worker get the objects under the bodies prefix."
             ),
-            f"AwsSolutions-IAM5[Resource::{self._arn_token(bucket)}/*]",
-            "AwsSolutions-IAM5[Action::s3:Abort*]",
-            "AwsSolutions-IAM5[Action::s3:GetObject*]",
-            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-            "AwsSolutions-IAM5[Action::s3:List*]",
+            f"AwsSolutions-IAM5[Resource::{self._arn_token(bucket)}/{PAYLOAD_KEY_PREFIX}*]",
         )
         acknowledge(
             self,

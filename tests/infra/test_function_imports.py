@@ -41,7 +41,7 @@ def test_handler_imports_nothing_the_layer_leaves_out(folder: str) -> None:
 
 
 def test_the_shared_layer_leaves_the_development_packages_out(tmp_path: Path) -> None:
-    assert SharedLayerBundler().try_bundle(str(tmp_path))
+    assert SharedLayerBundler(CONFIG_PATH).try_bundle(str(tmp_path))
     bundled = tmp_path / "python" / "hookwise"
     assert (bundled / "worker" / "service.py").exists()
     for name in ("cli", "console", "local", "samples"):

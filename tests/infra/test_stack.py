@@ -46,17 +46,6 @@ def function_named(synth: Synth, prefix: str) -> tuple[str, dict[str, Any]]:
     return found[0]
 
 
-def policy_actions(synth: Synth, role_prefix: str) -> set[str]:
-    actions: set[str] = set()
-    for name, policy in synth.resources("AWS::IAM::Policy").items():
-        if not name.startswith(role_prefix):
-            continue
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            listed = statement["Action"]
-            actions.update([listed] if isinstance(listed, str) else listed)
-    return actions
-
-
 def test_events_table_is_on_demand_with_ttl_pitr_and_its_indexes(synth: Synth) -> None:
     synth.template.has_resource_properties(
         "AWS::DynamoDB::Table",
@@ -235,27 +224,6 @@ def test_sweeper_runs_every_minute(synth: Synth) -> None:
             "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [sweeper, "Arn"]}})],
         },
     )
-
-
-def test_each_function_gets_only_what_it_needs(synth: Synth) -> None:
-    ingest = policy_actions(synth, "IngestFunctionServiceRole")
-    worker = policy_actions(synth, "WorkerFunctionServiceRole")
-    redrive = policy_actions(synth, "DlqRedriveFunctionServiceRole")
-    sweeper = policy_actions(synth, "SweeperFunctionServiceRole")
-    assert "sqs:SendMessage" in ingest
-    assert "secretsmanager:GetSecretValue" in ingest
-    assert not {"bedrock:InvokeModel", "events:PutEvents", "sqs:ReceiveMessage"} & ingest
-    assert {
-        "bedrock:InvokeModel",
-        "events:PutEvents",
-        "sqs:ReceiveMessage",
-        "sqs:ChangeMessageVisibility",
-    } <= worker
-    assert "sqs:ReceiveMessage" in redrive
-    assert (
-        not {"bedrock:InvokeModel", "events:PutEvents", "secretsmanager:GetSecretValue"} & redrive
-    )
-    assert not {"bedrock:InvokeModel", "sqs:ReceiveMessage", "s3:PutObject"} & sweeper
 
 
 def test_one_secret_per_source_and_one_for_the_api_key(synth: Synth) -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 TABLE_PARTITION_KEY = "event_id"
 TABLE_TTL_ATTRIBUTE = "expires_at"
+# Claim-check bodies in the payload bucket: the only keys ingest writes and the worker reads.
+PAYLOAD_KEY_PREFIX = "bodies/"
 
 # The ingest function's routes as the HTTP API names them (its `routeKey`): the stack declares
 # them, the local front matches them, the function dispatches on them.

@@ -17,11 +17,18 @@ import httpx
 
 from hookwise.adapters.secrets import SecretsProvider
 from hookwise.config import Route, SourceConfig
+from hookwise.config.models import HttpAction
 from hookwise.domain.events import EventRecord
 from hookwise.verifiers.standard import StandardWebhooksVerifier
 
 Resolver = Callable[..., list[tuple[Any, ...]]]
 TIMEOUT_SECONDS = 10.0
+
+
+def callback_secret_name(route: str, action: HttpAction) -> str:
+    """The Secrets Manager name of a route's signing secret: the stack grants exactly these to
+    the functions that run actions."""
+    return action.secret_name or f"hookwise/callback-{route}"
 
 
 class CallbackRefused(Exception):
@@ -77,7 +84,7 @@ class CallbackSender:
             return
         url = action.url
         address = check_target(url, self._allow_private, self._resolve)
-        secret_name = action.secret_name or f"hookwise/callback-{route.name}"
+        secret_name = callback_secret_name(route.name, action)
         secrets = self._secrets.source_secrets(f"callback_{route.name}", secret_name)
         if not secrets:
             # The secret is there but holds no active secret: put right in the store, without

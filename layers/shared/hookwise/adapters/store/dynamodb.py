@@ -40,6 +40,7 @@ from hookwise.adapters.store.body_codec import COMPRESSION_LEVEL, pack, unpack
 from hookwise.adapters.store.compressed_blobs import CompressedBlobStore
 from hookwise.domain.events import EventRecord, EventStatus, isoformat, utcnow
 from hookwise.resources import (
+    PAYLOAD_KEY_PREFIX,
     STATUS_INDEX,
     STATUS_INDEX_PARTITION_KEY,
     STUCK_INDEX,
@@ -201,7 +202,8 @@ def body_ref(record: EventRecord, packed: bytes) -> str:
     same bytes again or an object of its own, never over another event's body. Nothing refers
     to such an orphan: the bucket's lifecycle rule expires it with the bodies (ingest is granted
     put only, and a duplicate's answer would wait on a delete)."""
-    return f"bodies/{record.source}/{record.event_id}/{hashlib.sha256(packed).hexdigest()}"
+    digest = hashlib.sha256(packed).hexdigest()
+    return f"{PAYLOAD_KEY_PREFIX}{record.source}/{record.event_id}/{digest}"
 
 
 def _key(key: str) -> dict[str, Any]:
