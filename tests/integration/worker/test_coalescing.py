@@ -16,11 +16,8 @@ import httpx
 import pytest
 
 from bench.configs import UNLIMITED, config_with
-from hookwise import wiring
 from hookwise.domain.events import FINAL_STATUSES, EventStatus
 from hookwise.local.event_source import lambda_record
-from hookwise.verifiers import WebhookRequest, verifier_for
-from tests.conftest import TEST_SECRET
 from tests.integration.worker.conftest import Configs, Pipeline, run_batch
 
 SAMPLES = files("hookwise") / "samples"
@@ -45,21 +42,7 @@ def push(number: int, second: int, action: str = "synchronize") -> dict[str, Any
 
 
 def deliver(pipeline: Pipeline, payload: dict[str, Any], delivery: str) -> str:
-    raw = json.dumps(payload).encode()
-    headers = verifier_for(pipeline.aws.config.sources["github"]).sign(
-        raw, TEST_SECRET, url="", event_type="pull_request", delivery_id=delivery, timestamp=0
-    )
-    reply = wiring.ingest_service().receive(
-        WebhookRequest(
-            source="github",
-            method="POST",
-            url="https://example/webhooks/github",
-            headers={k.lower(): v for k, v in headers.items()},
-            body=raw,
-        )
-    )
-    assert reply.status == 202, reply.body
-    return str(json.loads(reply.body)["event_id"])
+    return pipeline.deliver("pull_request", delivery, body=json.dumps(payload).encode())
 
 
 def drain(pipeline: Pipeline, ids: list[str], seconds: float = 15.0) -> None:
