@@ -206,8 +206,9 @@ def test_large_pull_request_prompt_stays_within_the_route_budget() -> None:
     pages = -(-220 // 100)
     # Opened: token exchange, the file pages, the comment search, the new comment.
     assert figures["provider_calls"]["pull_request.opened"] == 1 + pages + 1 + 1
-    # Synchronize: the token is cached, the comment is found and updated in place.
-    assert figures["provider_calls"]["pull_request.synchronize"] == pages + 1 + 1
+    # Synchronize, the PR reviewed at its last head: the token is cached, one compare call
+    # lists what changed since (no file pages), the comment is found and updated in place.
+    assert figures["provider_calls"]["pull_request.synchronize"] == 1 + 1 + 1
 
 
 def test_model_cost_by_mode_from_the_offline_models_token_counts() -> None:
