@@ -9,6 +9,7 @@ import boto3
 import httpx
 import pytest
 
+from hookwise.adapters.store.base import EventQuery
 from hookwise.domain.events import EventStatus
 from hookwise.local.event_source import lambda_record
 from hookwise.samples import sample_bytes
@@ -130,6 +131,31 @@ def test_bad_request_fails_the_event_at_once_with_the_message_in_the_dlq(
     assert [json.loads(m["Body"])["event_id"] for m in parked] == [event_id]
     assert "400" in parked[0]["MessageAttributes"]["reason"]["StringValue"]
     assert pipeline.aws.messages() == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "status"),
+    [
+        ({"status": 400}, EventStatus.FAILED),
+        ({"status": 429, "retry_after": 30}, EventStatus.DEFERRED),
+    ],
+    ids=["failed", "deferred"],
+)
+def test_an_event_that_never_completed_is_listed_under_its_route(
+    pipeline: Pipeline, rule: dict[str, object], status: EventStatus
+) -> None:
+    # On-call's "what failed on this route": the route is recorded once the event is routed,
+    # not only with a result.
+    from hookwise import wiring
+
+    pipeline.faults(rules=[rule])
+    event_id = pipeline.deliver()
+    pipeline.poll()
+    record = pipeline.record(event_id)
+    assert record.status is status
+    assert record.route == "github-pr-review"
+    query = EventQuery(since="2000-01-01", until="2999-01-01", status=status, route=record.route)
+    assert [found.event_id for found in wiring.store().find(query, 10).records] == [event_id]
 
 
 def test_invalid_output_is_repaired_once(pipeline: Pipeline) -> None:

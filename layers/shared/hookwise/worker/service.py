@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -201,6 +201,10 @@ class WorkerService:
         message = delivery.message
         payload = self.payload_of(record)
         route = route_for(self._config, record.source, record.event_type, payload)
+        if route is not None:
+            # Every later transition records it (deferred, retried, failed, as completed ones
+            # always did), so an event is found by its route whatever became of it.
+            record = replace(record, route=route.name)
         # -- coalescing (hookwise/worker/coalescing.py): a burst of one subject's events waits
         # for the subject to be quiet and only the newest goes on; the others end here.
         if self._coalescing is not None:
@@ -587,7 +591,7 @@ class WorkerService:
             record.event_id,
             from_statuses=[EventStatus.PROCESSING],
             to_status=EventStatus.QUEUED,
-            updates={**CLEARED_ON_CALL, "error": reason},
+            updates={**CLEARED_ON_CALL, "error": reason, "route": record.route},
             increment={"failures": 1},
             remove=["lease_until"],
         )
@@ -615,6 +619,7 @@ class WorkerService:
                     "deferred_until": isoformat(datetime.fromtimestamp(deferral.until, UTC)),
                     "booked_at": deferral.booked_at,
                     "line_at": deferral.line_at,
+                    "route": record.route,
                     **self._limits(deferral.limits),
                 },
                 remove=["lease_until"],
@@ -654,7 +659,11 @@ class WorkerService:
                 raise RetryLater("lease lost", 0) from None
         # Parked with its reason for on-call; the original is acknowledged, so no retries.
         self._queue.send_to_dlq(message, reason)
-        self._finish(record, EventStatus.FAILED, {"error": reason, "dead_letter_reason": None})
+        self._finish(
+            record,
+            EventStatus.FAILED,
+            {"error": reason, "dead_letter_reason": None, "route": record.route},
+        )
         metrics.add_metric(name="Failed", unit="Count", value=1)
         logger.warning("event failed", extra={"reason": reason})
         return Outcome("failed")
