@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,18 @@ class LocalStack:
             if event["status"] in statuses or time.monotonic() > deadline:
                 return event
             time.sleep(0.05)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60, every: float = 0.25) -> Any:
+    """`check()` once it is truthy; an AssertionError naming it past `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout}s: {check.__doc__ or check}")
+        time.sleep(every)
 
 
 def start_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]:

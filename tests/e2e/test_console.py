@@ -14,7 +14,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from hookwise.local.process import dev_process
 from hookwise.samples import sample_bytes
 from hookwise.verifiers import verifier_for
 from tests.conftest import CONFIG_PATH, ROOT
+from tests.e2e.conftest import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -49,17 +50,6 @@ SCREENSHOTS = Path(os.environ.get("HOOKWISE_SCREENSHOTS_DIR", ROOT / "build" / "
 CONSOLE_LINE = re.compile(r"console: (http://127\.0\.0\.1:(\d+)/events\?token=(\S+))")
 WIDTHS = {"wide": 1280, "narrow": 390}
 SECONDS = 30_000  # Playwright counts milliseconds
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60, every: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout}s: {check.__doc__ or check}")
-        time.sleep(every)
 
 
 class Stack:

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,23 +24,13 @@ from hookwise.redrive.service import GROUP_REASON_CHARS
 from hookwise.samples import sample_bytes
 from hookwise.verifiers import verifier_for
 from tests.conftest import CONFIG_PATH, ROOT
+from tests.e2e.conftest import eventually
 
 pytestmark = pytest.mark.e2e
 
 HOOKWISE = str(Path(sys.executable).with_name("hookwise"))
 SECRET = "e2e-dlq-secret"
 FAILING = 3
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60, every: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout}s: {check.__doc__ or check}")
-        time.sleep(every)
 
 
 class Stack:
