@@ -74,10 +74,18 @@ def send(stack: LocalStack, body: bytes, delivery: str) -> str:
     return str(answer.json()["event_id"])
 
 
+def settled(event: dict[str, Any]) -> bool:
+    """Final, and for a review that ran, its comment recorded: an event is `completed` once its
+    result is stored, and the comment is posted after that."""
+    return event["status"] in FINAL and (
+        event["status"] != "completed" or "github.comment" in event.get("actions", {})
+    )
+
+
 def final(stack: LocalStack, ids: list[str]) -> dict[str, dict[str, Any]]:
     deadline = time.monotonic() + WAIT
     events = {event_id: stack.event(event_id) for event_id in ids}
-    while time.monotonic() < deadline and any(e["status"] not in FINAL for e in events.values()):
+    while time.monotonic() < deadline and not all(settled(e) for e in events.values()):
         time.sleep(0.2)
         events = {event_id: stack.event(event_id) for event_id in ids}
     return events
